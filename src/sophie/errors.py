@@ -1,0 +1,227 @@
+"""Every exception sophie raises, in one tree.
+
+Catch :class:`SophieError` to handle anything sophie raises on purpose. Each class
+also inherits the builtin a caller would already expect (``ValueError`` for bad
+input, ``LookupError`` for an unknown name), so existing ``except`` clauses keep
+working::
+
+    SophieError
+    ├── ConfigurationError(ValueError)      a bad flag, parameter or setting
+    ├── UnknownNameError(LookupError)       no adapter, pack or function by that name
+    ├── SnapshotError(ValueError)           snapshot data that fails the model
+    │   └── ReferenceError_                 (alias: IntegrityError) a record names a missing id
+    ├── CalendarError(ValueError)           practice hours or holidays that make no calendar
+    ├── RuleError(ValueError)               an analyst's rule pack is wrong; carries diagnostics
+    ├── EvaluationError(RuntimeError)       a rule failed on one subject (captured, never fatal)
+    └── AdapterError(RuntimeError)          raised by adapters; vendors subclass these
+        ├── SourceUnavailableError          the PMS or file cannot be reached or read
+        └── AdapterDataError(ValueError)    the source answered with data sophie cannot use
+
+Errors that describe many problems at once (a snapshot with five bad records, a
+rule pack with three mistakes) hold them in ``problems``; ``str(error)`` prints
+one line per problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "AdapterDataError",
+    "AdapterError",
+    "CalendarError",
+    "ConfigurationError",
+    "Diagnostic",
+    "EvaluationError",
+    "IntegrityError",
+    "RecordProblem",
+    "RuleError",
+    "SnapshotError",
+    "SophieError",
+    "SourceUnavailableError",
+    "UnknownNameError",
+]
+
+
+class SophieError(Exception):
+    """Base class of every error sophie raises on purpose."""
+
+    __module__ = "sophie"
+
+
+class ConfigurationError(SophieError, ValueError):
+    """A flag, parameter or setting has a value sophie cannot use."""
+
+    __module__ = "sophie"
+
+
+class UnknownNameError(SophieError, LookupError):
+    """A name (adapter, pack, function, task) that nothing answers to.
+
+    Attributes:
+        kind: What was looked up, e.g. ``"adapter"``.
+        name: The name asked for.
+        suggestion: The closest known name, when one is close enough.
+    """
+
+    __module__ = "sophie"
+
+    def __init__(self, kind: str, name: str, *, known: Sequence[str] = (), suggestion: str | None = None) -> None:
+        self.kind = kind
+        self.name = name
+        self.known = tuple(known)
+        self.suggestion = suggestion
+        message = f"unknown {kind} {name!r}"
+        if suggestion:
+            message += f"; did you mean {suggestion!r}?"
+        elif known:
+            message += f" (known: {', '.join(sorted(known))})"
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class RecordProblem:
+    """One problem with one record of a snapshot.
+
+    Attributes:
+        message: What is wrong, in plain words.
+        collection: The snapshot section, e.g. ``"appointments"``; empty for top-level fields.
+        index: Position of the record in its section, when known.
+        record_id: The record's ``id`` (or ``patient_id`` for balances), when it has one.
+        field: Dotted path of the field inside the record, when the problem is in one field.
+    """
+
+    message: str
+    collection: str = ""
+    index: int | None = None
+    record_id: str | None = None
+    field: str = ""
+
+    def where(self) -> str:
+        """Return the record and field this problem is about, e.g. ``appointments[3] (id=a-9).start``."""
+        place = self.collection
+        if self.index is not None:
+            place += f"[{self.index}]"
+        if self.record_id is not None:
+            place += f" (id={self.record_id})"
+        if self.field:
+            place += ("." if place else "") + self.field
+        return place or "snapshot"
+
+    def __str__(self) -> str:
+        return f"{self.where()}: {self.message}"
+
+
+class SnapshotError(SophieError, ValueError):
+    """Snapshot data that does not fit the model.
+
+    Attributes:
+        problems: Every problem found, one per record and field.
+        source: The file (or other source) the data came from, if any.
+    """
+
+    __module__ = "sophie"
+
+    def __init__(self, problems: Sequence[RecordProblem], *, source: str | None = None) -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """Return one line per problem, prefixed by the source when known."""
+        prefix = f"{self.source}: " if self.source else ""
+        return [f"{prefix}{problem}" for problem in self.problems] or [f"{prefix}invalid snapshot"]
+
+
+class IntegrityError(SnapshotError):
+    """A record names an id that the snapshot does not contain."""
+
+    __module__ = "sophie"
+
+
+class CalendarError(SophieError, ValueError):
+    """Practice hours, holidays or a timezone that do not make a usable calendar."""
+
+    __module__ = "sophie"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One located problem in a rule pack, printed as ``FILE:LINE:COL: error: MESSAGE``.
+
+    Lines and columns count from 1, as editors show them.
+
+    Attributes:
+        file: The pack file (or ``<string>``).
+        line: 1-based line.
+        column: 1-based column.
+        message: What is wrong.
+        rule_id: The rule the problem is in, when it is inside one.
+        suggestion: A close known name, printed as "did you mean".
+        severity: ``"error"`` or ``"warning"``.
+    """
+
+    file: str
+    line: int
+    column: int
+    message: str
+    rule_id: str | None = None
+    suggestion: str | None = None
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        text = f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        if self.suggestion:
+            text += f" (did you mean {self.suggestion!r}?)"
+        return text
+
+
+class RuleError(SophieError, ValueError):
+    """A rule pack that cannot be loaded: every problem found, each with its location.
+
+    Attributes:
+        diagnostics: All problems of the pack, in file order.
+    """
+
+    __module__ = "sophie"
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        super().__init__("\n".join(str(d) for d in self.diagnostics) or "invalid rule pack")
+
+
+class EvaluationError(SophieError, RuntimeError):
+    """A rule failed while evaluating one subject.
+
+    Evaluation captures these per subject so that one bad record never stops a run.
+
+    Attributes:
+        rule_id: The rule being evaluated.
+        subject_id: The subject it was evaluated on.
+    """
+
+    __module__ = "sophie"
+
+    def __init__(self, message: str, *, rule_id: str, subject_id: str) -> None:
+        self.rule_id = rule_id
+        self.subject_id = subject_id
+        super().__init__(f"rule {rule_id} on {subject_id}: {message}")
+
+
+class AdapterError(SophieError, RuntimeError):
+    """Raised by an adapter that could not produce a snapshot."""
+
+    __module__ = "sophie"
+
+
+class SourceUnavailableError(AdapterError):
+    """The PMS, database or file behind an adapter cannot be reached or read."""
+
+    __module__ = "sophie"
+
+
+class AdapterDataError(AdapterError, ValueError):
+    """The source answered, but with data that cannot be turned into a snapshot."""
+
+    __module__ = "sophie"

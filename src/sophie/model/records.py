@@ -1,0 +1,291 @@
+"""The records of a snapshot, one pydantic model per section (SPEC §3).
+
+These are the boundary types: they validate what an adapter or a file hands in
+(unknown fields rejected, naive datetimes rejected, enums checked) and are frozen
+afterwards. Relations and derived values live on the views that
+:class:`~sophie.model.index.SnapshotIndex` builds from them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from sophie.model.enums import (
+    AppointmentStatus,
+    BrokenKind,
+    ClaimKind,
+    ClaimStatus,
+    ContactChannel,
+    ContactDirection,
+    ContactOutcome,
+    ContactTopic,
+    PatientStatus,
+    PlanStatus,
+    PreferredContact,
+    ProcedureStatus,
+    ProviderKind,
+    RecallKind,
+)
+
+__all__ = [
+    "Appointment",
+    "Balance",
+    "Claim",
+    "Contact",
+    "Money",
+    "Operatory",
+    "Patient",
+    "Period",
+    "Practice",
+    "Procedure",
+    "Provider",
+    "Recall",
+    "Record",
+    "RecordId",
+    "ScheduleBlock",
+    "StaffMember",
+    "TreatmentPlan",
+]
+
+_ROLE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+_CLOCK_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+RecordId = Annotated[str, Field(min_length=1, max_length=200)]
+"""An identifier: any non-empty string, unique within its section."""
+
+Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2, allow_inf_nan=False)]
+"""An amount of money, held as a decimal with at most two decimal places."""
+
+
+def _check_role(value: str) -> str:
+    if not _ROLE_PATTERN.match(value):
+        raise ValueError(f"role {value!r} must be lower_snake_case")
+    return value
+
+
+Role = Annotated[str, AfterValidator(_check_role)]
+
+
+class Record(BaseModel):
+    """Base of every snapshot record: frozen, and strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+
+def _check_hours(hours: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+    for day, intervals in hours.items():
+        if day not in _WEEKDAYS:
+            raise ValueError(f"unknown weekday {day!r}; use one of {', '.join(_WEEKDAYS)}")
+        for start, end in intervals:
+            for clock in (start, end):
+                if not _CLOCK_PATTERN.match(clock):
+                    raise ValueError(f"{day}: {clock!r} is not a HH:MM time")
+            if end != "24:00" and end <= start:
+                raise ValueError(f"{day}: interval {start}-{end} ends before it starts")
+    return hours
+
+
+class Practice(Record):
+    """The practice itself: where it is, when it is open."""
+
+    id: RecordId
+    name: str
+    timezone: str = Field(description="IANA timezone, e.g. America/New_York")
+    hours: Annotated[dict[str, list[tuple[str, str]]], AfterValidator(_check_hours)] = Field(
+        description='Open intervals per weekday, e.g. {"mon": [["08:00","12:00"],["13:00","17:00"]]}'
+    )
+    holidays: list[date] = Field(default_factory=list)
+    country: str | None = None
+    min_opening_minutes: int = Field(default=30, ge=5, le=600)
+
+    @model_validator(mode="after")
+    def _known_timezone(self) -> Self:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown timezone {self.timezone!r} (use an IANA name such as America/New_York)") from err
+        return self
+
+
+class Period(Record):
+    """A span of time, such as a staff member's leave."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class StaffMember(Record):
+    """A person who can own tasks."""
+
+    id: RecordId
+    name: str
+    roles: list[Role] = Field(min_length=1)
+    active: bool = True
+    manager_id: RecordId | None = None
+    out_of_office: list[Period] = Field(default_factory=list)
+
+
+class Provider(Record):
+    """A clinician whose time fills the schedule."""
+
+    id: RecordId
+    name: str
+    kind: ProviderKind
+    staff_id: RecordId | None = None
+
+
+class Operatory(Record):
+    """A chair (treatment room)."""
+
+    id: RecordId
+    name: str
+    hygiene: bool = False
+
+
+class ScheduleBlock(Record):
+    """When a provider works in a chair."""
+
+    provider_id: RecordId
+    operatory_id: RecordId
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class Patient(Record):
+    """A patient of the practice."""
+
+    id: RecordId
+    first_name: str
+    last_name: str
+    birth_date: date | None = None
+    status: PatientStatus = PatientStatus.ACTIVE
+    preferred_contact: PreferredContact = PreferredContact.PHONE
+    do_not_contact: bool = False
+    guarantor_id: RecordId | None = None
+    primary_provider_id: RecordId | None = None
+    insured: bool = False
+
+
+class Appointment(Record):
+    """A visit: planned, on the unscheduled list, booked, or done."""
+
+    id: RecordId
+    patient_id: RecordId
+    status: AppointmentStatus
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    provider_id: RecordId | None = None
+    operatory_id: RecordId | None = None
+    confirmed: bool = False
+    asap: bool = False
+    broken_kind: BrokenKind | None = None
+    broken_at: AwareDatetime | None = None
+    hygiene: bool = False
+    created_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _consistent_times(self) -> Self:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("start and end must be given together")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        if self.status in (AppointmentStatus.SCHEDULED, AppointmentStatus.ARRIVED) and self.start is None:
+            raise ValueError(f"a {self.status} appointment needs start and end")
+        return self
+
+
+class Procedure(Record):
+    """One procedure (CDT code) on a patient's chart."""
+
+    id: RecordId
+    patient_id: RecordId
+    code: str = Field(min_length=1, max_length=20)
+    description: str | None = None
+    fee: Money
+    status: ProcedureStatus
+    planned_at: AwareDatetime | None = None
+    completed_at: AwareDatetime | None = None
+    appointment_id: RecordId | None = None
+    treatment_plan_id: RecordId | None = None
+    tooth: str | None = None
+
+
+class TreatmentPlan(Record):
+    """A set of procedures presented to a patient."""
+
+    id: RecordId
+    patient_id: RecordId
+    status: PlanStatus
+    presented_at: AwareDatetime | None = None
+    decided_at: AwareDatetime | None = None
+
+
+class Claim(Record):
+    """An insurance claim or pre-authorization."""
+
+    id: RecordId
+    patient_id: RecordId
+    kind: ClaimKind
+    status: ClaimStatus
+    carrier: str | None = None
+    service_date: date | None = None
+    sent_at: AwareDatetime | None = None
+    received_at: AwareDatetime | None = None
+    billed: Money
+    expected: Money | None = None
+    paid: Money | None = None
+    procedure_ids: list[RecordId] = Field(default_factory=list)
+
+
+class Recall(Record):
+    """A patient's due date for a periodic visit."""
+
+    id: RecordId
+    patient_id: RecordId
+    kind: RecallKind
+    due_date: date
+    appointment_id: RecordId | None = None
+    disabled: bool = False
+
+
+class Contact(Record):
+    """One touch with a patient: a call, a text, a letter, a conversation."""
+
+    id: RecordId
+    patient_id: RecordId
+    at: AwareDatetime
+    channel: ContactChannel
+    direction: ContactDirection
+    topic: ContactTopic
+    outcome: ContactOutcome
+    call_back_on: date | None = None
+    staff_id: RecordId | None = None
+
+
+class Balance(Record):
+    """A guarantor's account balance, aged."""
+
+    patient_id: RecordId
+    current: Money = Decimal(0)
+    over_30: Money = Decimal(0)
+    over_60: Money = Decimal(0)
+    over_90: Money = Decimal(0)

@@ -1,0 +1,233 @@
+"""The snapshot: the state of one practice as read from its PMS at ``as_of``.
+
+A :class:`Snapshot` is the interchange format (its JSON Schema is what
+``sophie schema snapshot`` prints). :func:`parse_snapshot` turns untrusted data
+into one, reporting every problem with its record and field, and checking that
+every id a record names exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from sophie.errors import IntegrityError, RecordProblem, SnapshotError
+from sophie.model.records import (
+    Appointment,
+    Balance,
+    Claim,
+    Contact,
+    Operatory,
+    Patient,
+    Practice,
+    Procedure,
+    Provider,
+    Recall,
+    ScheduleBlock,
+    StaffMember,
+    TreatmentPlan,
+)
+
+if TYPE_CHECKING:
+    from sophie.model.index import SnapshotIndex
+
+__all__ = ["SECTIONS", "Snapshot", "parse_snapshot"]
+
+
+class Snapshot(BaseModel):
+    """One practice's data at one moment.
+
+    Build one with :func:`parse_snapshot` (which reports every problem at once) or
+    directly with ``Snapshot(...)`` in trusted code. The relations and derived
+    values that rules read are in :attr:`index`, built on first use.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    practice: Practice
+    as_of: AwareDatetime = Field(description="When the data was read from the PMS (freshness).")
+    staff: list[StaffMember] = Field(default_factory=list)
+    providers: list[Provider] = Field(default_factory=list)
+    operatories: list[Operatory] = Field(default_factory=list)
+    schedule_blocks: list[ScheduleBlock] = Field(default_factory=list)
+    patients: list[Patient] = Field(default_factory=list)
+    appointments: list[Appointment] = Field(default_factory=list)
+    procedures: list[Procedure] = Field(default_factory=list)
+    treatment_plans: list[TreatmentPlan] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list)
+    recalls: list[Recall] = Field(default_factory=list)
+    contacts: list[Contact] = Field(default_factory=list)
+    balances: list[Balance] = Field(default_factory=list)
+
+    @cached_property
+    def index(self) -> SnapshotIndex:
+        """The relations, derived values and openings of this snapshot, built once."""
+        from sophie.model.index import SnapshotIndex
+
+        return SnapshotIndex(self)
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of records in each section."""
+        return {name: len(getattr(self, name)) for name in SECTIONS}
+
+
+SECTIONS: tuple[str, ...] = (
+    "staff",
+    "providers",
+    "operatories",
+    "schedule_blocks",
+    "patients",
+    "appointments",
+    "procedures",
+    "treatment_plans",
+    "claims",
+    "recalls",
+    "contacts",
+    "balances",
+)
+"""The list sections of a snapshot, in dependency order."""
+
+# (section, field, target section) for every field that names another record.
+_REFERENCES: tuple[tuple[str, str, str], ...] = (
+    ("staff", "manager_id", "staff"),
+    ("providers", "staff_id", "staff"),
+    ("schedule_blocks", "provider_id", "providers"),
+    ("schedule_blocks", "operatory_id", "operatories"),
+    ("patients", "guarantor_id", "patients"),
+    ("patients", "primary_provider_id", "providers"),
+    ("appointments", "patient_id", "patients"),
+    ("appointments", "provider_id", "providers"),
+    ("appointments", "operatory_id", "operatories"),
+    ("procedures", "patient_id", "patients"),
+    ("procedures", "appointment_id", "appointments"),
+    ("procedures", "treatment_plan_id", "treatment_plans"),
+    ("treatment_plans", "patient_id", "patients"),
+    ("claims", "patient_id", "patients"),
+    ("claims", "procedure_ids", "procedures"),
+    ("recalls", "patient_id", "patients"),
+    ("recalls", "appointment_id", "appointments"),
+    ("contacts", "patient_id", "patients"),
+    ("contacts", "staff_id", "staff"),
+    ("balances", "patient_id", "patients"),
+)
+
+
+def _record_id(data: Any, collection: str, index: int) -> str | None:
+    """Best-effort id of a raw record, for error messages."""
+    try:
+        record = data[collection][index]
+    except (KeyError, IndexError, TypeError):
+        return None
+    if isinstance(record, Mapping):
+        value = record.get("id", record.get("patient_id"))
+        return None if value is None else str(value)
+    return None
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "timezone_aware":
+        return "datetime has no timezone (write e.g. 2026-03-05T11:40:00-05:00)"
+    message = str(error.get("msg", "invalid value"))
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    value = error.get("input")
+    if kind not in ("model_type", "list_type", "dict_type") and isinstance(value, str | int | float | bool):
+        message += f" (got {value!r})"
+    return message
+
+
+def _problems_from_validation(error: ValidationError, data: Any) -> list[RecordProblem]:
+    problems = []
+    for item in error.errors(include_url=False):
+        loc = list(item["loc"])
+        if loc and loc[0] in SECTIONS and len(loc) >= 2 and isinstance(loc[1], int):
+            collection, index = str(loc[0]), int(loc[1])
+            field = ".".join(str(part) for part in loc[2:])
+            problems.append(
+                RecordProblem(
+                    _describe(item),
+                    collection=collection,
+                    index=index,
+                    record_id=_record_id(data, collection, index),
+                    field=field,
+                )
+            )
+        else:
+            problems.append(RecordProblem(_describe(item), field=".".join(str(p) for p in loc)))
+    return problems
+
+
+def _reference_problems(snapshot: Snapshot) -> Iterator[RecordProblem]:
+    ids: dict[str, set[str]] = {}
+    for section in SECTIONS:
+        if section == "schedule_blocks":
+            continue
+        seen: set[str] = set()
+        key = "patient_id" if section == "balances" else "id"
+        for position, record in enumerate(getattr(snapshot, section)):
+            record_id = getattr(record, key)
+            if record_id in seen:
+                yield RecordProblem(
+                    f"duplicate {key} {record_id!r}", collection=section, index=position, record_id=record_id, field=key
+                )
+            seen.add(record_id)
+        ids[section] = seen
+    for section, field, target in _REFERENCES:
+        known = ids[target]
+        for position, record in enumerate(getattr(snapshot, section)):
+            value = getattr(record, field)
+            names = value if isinstance(value, list) else [value]
+            for name in names:
+                if name is not None and name not in known:
+                    yield RecordProblem(
+                        f"{field} {name!r} names no record in {target}",
+                        collection=section,
+                        index=position,
+                        record_id=getattr(record, "id", getattr(record, "patient_id", None)),
+                        field=field,
+                    )
+
+
+def check_references(snapshot: Snapshot, *, source: str | None = None) -> None:
+    """Check that ids are unique per section and that every id a record names exists.
+
+    Raises:
+        IntegrityError: listing every duplicate or dangling id, each with both ids.
+    """
+    problems = list(_reference_problems(snapshot))
+    if problems:
+        raise IntegrityError(problems, source=source)
+
+
+def parse_snapshot(data: Any, *, source: str | None = None) -> Snapshot:
+    """Validate untrusted data (parsed JSON or YAML) into a :class:`Snapshot`.
+
+    Args:
+        data: A mapping with ``practice``, ``as_of`` and the section lists.
+        source: Where the data came from (a file name), used in error messages.
+
+    Returns:
+        The snapshot, with referential integrity checked.
+
+    Raises:
+        SnapshotError: every problem found, each naming its record and field.
+        IntegrityError: a record names an id that does not exist (a ``SnapshotError``).
+    """
+    if not isinstance(data, Mapping):
+        raise SnapshotError(
+            [RecordProblem(f"a snapshot must be a mapping of sections, not {type(data).__name__}")], source=source
+        )
+    try:
+        snapshot = Snapshot.model_validate(data)
+    except ValidationError as err:
+        raise SnapshotError(_problems_from_validation(err, data), source=source) from err
+    check_references(snapshot, source=source)
+    return snapshot

@@ -1,0 +1,70 @@
+"""Views: the objects rules read, one class per entity type.
+
+A view carries a record's stored fields as plain attributes plus the relations and
+derived values of :mod:`sophie.model.fields`, so that a compiled rule reads
+``plan.patient.first_name`` as three attribute loads. Views are built by
+:class:`~sophie.model.index.SnapshotIndex` and must be treated as read-only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel
+
+from sophie.model.fields import ENTITY_TYPES, RECORD_TYPES
+
+__all__ = ["VIEW_CLASSES", "View", "view_of"]
+
+
+class View:
+    """Base of the per-entity view classes.
+
+    Attributes:
+        record: The validated record behind the view (``None`` for openings).
+    """
+
+    __slots__ = ("__weakref__", "record")
+    entity_type: ClassVar[str] = ""
+    field_names: ClassVar[tuple[str, ...]] = ()
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            """Fields and derived values are set per entity type."""
+
+    def __repr__(self) -> str:
+        key = "id" if "id" in type(self).__slots__ else "patient_id"
+        return f"<{self.entity_type} {getattr(self, key, '?')}>"
+
+
+def _view_class(entity: str) -> type[View]:
+    model = RECORD_TYPES.get(entity)
+    stored = tuple(model.model_fields) if model is not None else ()
+    derived = tuple(name for name in ENTITY_TYPES[entity] if name not in stored)
+    class_name = "".join(part.title() for part in entity.split("_")) + "View"
+    namespace = {
+        "__slots__": stored + derived,
+        "entity_type": entity,
+        "field_names": stored,
+        "__module__": __name__,
+        "__doc__": f"The {entity.replace('_', ' ')} as rules see it.",
+    }
+    return type(class_name, (View,), namespace)
+
+
+VIEW_CLASSES: dict[str, type[View]] = {entity: _view_class(entity) for entity in ENTITY_TYPES}
+"""Entity type name -> its view class."""
+
+
+def view_of(entity: str, record: BaseModel) -> View:
+    """Return a new view of ``record`` with its stored fields copied in.
+
+    Relations and derived values are left unset; the index fills them.
+    """
+    view = VIEW_CLASSES[entity].__new__(VIEW_CLASSES[entity])
+    view.record = record
+    values = record.__dict__
+    for name in view.field_names:
+        setattr(view, name, values[name])
+    return view
