@@ -9,7 +9,7 @@ working::
     ├── ConfigurationError(ValueError)      a bad flag, parameter or setting
     ├── UnknownNameError(LookupError)       no adapter, pack or function by that name
     ├── SnapshotError(ValueError)           snapshot data that fails the model
-    │   └── ReferenceError_                 (alias: IntegrityError) a record names a missing id
+    │   └── IntegrityError                  a record names a missing id, or an id repeats
     ├── CalendarError(ValueError)           practice hours or holidays that make no calendar
     ├── RuleError(ValueError)               an analyst's rule pack is wrong; carries diagnostics
     ├── EvaluationError(RuntimeError)       a rule failed on one subject (captured, never fatal)
@@ -107,10 +107,11 @@ class RecordProblem:
             place += f" (id={self.record_id})"
         if self.field:
             place += ("." if place else "") + self.field
-        return place or "snapshot"
+        return place
 
     def __str__(self) -> str:
-        return f"{self.where()}: {self.message}"
+        place = self.where()
+        return f"{place}: {self.message}" if place else self.message
 
 
 class SnapshotError(SophieError, ValueError):

@@ -1,4 +1,4 @@
-"""Openings: time inside schedule blocks that no booked appointment covers.
+"""Openings: time inside schedule blocks that no appointment occupies.
 
 An appointment cancelled at 11:40 leaves a gap in its chair; the next snapshot's
 openings contain it without anything having to declare it.
@@ -18,7 +18,8 @@ from sophie.model.records import Appointment, ScheduleBlock
 
 __all__ = ["Opening", "find_openings", "opening_id"]
 
-_BOOKED = (AppointmentStatus.SCHEDULED, AppointmentStatus.ARRIVED)
+# A completed appointment occupied its chair too, so past time it used is not an opening.
+_OCCUPYING = (AppointmentStatus.SCHEDULED, AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED)
 
 
 @dataclass(frozen=True)
@@ -85,14 +86,14 @@ def find_openings(
 ) -> list[Opening]:
     """Return the gaps of at least ``min_minutes`` in the schedule blocks, sorted by start and chair.
 
-    A gap is time inside a block that no scheduled or arrived appointment in the same
-    chair covers. When two blocks in one chair give the same opening id, the longer
+    A gap is time inside a block that no scheduled, arrived or completed appointment
+    in the same chair covers (broken, planned and unscheduled ones leave it free). When two blocks in one chair give the same opening id, the longer
     gap is kept.
     """
     busy_by_chair: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
     for appointment in appointments:
         if (
-            appointment.status in _BOOKED
+            appointment.status in _OCCUPYING
             and appointment.operatory_id is not None
             and appointment.start is not None
             and appointment.end is not None

@@ -1,0 +1,43 @@
+"""Flag types shared by several commands."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+__all__ = ["FORMAT_OPTION", "AwareDateTime", "now_or"]
+
+
+class AwareDateTime(click.ParamType):
+    """An ISO 8601 datetime with a UTC offset (``2026-03-05T11:40:00-05:00``)."""
+
+    name = "ISO-DATETIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        """Parse the value, refusing datetimes without an offset."""
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 datetime (e.g. 2026-03-05T11:40:00-05:00)", param, ctx)
+        if parsed.tzinfo is None:
+            self.fail(f"{value!r} has no UTC offset (add one, e.g. -05:00 or Z)", param, ctx)
+        return parsed
+
+
+def now_or(value: datetime | None) -> datetime:
+    """Return ``value``, or the current time (the CLI is where the clock is read)."""
+    return value if value is not None else datetime.now(UTC)
+
+
+FORMAT_OPTION = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Print a table for people or JSON for programs.",
+)

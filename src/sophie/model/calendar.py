@@ -1,0 +1,363 @@
+"""The practice's business calendar: opening hours, holidays and timezone.
+
+Pure: nothing here reads the clock or does I/O; ``now`` is always an argument.
+
+Two kinds of business duration exist, and they mean different things:
+
+- ``business_hours(n)`` counts open time. ``add`` walks forward (or back) through open time
+  only, and ``business_time_between`` counts the open time of a span.
+- ``business_days(n)`` is a calendar step, not an hour count: from ``t`` (or the next opening
+  if ``t`` is closed) move ``n`` business days and keep the same wall-clock time; if that time
+  is closed on the day reached (a lunch break, after closing) take the next opening.
+
+Every datetime returned is aware and in the practice's timezone; every instant returned by
+``add`` with a business duration, or by ``next_open``, is open. Arithmetic happens on UTC
+instants, so wall-clock 09:00 stays 09:00 across daylight-saving changes. See
+``docs/calendar.md`` for the full semantics and examples.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sophie.errors import CalendarError
+from sophie.model.calendar_table import DAY_US, Interval, OpenTimeTable, from_us, to_us
+
+__all__ = [
+    "BusinessCalendar",
+    "BusinessDuration",
+    "BusinessUnit",
+    "business_days",
+    "business_hours",
+]
+
+_HOUR_US = 3_600_000_000
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
+
+
+class BusinessUnit(StrEnum):
+    """What a :class:`BusinessDuration` counts."""
+
+    DAYS = "business_days"
+    HOURS = "business_hours"
+
+
+@dataclass(frozen=True)
+class BusinessDuration:
+    """An amount of business time: open hours, or business-day steps.
+
+    Make one with :func:`business_days` or :func:`business_hours`.
+
+    Attributes:
+        amount: How many; may be negative. Business days must be whole numbers.
+        unit: Days (calendar steps) or hours (open time).
+
+    Raises:
+        CalendarError: If the amount is not finite, or days are not whole.
+    """
+
+    amount: float
+    unit: BusinessUnit
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "unit", BusinessUnit(self.unit))
+        except ValueError as err:
+            raise CalendarError(f"unknown business unit {self.unit!r}") from err
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int | float):
+            raise CalendarError(f"a business duration needs a number, got {self.amount!r}")
+        if not math.isfinite(self.amount):
+            raise CalendarError(f"a business duration must be finite, got {self.amount!r}")
+        if self.unit is BusinessUnit.DAYS and self.amount != int(self.amount):
+            raise CalendarError(f"business_days needs a whole number of days, got {self.amount!r}")
+
+    def __neg__(self) -> BusinessDuration:
+        return BusinessDuration(-self.amount, self.unit)
+
+    def __str__(self) -> str:
+        amount = int(self.amount) if self.amount == int(self.amount) else self.amount
+        return f"{amount} {self.unit}"
+
+
+def business_days(n: float) -> BusinessDuration:
+    """Return ``n`` business-day steps (a whole number; negative steps back)."""
+    return BusinessDuration(n, BusinessUnit.DAYS)
+
+
+def business_hours(n: float) -> BusinessDuration:
+    """Return ``n`` hours of open time (may be fractional or negative)."""
+    return BusinessDuration(n, BusinessUnit.HOURS)
+
+
+class BusinessCalendar:
+    """When a practice is open, in its own timezone.
+
+    Open intervals are half-open ``[start, end)`` in local wall-clock time and never span
+    local midnight: a day open until midnight closes at midnight, and the next day's first
+    interval may start at that same instant. A wall-clock time that a spring-forward gap
+    skips resolves to the first instant after the gap; one that a fall-back repeats takes its
+    first occurrence.
+
+    Args:
+        timezone: IANA name, e.g. ``"America/New_York"``.
+        hours: Weekday (0 = Monday … 6 = Sunday) to its open intervals in local wall-clock
+            time. A missing weekday is closed. An end of ``time(0, 0)`` means midnight at the
+            end of the day ("24:00"). Intervals may touch but not overlap.
+        holidays: Local dates on which the practice is closed all day.
+
+    Raises:
+        CalendarError: For an unknown timezone, an interval that ends before it starts,
+            overlapping intervals, hours that leave every weekday closed, or holidays that
+            are not dates.
+    """
+
+    def __init__(
+        self,
+        timezone: str,
+        hours: Mapping[int, Sequence[tuple[time, time]]],
+        holidays: Iterable[date] = (),
+    ) -> None:
+        self._timezone_name = timezone
+        self._tz = _zone(timezone)
+        week = _week_hours(hours)
+        holiday_set = frozenset(holidays)
+        for holiday in holiday_set:
+            if isinstance(holiday, datetime) or not isinstance(holiday, date):
+                raise CalendarError(f"holidays must be dates, got {holiday!r}")
+        self._holidays = holiday_set
+        self._table = OpenTimeTable(self._tz, week, holiday_set)
+
+    @classmethod
+    def from_strings(
+        cls,
+        timezone: str,
+        hours: Mapping[str, Sequence[Sequence[str]]],
+        holidays: Iterable[date] = (),
+    ) -> BusinessCalendar:
+        """Build a calendar from the snapshot's ``practice`` form.
+
+        Args:
+            timezone: IANA name.
+            hours: ``"mon"`` … ``"sun"`` to intervals such as
+                ``[["08:00", "12:00"], ["13:00", "17:00"]]``; ``"24:00"`` is allowed as an end.
+            holidays: Local dates on which the practice is closed.
+
+        Raises:
+            CalendarError: Naming the day and value, for an unknown day or a malformed time,
+                and for everything :class:`BusinessCalendar` rejects.
+        """
+        parsed: dict[int, list[tuple[time, time]]] = {}
+        for key, intervals in hours.items():
+            day = str(key).lower()
+            if day not in _DAY_NAMES:
+                raise CalendarError(f"unknown day {key!r} in hours; use one of {', '.join(_DAY_NAMES)}")
+            if isinstance(intervals, str):
+                raise CalendarError(f"hours for {day}: expected a list of [start, end] pairs, got {intervals!r}")
+            parsed[_DAY_NAMES.index(day)] = [_parse_interval(day, interval) for interval in intervals]
+        return cls(timezone, parsed, holidays)
+
+    def __repr__(self) -> str:
+        return f"BusinessCalendar(timezone={self._timezone_name!r}, holidays={len(self._holidays)})"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The practice's timezone."""
+        return self._tz
+
+    # -- questions about one instant --------------------------------------------------------
+
+    def is_open(self, t: datetime) -> bool:
+        """Return whether the practice is open at ``t`` (intervals are half-open)."""
+        ordinal, instant = self._instant(t)
+        return any(start <= instant < end for start, end in self._table.day(ordinal))
+
+    def next_open(self, t: datetime) -> datetime:
+        """Return ``t`` itself if open, else the start of the next open interval."""
+        ordinal, instant = self._instant(t)
+        return from_us(self._table.next_open(ordinal, instant)[1], self._tz)
+
+    def next_close(self, t: datetime) -> datetime:
+        """Return the end of the open interval containing ``t``, or else of the next one.
+
+        Intervals end at local midnight at the latest, even when the next day opens at once.
+        """
+        ordinal, instant = self._instant(t)
+        found, opening = self._table.next_open(ordinal, instant)
+        end = next(end for start, end in self._table.day(found) if start <= opening < end)
+        return from_us(end, self._tz)
+
+    def local_date(self, t: datetime) -> date:
+        """Return the practice-local date of ``t``."""
+        return self._local(t).date()
+
+    def is_business_day(self, d: date) -> bool:
+        """Return whether ``d`` has open time: a weekday with hours that is not a holiday.
+
+        (In the rare zone where a DST jump swallows all of a day's hours, that day is not one.)
+        """
+        return bool(self._table.day(d.toordinal()))
+
+    # -- arithmetic --------------------------------------------------------------------------
+
+    def add(self, t: datetime, duration: BusinessDuration | timedelta) -> datetime:
+        """Return ``t`` moved by a business duration (or by plain elapsed time).
+
+        - ``business_hours(h)``: walk ``h`` hours of open time from ``t`` (from the next
+          opening if ``t`` is closed); backwards when ``h`` is negative. Reaching the end of an
+          interval exactly gives the start of the next one, so the result is always open and
+          ``business_time_between(t, add(t, business_hours(h)))`` is ``h``.
+        - ``business_days(n)``: from ``next_open(t)``, step ``n`` business days (back when
+          negative) and keep the local wall-clock time; if that time is closed on the day
+          reached, return the next opening after it. ``n == 0`` gives ``next_open(t)``.
+        - a ``timedelta``: exact elapsed time, ``t + duration``, which may be closed.
+
+        The result is non-decreasing in ``t`` and in the duration.
+        """
+        if isinstance(duration, timedelta):
+            self._instant(t)
+            return (t + duration).astimezone(self._tz)
+        ordinal, instant = self._instant(t)
+        if duration.unit is BusinessUnit.HOURS:
+            within = self._table.open_before_in_day(self._table.day(ordinal), instant)
+            found = self._table.instant_at(ordinal, within + round(duration.amount * _HOUR_US))
+            return from_us(found[1], self._tz)
+        return from_us(self._step_days(ordinal, instant, int(duration.amount)), self._tz)
+
+    def _step_days(self, ordinal: int, instant: int, days: int) -> int:
+        table = self._table
+        ordinal, instant = table.next_open(ordinal, instant)
+        if days == 0:
+            return instant
+        key = table.wall_key(ordinal, instant)
+        landing, _ = table.locate(ordinal, days, business_days=True)
+        return table.next_open(landing, table.at_wall_key(landing, key))[1]
+
+    def business_time_between(self, a: datetime, b: datetime) -> timedelta:
+        """Return the open time in ``[a, b)``; negative when ``b`` is before ``a``."""
+        first, start = self._instant(a)
+        last, end = self._instant(b)
+        table = self._table
+        amount = (
+            table.total_between(first, last)
+            + table.open_before_in_day(table.day(last), end)
+            - table.open_before_in_day(table.day(first), start)
+        )
+        return timedelta(microseconds=amount)
+
+    def business_age_reached(
+        self, since: datetime, now: datetime, duration: BusinessDuration | timedelta
+    ) -> bool:
+        """Return whether ``duration`` of business time has passed between ``since`` and ``now``.
+
+        For ``business_days(n)`` this holds when ``add(since, business_days(n)) <= now``:
+        stepping n business days from ``since`` (from the next opening if it is closed), at
+        the same wall-clock time, lands at or before ``now``. For ``business_hours(h)`` it
+        holds when ``business_time_between(since, now)`` is at least ``h`` hours; for a
+        ``timedelta``, when ``now - since`` is at least that long.
+        """
+        if isinstance(duration, timedelta):
+            self._instant(since)
+            self._instant(now)
+            return now - since >= duration
+        if duration.unit is BusinessUnit.DAYS:
+            return self.add(since, duration) <= now
+        needed = round(duration.amount * _HOUR_US)
+        return self.business_time_between(since, now) >= timedelta(microseconds=needed)
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def _local(self, t: datetime) -> datetime:
+        if not isinstance(t, datetime):
+            raise CalendarError(f"expected a timezone-aware datetime, got {t!r}")
+        if t.utcoffset() is None:
+            raise CalendarError(f"naive datetime {t.isoformat()} has no timezone; pass an aware datetime")
+        return t.astimezone(self._tz)
+
+    def _instant(self, t: datetime) -> tuple[int, int]:
+        """Return the local date's ordinal and the UTC microseconds of ``t``."""
+        return self._local(t).toordinal(), to_us(t)
+
+
+def _zone(name: str) -> ZoneInfo:
+    if not isinstance(name, str) or not name:
+        raise CalendarError(f"unknown timezone {name!r} (use an IANA name such as America/New_York)")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise CalendarError(f"unknown timezone {name!r} (use an IANA name such as America/New_York)") from err
+
+
+def _week_hours(hours: Mapping[int, Sequence[tuple[time, time]]]) -> tuple[tuple[Interval, ...], ...]:
+    week: list[tuple[Interval, ...]] = [()] * 7
+    for weekday, intervals in hours.items():
+        if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
+            raise CalendarError(f"weekday must be 0 (Monday) to 6 (Sunday), got {weekday!r}")
+        week[weekday] = _day_hours(_DAY_NAMES[weekday], intervals)
+    if not any(week):
+        raise CalendarError("the hours leave every weekday closed; a calendar needs some open time")
+    return tuple(week)
+
+
+def _day_hours(day: str, intervals: Sequence[tuple[time, time]]) -> tuple[Interval, ...]:
+    spans: list[Interval] = []
+    for interval in intervals:
+        try:
+            start, end = interval
+        except (TypeError, ValueError) as err:
+            raise CalendarError(f"hours for {day}: expected a (start, end) pair, got {interval!r}") from err
+        for clock in (start, end):
+            if not isinstance(clock, time) or clock.tzinfo is not None:
+                raise CalendarError(f"hours for {day}: expected a naive time of day, got {clock!r}")
+        wall_start, wall_end = _clock_us(start), _clock_us(end) or DAY_US
+        if wall_end <= wall_start:
+            raise CalendarError(f"hours for {day}: {_label(start, end)} ends before it starts")
+        spans.append((wall_start, wall_end))
+    spans.sort()
+    for (first_start, first_end), (second_start, second_end) in zip(spans, spans[1:], strict=False):
+        if second_start < first_end:
+            first, second = _label_us(first_start, first_end), _label_us(second_start, second_end)
+            raise CalendarError(f"hours for {day}: {first} and {second} overlap")
+    return tuple(spans)
+
+
+def _clock_us(clock: time) -> int:
+    return ((clock.hour * 60 + clock.minute) * 60 + clock.second) * 1_000_000 + clock.microsecond
+
+
+def _label(start: time, end: time) -> str:
+    return _label_us(_clock_us(start), _clock_us(end) or DAY_US)
+
+
+def _label_us(start: int, end: int) -> str:
+    def clock(us: int) -> str:
+        minutes, rest = divmod(us, 60_000_000)
+        text = f"{minutes // 60:02d}:{minutes % 60:02d}"
+        return text + (f":{rest / 1_000_000:09.6f}".rstrip("0").rstrip(".") if rest else "")
+
+    return f"{clock(start)}-{clock(end)}"
+
+
+def _parse_interval(day: str, interval: Sequence[str]) -> tuple[time, time]:
+    if isinstance(interval, str) or len(interval) != 2:
+        raise CalendarError(f"hours for {day}: expected a [start, end] pair, got {interval!r}")
+    start, end = interval
+    return _parse_clock(day, start, is_end=False), _parse_clock(day, end, is_end=True)
+
+
+def _parse_clock(day: str, text: str, *, is_end: bool) -> time:
+    match = _CLOCK.fullmatch(text) if isinstance(text, str) else None
+    if match:
+        hour, minute = int(match[1]), int(match[2])
+        if is_end and (hour, minute) == (24, 0):
+            return time(0, 0)
+        if hour < 24 and minute < 60:
+            return time(hour, minute)
+    allowed = "00:00 to 24:00" if is_end else "00:00 to 23:59"
+    raise CalendarError(f"hours for {day}: {text!r} is not a time of day (use HH:MM, {allowed})")
