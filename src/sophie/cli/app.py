@@ -46,5 +46,6 @@ class SophieGroup(click.Group):
         except Exception as err:  # a bug: say so plainly; SOPHIE_DEBUG=1 shows the traceback
             if os.environ.get("SOPHIE_DEBUG"):
                 raise
-            click.echo(f"sophie: internal error: {type(err).__name__}: {err} (set SOPHIE_DEBUG=1 for details)", err=True)
+            message = f"sophie: internal error: {type(err).__name__}: {err} (set SOPHIE_DEBUG=1 for details)"
+            click.echo(message, err=True)
             sys.exit(70)

@@ -53,7 +53,8 @@ def print_summary(summary: PracticeSummary, *, now: datetime) -> None:
     out.print(counts)
     tz = ZoneInfo(summary.timezone)
     if summary.openings:
-        table = Table(title=f"First openings ({len(summary.openings)} of {summary.opening_count:,})", title_justify="left")
+        title = f"First openings ({len(summary.openings)} of {summary.opening_count:,})"
+        table = Table(title=title, title_justify="left")
         for column in ("opening", "start", "end", "minutes", "provider"):
             table.add_column(column, justify="right" if column == "minutes" else "left")
         for opening in summary.openings:

@@ -176,7 +176,7 @@ class BusinessCalendar:
     def is_open(self, t: datetime) -> bool:
         """Return whether the practice is open at ``t`` (intervals are half-open)."""
         ordinal, instant = self._instant(t)
-        return any(start <= instant < end for start, end in self._table.day(ordinal))
+        return any(start <= instant < end for start, end in self._table.days[ordinal].intervals)
 
     def next_open(self, t: datetime) -> datetime:
         """Return ``t`` itself if open, else the start of the next open interval."""
@@ -190,8 +190,8 @@ class BusinessCalendar:
         """
         ordinal, instant = self._instant(t)
         found, opening = self._table.next_open(ordinal, instant)
-        end = next(end for start, end in self._table.day(found) if start <= opening < end)
-        return from_us(end, self._tz)
+        intervals = self._table.days[found].intervals
+        return from_us(next(end for start, end in intervals if start <= opening < end), self._tz)
 
     def local_date(self, t: datetime) -> date:
         """Return the practice-local date of ``t``."""
@@ -202,7 +202,9 @@ class BusinessCalendar:
 
         (In the rare zone where a DST jump swallows all of a day's hours, that day is not one.)
         """
-        return bool(self._table.day(d.toordinal()))
+        if isinstance(d, datetime) or not isinstance(d, date):
+            raise CalendarError(f"is_business_day needs a date, got {d!r}")
+        return bool(self._table.days[d.toordinal()].intervals)
 
     # -- arithmetic --------------------------------------------------------------------------
 
@@ -224,31 +226,32 @@ class BusinessCalendar:
             self._instant(t)
             return (t + duration).astimezone(self._tz)
         ordinal, instant = self._instant(t)
-        if duration.unit is BusinessUnit.HOURS:
-            within = self._table.open_before_in_day(self._table.day(ordinal), instant)
-            found = self._table.instant_at(ordinal, within + round(duration.amount * _HOUR_US))
-            return from_us(found[1], self._tz)
-        return from_us(self._step_days(ordinal, instant, int(duration.amount)), self._tz)
-
-    def _step_days(self, ordinal: int, instant: int, days: int) -> int:
         table = self._table
+        if duration.unit is BusinessUnit.HOURS:
+            within = table.open_before_in_day(table.days[ordinal].intervals, instant)
+            found = table.instant_at(ordinal, within + round(duration.amount * _HOUR_US))
+            return from_us(found[1], self._tz)
         ordinal, instant = table.next_open(ordinal, instant)
-        if days == 0:
-            return instant
-        key = table.wall_key(ordinal, instant)
-        landing, _ = table.locate(ordinal, days, business_days=True)
-        return table.next_open(landing, table.at_wall_key(landing, key))[1]
+        if duration.amount:
+            key = table.wall_key(ordinal, instant)
+            landing = table.business_day_after(ordinal, int(duration.amount))
+            instant = table.next_open(landing, table.at_wall_key(landing, key))[1]
+        return from_us(instant, self._tz)
 
     def business_time_between(self, a: datetime, b: datetime) -> timedelta:
         """Return the open time in ``[a, b)``; negative when ``b`` is before ``a``."""
         first, start = self._instant(a)
         last, end = self._instant(b)
         table = self._table
+        first_day, last_day = table.days[first], table.days[last]
         amount = (
-            table.total_between(first, last)
-            + table.open_before_in_day(table.day(last), end)
-            - table.open_before_in_day(table.day(first), start)
+            last_day.open_before
+            + table.open_before_in_day(last_day.intervals, end)
+            - first_day.open_before
+            - table.open_before_in_day(first_day.intervals, start)
         )
+        if first_day.block != last_day.block:
+            amount += table.open_between_blocks(first_day.block, last_day.block)
         return timedelta(microseconds=amount)
 
     def business_age_reached(
@@ -274,15 +277,16 @@ class BusinessCalendar:
     # -- inputs ------------------------------------------------------------------------------
 
     def _local(self, t: datetime) -> datetime:
-        if not isinstance(t, datetime):
-            raise CalendarError(f"expected a timezone-aware datetime, got {t!r}")
-        if t.utcoffset() is None:
-            raise CalendarError(f"naive datetime {t.isoformat()} has no timezone; pass an aware datetime")
+        self._instant(t)
         return t.astimezone(self._tz)
 
     def _instant(self, t: datetime) -> tuple[int, int]:
         """Return the local date's ordinal and the UTC microseconds of ``t``."""
-        return self._local(t).toordinal(), to_us(t)
+        try:
+            instant = to_us(t)
+        except TypeError:  # naive, or not a datetime at all
+            raise CalendarError(f"expected a timezone-aware datetime, got {t!r}") from None
+        return t.astimezone(self._tz).toordinal(), instant
 
 
 def _zone(name: str) -> ZoneInfo:

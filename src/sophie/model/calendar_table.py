@@ -17,14 +17,16 @@ time that happens twice (a fall-back repeat) takes the first occurrence.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sophie.errors import CalendarError
 
 __all__ = [
     "BLOCK_DAYS",
+    "Day",
     "DAY_US",
     "Interval",
     "OpenTimeTable",
@@ -154,7 +156,7 @@ class OpenTimeTable:
         During the second pass of a fall-back repeat the key is the end of the repeated period
         (e.g. 02:00 in London), so that keys never decrease as instants increase.
         """
-        offset = self.day_offset(ordinal)
+        offset = self.days[ordinal].offset
         if offset is not None:
             return instant + offset - _midnight_us(ordinal)
         local = from_us(instant, self.tz)
@@ -166,42 +168,35 @@ class OpenTimeTable:
 
     def at_wall_key(self, ordinal: int, key: int) -> int:
         """Return the instant of a wall-clock time (microseconds since midnight) on a date."""
-        offset = self.day_offset(ordinal)
+        offset = self.days[ordinal].offset
         if offset is not None:
             return _midnight_us(ordinal) + key - offset
         return self.resolve(datetime.fromordinal(ordinal) + timedelta(microseconds=key))
 
     # -- blocks ------------------------------------------------------------------------------
 
-    def _block(self, number: int) -> _Block:
-        block = self._blocks.get(number)
-        if block is None:
-            if (number + 1) * BLOCK_DAYS <= _FIRST_OPEN_ORDINAL or number * BLOCK_DAYS > _LAST_OPEN_ORDINAL:
-                raise CalendarError("no open time within the dates Python can represent")
-            block = self._blocks[number] = self._build(number)
-        return block
-
-    def _build(self, number: int) -> _Block:
+    def _build(self, number: int) -> None:
+        if (number + 1) * BLOCK_DAYS <= _FIRST_OPEN_ORDINAL or number * BLOCK_DAYS > _LAST_OPEN_ORDINAL:
+            raise CalendarError("no open time within the dates Python can represent")
         first = number * BLOCK_DAYS
-        ordinals = range(first, first + BLOCK_DAYS)
         starts = [self._day_start(ordinal) for ordinal in range(first, first + BLOCK_DAYS + 1)]
-        intervals: list[tuple[Interval, ...]] = []
-        offsets: list[int | None] = []
-        open_before = [0]
-        days_before = [0]
-        for index, ordinal in enumerate(ordinals):
-            start, end = starts[index], starts[index + 1]
+        open_totals = [0]
+        day_totals = [0]
+        for index in range(BLOCK_DAYS):
+            ordinal, start, end = first + index, starts[index], starts[index + 1]
             offset = None
+            intervals: tuple[Interval, ...] = ()
             if start is not None and end is not None:
                 offset = self.offset_at(start)
                 if start != _midnight_us(ordinal) - offset or self.offset_at(end - 1) != offset:
                     offset = None
-            day = self._day_intervals(ordinal, offset) if start is not None and end is not None else ()
-            intervals.append(day)
-            offsets.append(offset)
-            open_before.append(open_before[-1] + sum(e - s for s, e in day))
-            days_before.append(days_before[-1] + (1 if day else 0))
-        return _Block(tuple(intervals), tuple(offsets), tuple(open_before), tuple(days_before))
+                intervals = self._day_intervals(ordinal, offset)
+            open_time = sum(e - s for s, e in intervals)
+            self.days[ordinal] = Day(intervals, offset, open_time, number, open_totals[-1])
+            open_totals.append(open_totals[-1] + open_time)
+            day_totals.append(day_totals[-1] + (1 if intervals else 0))
+        self._open_totals[number] = tuple(open_totals)
+        self._day_totals[number] = tuple(day_totals)
 
     def _day_start(self, ordinal: int) -> int | None:
         if not _FIRST_OPEN_ORDINAL <= ordinal <= _LAST_OPEN_ORDINAL + 1:
@@ -212,13 +207,15 @@ class OpenTimeTable:
         weekday = (ordinal - 1) % 7  # ordinal 1 (0001-01-01) was a Monday
         if not self._week[weekday] or date.fromordinal(ordinal) in self._holidays:
             return ()
+        midnight = _midnight_us(ordinal)
         merged: list[Interval] = []
         for wall_start, wall_end in self._week[weekday]:
             if offset is not None:
-                start = _midnight_us(ordinal) + wall_start - offset
-                end = _midnight_us(ordinal) + wall_end - offset
+                start, end = midnight + wall_start - offset, midnight + wall_end - offset
             else:
-                start, end = self.at_wall_key(ordinal, wall_start), self.at_wall_key(ordinal, wall_end)
+                wall_midnight = datetime.fromordinal(ordinal)
+                start = self.resolve(wall_midnight + timedelta(microseconds=wall_start))
+                end = self.resolve(wall_midnight + timedelta(microseconds=wall_end))
             if end <= start:
                 continue  # swallowed whole by a spring-forward gap
             if merged and merged[-1][1] >= start:
@@ -227,52 +224,31 @@ class OpenTimeTable:
                 merged.append((start, end))
         return tuple(merged)
 
-    # -- per-date lookups --------------------------------------------------------------------
+    def _totals(self, number: int, business_days: bool) -> tuple[int, ...]:
+        totals = self._day_totals if business_days else self._open_totals
+        if number not in totals:
+            self._build(number)
+        return totals[number]
 
-    def day(self, ordinal: int) -> tuple[Interval, ...]:
-        """Return the open UTC intervals of a local date."""
-        number, index = divmod(ordinal, BLOCK_DAYS)
-        return self._block(number).intervals[index]
-
-    def day_offset(self, ordinal: int) -> int | None:
-        """Return a date's all-day UTC offset, or None when it changes during the date."""
-        number, index = divmod(ordinal, BLOCK_DAYS)
-        return self._block(number).offsets[index]
+    # -- queries -----------------------------------------------------------------------------
 
     @staticmethod
     def open_before_in_day(day: tuple[Interval, ...], instant: int) -> int:
         """Return the open microseconds of a date's intervals that lie before an instant."""
         return sum(min(instant, end) - start for start, end in day if instant > start)
 
-    # -- running totals ----------------------------------------------------------------------
-
-    def _totals(self, number: int, business_days: bool) -> tuple[int, ...]:
-        block = self._block(number)
-        return block.days_before if business_days else block.open_before
-
-    def total_between(self, first: int, last: int, *, business_days: bool = False) -> int:
-        """Return the open microseconds (or business days) of the dates in ``[first, last)``.
-
-        Negative when ``last`` comes before ``first``.
-        """
+    def open_between_blocks(self, first: int, last: int) -> int:
+        """Return the open microseconds of blocks ``[first, last)``; negative if reversed."""
         if first > last:
-            return -self.total_between(last, first, business_days=business_days)
-        first_block, first_index = divmod(first, BLOCK_DAYS)
-        last_block, last_index = divmod(last, BLOCK_DAYS)
-        totals = self._totals(first_block, business_days)
-        if first_block == last_block:
-            return totals[last_index] - totals[first_index]
-        amount = totals[BLOCK_DAYS] - totals[first_index]
-        for number in range(first_block + 1, last_block):
-            amount += self._totals(number, business_days)[BLOCK_DAYS]
-        return amount + self._totals(last_block, business_days)[last_index]
+            return -self.open_between_blocks(last, first)
+        return sum(self._totals(number, False)[BLOCK_DAYS] for number in range(first, last))
 
     def locate(self, ordinal: int, amount: int, *, business_days: bool = False) -> tuple[int, int]:
         """Find the date at a distance along the running total, and the remainder inside it.
 
         The running total counts open microseconds (or business days) from the start of
-        ``ordinal``. The answer is the one date whose own share contains the target: its total
-        before it is at most the target and its total after it exceeds the target. That date
+        ``ordinal``. The answer is the one date whose own share contains the target: the total
+        before it is at most the target and the total after it exceeds the target. That date
         therefore has open time, and the remainder is less than its open time (or than 1).
 
         Returns:
@@ -292,6 +268,17 @@ class OpenTimeTable:
         index = bisect_right(totals, target) - 1
         return number * BLOCK_DAYS + index, target - totals[index]
 
+    def business_day_after(self, ordinal: int, steps: int) -> int:
+        """Return the business day ``steps`` business days after a business day (before if negative)."""
+        if abs(steps) > 8:
+            return self.locate(ordinal, steps, business_days=True)[0]
+        days, step = self.days, (1 if steps > 0 else -1)
+        for _ in range(abs(steps)):
+            ordinal += step
+            while not days[ordinal].intervals:
+                ordinal += step
+        return ordinal
+
     def instant_at(self, ordinal: int, amount: int) -> tuple[int, int]:
         """Return the open instant reached ``amount`` open microseconds after the start of a date.
 
@@ -301,11 +288,14 @@ class OpenTimeTable:
         Returns:
             The local date's ordinal and the instant.
         """
-        found, remainder = self.locate(ordinal, amount)
-        for start, end in self.day(found):
-            if remainder < end - start:
-                return found, start + remainder
-            remainder -= end - start
+        day = self.days[ordinal]
+        if not 0 <= amount < day.open_time:
+            ordinal, amount = self.locate(ordinal, amount)
+            day = self.days[ordinal]
+        for start, end in day.intervals:
+            if amount < end - start:
+                return ordinal, start + amount
+            amount -= end - start
         raise AssertionError("locate() returned a date without enough open time")  # pragma: no cover
 
     def next_open(self, ordinal: int, instant: int) -> tuple[int, int]:
@@ -313,9 +303,12 @@ class OpenTimeTable:
 
         ``ordinal`` is the local date of ``instant``, or an earlier date whose end is at or
         before it.
+
+        Returns:
+            The local date's ordinal and the instant.
         """
-        day = self.day(ordinal)
-        for start, end in day:
+        intervals = self.days[ordinal].intervals
+        for start, end in intervals:
             if instant < end:
                 return ordinal, max(instant, start)
-        return self.instant_at(ordinal, self.open_before_in_day(day, instant))
+        return self.instant_at(ordinal, self.open_before_in_day(intervals, instant))

@@ -164,7 +164,9 @@ _DERIVED: dict[str, dict[str, tuple[FieldType, str]]] = {
         "staff": _one("staff", "the staff member who is this provider"),
     },
     "patient": {
-        "guarantor": _one("patient", "the patient responsible for the account (the patient if none is named)", optional=False),
+        "guarantor": _one(
+            "patient", "the patient responsible for the account (the patient if none is named)", optional=False
+        ),
         "primary_provider": _one("provider", "the patient's primary provider"),
         "dependents": _many("patient", "patients whose guarantor this patient is"),
         "appointments": _many("appointment", "the patient's appointments"),

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from sophie.model.calendar import BusinessCalendar
 from sophie.model.enums import AppointmentStatus, ClaimStatus, ProcedureStatus
 from sophie.model.openings import Opening, find_openings
 from sophie.model.views import VIEW_CLASSES, View, view_of
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["SnapshotIndex"]
 
 _ZERO = Decimal(0)
+_PATIENT_LISTS = ("dependents", "appointments", "procedures", "treatment_plans", "claims", "recalls", "contacts")
 _OPEN_CLAIM = frozenset({ClaimStatus.DRAFT, ClaimStatus.READY, ClaimStatus.ON_HOLD, ClaimStatus.SENT})
 
 # section name -> entity type
@@ -86,6 +89,12 @@ class SnapshotIndex:
         key = "patient_id" if entity == "balance" else "id"
         return {getattr(record, key): view_of(entity, record) for record in records}
 
+    @cached_property
+    def calendar(self) -> BusinessCalendar:
+        """The practice's business calendar (hours, holidays, timezone)."""
+        practice = self.snapshot.practice
+        return BusinessCalendar.from_strings(practice.timezone, practice.hours, practice.holidays)
+
     def subjects(self, entity_type: str) -> Sequence[View]:
         """Return every view of ``entity_type`` (a key of ``ENTITY_TYPES``), in snapshot order."""
         return list(self._by_type[entity_type].values())
@@ -112,7 +121,7 @@ class SnapshotIndex:
     def _link_patients(self) -> None:
         patients = self._by_type["patient"]
         for patient in patients.values():
-            for name in ("dependents", "appointments", "procedures", "treatment_plans", "claims", "recalls", "contacts"):
+            for name in _PATIENT_LISTS:
                 setattr(patient, name, [])
             patient.balance = None
             patient.primary_provider = self._ref("provider", patient.primary_provider_id)
@@ -149,7 +158,7 @@ class SnapshotIndex:
             return False
         if appointment.status == AppointmentStatus.ARRIVED:
             return True
-        return appointment.status == AppointmentStatus.SCHEDULED and appointment.start > self.as_of
+        return bool(appointment.status == AppointmentStatus.SCHEDULED and appointment.start > self.as_of)
 
     def _link_plans(self) -> None:
         for plan in self._by_type["treatment_plan"].values():
@@ -217,9 +226,12 @@ class SnapshotIndex:
                 if status == AppointmentStatus.SCHEDULED and appointment.start > self.as_of:
                     if upcoming is None or appointment.start < upcoming.start:
                         upcoming = appointment
-                elif status == AppointmentStatus.COMPLETED and appointment.start is not None:
-                    if last_visit is None or appointment.start > last_visit:
-                        last_visit = appointment.start
+                elif (
+                    status == AppointmentStatus.COMPLETED
+                    and appointment.start is not None
+                    and (last_visit is None or appointment.start > last_visit)
+                ):
+                    last_visit = appointment.start
             patient.next_appointment = upcoming
             patient.last_visit = last_visit
 

@@ -87,8 +87,8 @@ def find_openings(
     """Return the gaps of at least ``min_minutes`` in the schedule blocks, sorted by start and chair.
 
     A gap is time inside a block that no scheduled, arrived or completed appointment
-    in the same chair covers (broken, planned and unscheduled ones leave it free). When two blocks in one chair give the same opening id, the longer
-    gap is kept.
+    in the same chair covers (broken, planned and unscheduled ones leave it free).
+    When two blocks in one chair give the same opening id, the longer gap is kept.
     """
     busy_by_chair: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
     for appointment in appointments:

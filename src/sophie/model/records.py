@@ -80,15 +80,18 @@ class Record(BaseModel):
 
 
 def _check_hours(hours: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+    problems = []
     for day, intervals in hours.items():
         if day not in _WEEKDAYS:
-            raise ValueError(f"unknown weekday {day!r}; use one of {', '.join(_WEEKDAYS)}")
+            problems.append(f"unknown weekday {day!r}; use one of {', '.join(_WEEKDAYS)}")
         for start, end in intervals:
-            for clock in (start, end):
-                if not _CLOCK_PATTERN.match(clock):
-                    raise ValueError(f"{day}: {clock!r} is not a HH:MM time")
-            if end != "24:00" and end <= start:
-                raise ValueError(f"{day}: interval {start}-{end} ends before it starts")
+            bad = [clock for clock in (start, end) if not _CLOCK_PATTERN.match(clock)]
+            if bad:
+                problems.extend(f"{day}: {clock!r} is not a HH:MM time" for clock in bad)
+            elif end != "24:00" and end <= start:
+                problems.append(f"{day}: interval {start}-{end} ends before it starts")
+    if problems:
+        raise ValueError("; ".join(problems))
     return hours
 
 

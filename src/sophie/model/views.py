@@ -25,6 +25,7 @@ class View:
     """
 
     __slots__ = ("__weakref__", "record")
+    record: BaseModel | None
     entity_type: ClassVar[str] = ""
     field_names: ClassVar[tuple[str, ...]] = ()
 
@@ -32,6 +33,9 @@ class View:
 
         def __getattr__(self, name: str) -> Any:
             """Fields and derived values are set per entity type."""
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            """Only the index sets attributes, while it builds the views."""
 
     def __repr__(self) -> str:
         key = "id" if "id" in type(self).__slots__ else "patient_id"

@@ -1,0 +1,521 @@
+"""Safe YAML that remembers where every value came from.
+
+Pack files are read from PyYAML's event stream (libyaml when available) by a small
+composer of our own, so that nothing but plain data can come out of a file:
+
+- anchors, aliases and merge keys (``<<``) are refused (they are how a few lines of
+  YAML expand into gigabytes, and packs do not need them);
+- explicit tags other than the core schema's (``!!str``, ``!!int``, ``!!float``,
+  ``!!bool``, ``!!null``, ``!!map``, ``!!seq``) are refused, so ``!!python/object``
+  never gets near a constructor;
+- duplicate mapping keys are errors, not "last one wins";
+- size, nesting depth and node count are capped before any work is done.
+
+Plain scalars are resolved with the YAML 1.2 core schema: only ``true``/``false``
+are booleans (``yes``, ``no``, ``on``, ``off`` and ``NO`` stay text), there are no
+sexagesimal numbers (``1:30`` is text) and no timestamps (datetimes stay text and
+are parsed by the models that expect them). Mapping keys are always text.
+
+Every value is recorded in a :class:`SourceMap` under its path (``("rules", 0,
+"when")``), so that any later problem can be reported as ``FILE:LINE:COL``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sophie.errors import Diagnostic, RuleError
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "Mark",
+    "PathKey",
+    "ScalarSpan",
+    "SourceMap",
+    "YamlDocument",
+    "YamlLimits",
+    "parse_yaml",
+    "read_yaml_file",
+]
+
+PathKey = tuple[str | int, ...]
+"""The path of a value inside a document: mapping keys and sequence indexes."""
+
+_YAML = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = frozenset(_YAML + name for name in ("str", "int", "float", "bool", "null", "map", "seq"))
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_INT_OCT = re.compile(r"^0o[0-7]+$")
+_INT_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
+
+try:  # libyaml is faster and its parser is not recursive
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+
+@dataclass(frozen=True)
+class YamlLimits:
+    """Caps applied before and while reading a file.
+
+    Attributes:
+        max_bytes: Largest file accepted, in bytes of UTF-8.
+        max_depth: Deepest nesting of mappings and sequences.
+        max_nodes: Most values (scalars, mappings, sequences) in one file.
+    """
+
+    max_bytes: int = 1024 * 1024
+    max_depth: int = 64
+    max_nodes: int = 250_000
+
+
+DEFAULT_LIMITS = YamlLimits()
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A position in a file: 1-based line and column, as editors show them."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class ScalarSpan:
+    """Where a scalar's text sits in the source, to place positions inside it.
+
+    Attributes:
+        style: ``""`` (plain), ``"'"``, ``'"'``, ``"|"`` or ``">"``.
+        value: The scalar's value after YAML processing (folding, escapes).
+        start: Where the scalar (or its block header ``|``/``>``) starts.
+        start_index: Character index of the start in the source.
+        end_index: Character index just past the end in the source.
+    """
+
+    style: str
+    value: str
+    start: Mark
+    start_index: int
+    end_index: int
+
+
+@dataclass
+class _Node:
+    kind: str  # "scalar" | "seq" | "map"
+    start: Mark
+    end: Mark
+    tag: str | None = None
+    value: str = ""
+    style: str = ""
+    start_index: int = 0
+    end_index: int = 0
+    items: list[_Node] = field(default_factory=list)
+    pairs: list[tuple[_Node, _Node]] = field(default_factory=list)
+
+
+class SourceMap:
+    """Where each value of a document sits in its file.
+
+    Attributes:
+        file: The file name used in diagnostics.
+        text: The whole source text.
+    """
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.text = text
+        self._values: dict[PathKey, Mark] = {}
+        self._keys: dict[PathKey, Mark] = {}
+        self._scalars: dict[PathKey, ScalarSpan] = {}
+        self._line_starts: list[int] | None = None
+
+    def value_mark(self, path: PathKey) -> Mark | None:
+        """Return where the value at ``path`` starts, or ``None`` when there is no such value."""
+        return self._values.get(tuple(path))
+
+    def key_mark(self, path: PathKey) -> Mark | None:
+        """Return where the mapping key of the entry at ``path`` starts."""
+        return self._keys.get(tuple(path))
+
+    def scalar(self, path: PathKey) -> ScalarSpan | None:
+        """Return the source span of the scalar at ``path`` (for positions inside it)."""
+        return self._scalars.get(tuple(path))
+
+    def locate(self, path: PathKey, *, key: bool = False) -> Mark:
+        """Return the best position for ``path``: the value (or its key), else the nearest parent."""
+        path = tuple(path)
+        if key and path in self._keys:
+            return self._keys[path]
+        while path:
+            if path in self._values:
+                return self._values[path]
+            path = path[:-1]
+        return self._values.get((), Mark(1, 1))
+
+    def mark_in_scalar(self, path: PathKey, offset: int) -> Mark:
+        """Return the file position of character ``offset`` of the scalar's value at ``path``.
+
+        Exact for plain scalars on one line and for literal blocks (``|``); best effort
+        for folded blocks (``>``), multi-line plain scalars and quoted scalars with escapes.
+        """
+        span = self._scalars.get(tuple(path))
+        if span is None:
+            return self.locate(path)
+        if span.style == "|":
+            return self._mark_in_literal(span, offset)
+        begin = span.start_index
+        if span.style == ">":
+            begin = self._line_start(span.start.line + 1)
+        segment = self.text[begin : span.end_index]
+        positions = _align(span.value, segment, span.style if span.style in ("'", '"') else "")
+        if not positions:
+            return span.start
+        index = positions[offset] if offset < len(positions) else positions[-1] + 1
+        return self._mark_at(begin + index)
+
+    def _line_start(self, line: int) -> int:
+        """Return the character index where 1-based ``line`` starts."""
+        if self._line_starts is None:
+            self._line_starts = [0] + [i + 1 for i, ch in enumerate(self.text) if ch == "\n"]
+        starts = self._line_starts
+        return starts[line - 1] if line - 1 < len(starts) else len(self.text)
+
+    def _mark_at(self, index: int) -> Mark:
+        line = self.text.count("\n", 0, index) + 1
+        return Mark(line, index - self._line_start(line) + 1)
+
+    def _mark_in_literal(self, span: ScalarSpan, offset: int) -> Mark:
+        value = span.value
+        lines = value.split("\n")
+        indent = 0
+        for number, content in enumerate(lines):
+            if content.strip():
+                begin = self._line_start(span.start.line + 1 + number)
+                source_line = self.text[begin : self.text.find("\n", begin) % (len(self.text) + 1)]
+                indent = _leading_spaces(source_line) - _leading_spaces(content)
+                break
+        offset = max(0, min(offset, len(value)))
+        line = value.count("\n", 0, offset)
+        column = offset - (value.rfind("\n", 0, offset) + 1)
+        return Mark(span.start.line + 1 + line, indent + column + 1)
+
+    def diagnostic(
+        self,
+        path: PathKey,
+        message: str,
+        *,
+        key: bool = False,
+        rule_id: str | None = None,
+        suggestion: str | None = None,
+    ) -> Diagnostic:
+        """Return a diagnostic located at ``path`` (its key when ``key`` is true)."""
+        mark = self.locate(path, key=key)
+        return Diagnostic(self.file, mark.line, mark.column, message, rule_id=rule_id, suggestion=suggestion)
+
+    def _record(self, path: PathKey, node: _Node, key: _Node | None) -> None:
+        self._values[path] = node.start
+        if key is not None:
+            self._keys[path] = key.start
+        if node.kind == "scalar":
+            self._scalars[path] = ScalarSpan(node.style, node.value, node.start, node.start_index, node.end_index)
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """A YAML document as plain Python values, with the position of each.
+
+    Attributes:
+        data: ``dict``/``list``/``str``/``int``/``float``/``bool``/``None`` values.
+        source: Where each value came from.
+    """
+
+    data: Any
+    source: SourceMap
+
+
+def _leading_spaces(text: str) -> int:
+    return len(text) - len(text.lstrip(" "))
+
+
+def _escape_length(segment: str, at: int) -> int:
+    """Return how many source characters the double-quoted escape at ``at`` spans."""
+    code = segment[at + 1 : at + 2]
+    return {"x": 4, "u": 6, "U": 10}.get(code, 2)
+
+
+def _align(value: str, segment: str, quote: str) -> list[int]:
+    """Map each character of a scalar's value to its index in the source segment.
+
+    Characters that YAML kept are matched one to one; line folding, indentation,
+    quotes and escapes are stepped over. Where the two disagree the mapping moves
+    on, so the result is always a best effort, never an error.
+    """
+    positions: list[int] = []
+    at = 1 if quote and segment.startswith(quote) else 0
+    end = len(segment)
+    for char in value:
+        while at < end:
+            here = segment[at]
+            if quote == '"' and here == "\\" and segment[at + 1 : at + 2] in ("\n", "\r"):
+                at += 2
+                continue
+            if here == char or (quote == '"' and here == "\\"):
+                break
+            if here in " \t\r\n":
+                at += 1
+                continue
+            break
+        positions.append(min(at, max(end - 1, 0)))
+        if at < end:
+            if quote == '"' and segment[at] == "\\":
+                at += _escape_length(segment, at)
+            elif quote == "'" and char == "'" and segment[at : at + 2] == "''":
+                at += 2
+            else:
+                at += 1
+    return positions
+
+
+class _Problems:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.found: list[Diagnostic] = []
+
+    def add(self, mark: Mark, message: str) -> None:
+        self.found.append(Diagnostic(self.file, mark.line, mark.column, message))
+
+    def fail(self, mark: Mark, message: str) -> RuleError:
+        self.add(mark, message)
+        return RuleError(self.found)
+
+
+def _mark(event_mark: Any) -> Mark:
+    return Mark(event_mark.line + 1, event_mark.column + 1)
+
+
+def _events(text: str) -> Iterator[Any]:
+    loader = _Loader(text)
+    try:
+        while loader.check_event():
+            yield loader.get_event()
+    finally:
+        loader.dispose()
+
+
+def _check_node_event(event: Any, problems: _Problems) -> None:
+    mark = _mark(event.start_mark)
+    if event.anchor is not None:
+        problems.add(mark, f"anchors and aliases are not allowed (found anchor &{event.anchor})")
+    tag = event.tag
+    if tag is not None and tag != "!" and tag not in _ALLOWED_TAGS:
+        shown = "!!" + tag[len(_YAML):] if tag.startswith(_YAML) else tag
+        problems.add(mark, f"tag {shown} is not allowed; packs hold plain text, numbers, lists and mappings")
+
+
+def _compose(text: str, problems: _Problems, limits: YamlLimits) -> _Node | None:
+    """Build the node tree from the event stream, iteratively (no recursion limit to hit)."""
+    stack: list[_Node] = []
+    root: _Node | None = None
+    documents = 0
+    nodes = 0
+    for event in _events(text):
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise problems.fail(_mark(event.start_mark), "a pack file holds one YAML document; remove the '---'")
+            continue
+        if isinstance(event, yaml.AliasEvent):
+            raise problems.fail(_mark(event.start_mark), f"anchors and aliases are not allowed (found alias *{event.anchor})")
+        if isinstance(event, yaml.CollectionEndEvent):
+            node = stack.pop()
+            node.end = _mark(event.end_mark)
+            node.end_index = event.end_mark.index
+            root = _attach(stack, node, problems) or root
+            continue
+        if not isinstance(event, yaml.NodeEvent):
+            continue
+        nodes += 1
+        if nodes > limits.max_nodes:
+            raise problems.fail(_mark(event.start_mark), f"the file has more than {limits.max_nodes} values")
+        _check_node_event(event, problems)
+        start = _mark(event.start_mark)
+        if isinstance(event, yaml.ScalarEvent):
+            node = _Node("scalar", start, _mark(event.end_mark), event.tag, event.value, event.style or "")
+            node.start_index, node.end_index = event.start_mark.index, event.end_mark.index
+            root = _attach(stack, node, problems) or root
+        else:
+            kind = "seq" if isinstance(event, yaml.SequenceStartEvent) else "map"
+            if len(stack) >= limits.max_depth:
+                raise problems.fail(start, f"the file is nested more than {limits.max_depth} levels deep")
+            stack.append(_Node(kind, start, start, event.tag, start_index=event.start_mark.index))
+    return root
+
+
+def _attach(stack: list[_Node], node: _Node, problems: _Problems) -> _Node | None:
+    """Attach ``node`` to its parent; return it when it is the document root."""
+    if not stack:
+        return node
+    parent = stack[-1]
+    if parent.kind == "seq":
+        parent.items.append(node)
+    elif parent.pairs and parent.pairs[-1][1] is _PENDING:
+        parent.pairs[-1] = (parent.pairs[-1][0], node)
+    else:
+        if node.kind != "scalar":
+            problems.add(node.start, "mapping keys must be plain text, not lists or mappings")
+        elif node.style == "" and node.value == "<<":
+            problems.add(node.start, "merge keys (<<) are not allowed; write the keys out")
+        else:
+            for key, _ in parent.pairs:
+                if key.kind == "scalar" and key.value == node.value:
+                    problems.add(node.start, f"duplicate key {node.value!r} (first at line {key.start.line})")
+                    break
+        parent.pairs.append((node, _PENDING))
+    return None
+
+
+_PENDING = _Node("scalar", Mark(0, 0), Mark(0, 0))
+
+
+def _resolve_plain(text: str) -> Any:
+    if _NULL.match(text):
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    if _INT.match(text):
+        return int(text)
+    if _INT_OCT.match(text):
+        return int(text[2:], 8)
+    if _INT_HEX.match(text):
+        return int(text[2:], 16)
+    if _FLOAT.match(text):
+        return float(text)
+    if _INF.match(text):
+        return -math.inf if text.startswith("-") else math.inf
+    if _NAN.match(text):
+        return math.nan
+    return text
+
+
+def _scalar_value(node: _Node, problems: _Problems) -> Any:
+    tag = node.tag
+    if tag is None:
+        return _resolve_plain(node.value) if node.style == "" else node.value
+    if tag in ("!", _YAML + "str"):
+        return node.value
+    if tag not in _ALLOWED_TAGS:
+        return node.value  # already reported
+    value = _resolve_plain(node.value)
+    wanted = tag[len(_YAML):]
+    types = {"int": (int,), "float": (float, int), "bool": (bool,), "null": (type(None),)}.get(wanted, ())
+    if not isinstance(value, types) or (wanted != "bool" and isinstance(value, bool)):
+        problems.add(node.start, f"{node.value!r} is not a valid !!{wanted}")
+        return node.value
+    return float(value) if wanted == "float" else value
+
+
+def _convert(node: _Node, path: PathKey, key: _Node | None, source: SourceMap, problems: _Problems) -> Any:
+    source._record(path, node, key)
+    if node.kind == "scalar":
+        return _scalar_value(node, problems)
+    if node.tag not in (None, "!", _YAML + node.kind):
+        return None
+    if node.kind == "seq":
+        return [_convert(item, (*path, i), None, source, problems) for i, item in enumerate(node.items)]
+    result: dict[str, Any] = {}
+    for key_node, value_node in node.pairs:
+        name = key_node.value
+        if key_node.kind != "scalar" or name in result:
+            continue
+        result[name] = _convert(value_node, (*path, name), key_node, source, problems)
+    return result
+
+
+def _syntax_message(err: yaml.MarkedYAMLError, text: str) -> str:
+    problem = err.problem or "invalid YAML"
+    mark = err.problem_mark
+    if "\\t" in problem or (mark is not None and text[mark.index : mark.index + 1] == "\t"):
+        return "tab characters cannot indent YAML; use spaces"
+    message = f"invalid YAML: {problem}"
+    if err.context:
+        message += f" ({err.context})"
+    return message
+
+
+def parse_yaml(text: str, *, file: str = "<string>", limits: YamlLimits = DEFAULT_LIMITS) -> YamlDocument:
+    """Parse one YAML document safely, keeping the position of every value.
+
+    Args:
+        text: The YAML source.
+        file: The name used in diagnostics.
+        limits: Size, depth and node caps.
+
+    Returns:
+        The plain data and its source map.
+
+    Raises:
+        RuleError: Every problem found (syntax, anchors, tags, duplicate keys, limits),
+            each located.
+    """
+    problems = _Problems(file)
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > limits.max_bytes:
+        raise problems.fail(Mark(1, 1), f"the file is {size} bytes; the limit is {limits.max_bytes}")
+    try:
+        root = _compose(text, problems, limits)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        raise problems.fail(_mark(mark) if mark else Mark(1, 1), _syntax_message(err, text)) from None
+    except yaml.YAMLError as err:
+        raise problems.fail(Mark(1, 1), f"invalid YAML: {err}") from None
+    except (RecursionError, MemoryError, OverflowError) as err:
+        raise problems.fail(Mark(1, 1), f"the file cannot be read safely ({type(err).__name__})") from None
+    source = SourceMap(file, text)
+    data = None if root is None else _convert(root, (), None, source, problems)
+    if root is None:
+        source._values[()] = Mark(1, 1)
+    if problems.found:
+        raise RuleError(problems.found)
+    return YamlDocument(data, source)
+
+
+def read_yaml_file(path: str | Path, *, limits: YamlLimits = DEFAULT_LIMITS, name: str | None = None) -> YamlDocument:
+    """Read a YAML file safely (see :func:`parse_yaml`).
+
+    Args:
+        path: The file.
+        limits: Size, depth and node caps; the size is checked before reading.
+        name: The file name to show in diagnostics (default: ``path`` as given).
+
+    Raises:
+        RuleError: The file cannot be read, is not UTF-8, or is not acceptable YAML.
+    """
+    file = name or str(path)
+    problems = _Problems(file)
+    location = Path(path)
+    try:
+        size = location.stat().st_size
+        if size > limits.max_bytes:
+            raise problems.fail(Mark(1, 1), f"the file is {size} bytes; the limit is {limits.max_bytes}")
+        raw = location.read_bytes()
+    except OSError as err:
+        raise problems.fail(Mark(1, 1), f"cannot read the file: {err.strerror or err}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise problems.fail(Mark(line, 1), "the file is not UTF-8 text") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return parse_yaml(text, file=file, limits=limits)
