@@ -13,6 +13,9 @@ working::
     ├── CalendarError(ValueError)           practice hours or holidays that make no calendar
     ├── RuleError(ValueError)               an analyst's rule pack is wrong; carries diagnostics
     ├── EvaluationError(RuntimeError)       a rule failed on one subject (captured, never fatal)
+    ├── PluginError(RuntimeError)           a plugin could not be used
+    │   ├── PluginLoadError                 its entry point failed to import or register
+    │   └── PluginConflictError             two plugins claim one name
     └── AdapterError(RuntimeError)          raised by adapters; vendors subclass these
         ├── SourceUnavailableError          the PMS or file cannot be reached or read
         └── AdapterDataError(ValueError)    the source answered with data sophie cannot use
@@ -34,6 +37,9 @@ __all__ = [
     "ConfigurationError",
     "Diagnostic",
     "EvaluationError",
+    "PluginConflictError",
+    "PluginError",
+    "PluginLoadError",
     "IntegrityError",
     "RecordProblem",
     "RuleError",
@@ -208,6 +214,46 @@ class EvaluationError(SophieError, RuntimeError):
         self.rule_id = rule_id
         self.subject_id = subject_id
         super().__init__(f"rule {rule_id} on {subject_id}: {message}")
+
+
+class PluginError(SophieError, RuntimeError):
+    """A plugin could not be loaded or used."""
+
+    __module__ = "sophie"
+
+
+class PluginLoadError(PluginError):
+    """A plugin's entry point failed to import or register.
+
+    Attributes:
+        entry_point: The entry point's name.
+        distribution: The distribution that declares it, with its version.
+    """
+
+    __module__ = "sophie"
+
+    def __init__(self, message: str, *, entry_point: str, distribution: str) -> None:
+        self.entry_point = entry_point
+        self.distribution = distribution
+        super().__init__(f"plugin {entry_point!r} from {distribution} failed to load: {message}")
+
+
+class PluginConflictError(PluginError):
+    """Two plugins register the same name for the same kind of thing.
+
+    Attributes:
+        kind: What is registered twice (``"adapter"``, ``"rule pack"``...).
+        name: The contested name.
+        providers: The plugins that claim it.
+    """
+
+    __module__ = "sophie"
+
+    def __init__(self, kind: str, name: str, providers: list[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.providers = tuple(providers)
+        super().__init__(f"{kind} {name!r} is provided by more than one plugin: {', '.join(providers)}")
 
 
 class AdapterError(SophieError, RuntimeError):

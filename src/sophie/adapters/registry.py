@@ -1,20 +1,20 @@
-"""The built-in adapters, by name.
+"""Finding adapters by name, and the demo adapter.
 
-Plugins add adapters through the ``sophie_adapters`` hook (a later release); until
-then the built-ins are looked up here.
+Adapters, built-in or not, are registered through the ``sophie_adapters`` hook
+(:mod:`sophie.builtin_plugin` registers ``demo`` and ``files``).
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sophie.adapters.base import Adapter
-from sophie.adapters.files import FilesAdapter
-from sophie.errors import ConfigurationError, UnknownNameError
+from sophie.errors import ConfigurationError
 from sophie.model import Snapshot
+
+if TYPE_CHECKING:
+    from sophie.plugins import Plugins
 
 __all__ = ["DemoAdapter", "adapter_names", "create_adapter"]
 
@@ -53,33 +53,21 @@ class DemoAdapter(Adapter):
         return snapshot
 
 
-def _files(source: str | None) -> Adapter:
-    if not source:
-        raise ConfigurationError("the files adapter needs --source PATH (a snapshot .json or .yaml file)")
-    return FilesAdapter(Path(source))
+def adapter_names(plugins: Plugins | None = None) -> list[str]:
+    """Return the names of the available adapters (built-in and from plugins), sorted."""
+    from sophie.plugins import Plugins
+
+    return sorted((plugins or Plugins()).adapters())
 
 
-def _demo(source: str | None) -> Adapter:
-    return DemoAdapter()
-
-
-_BUILTINS: dict[str, Callable[[str | None], Adapter]] = {"demo": _demo, "files": _files}
-
-
-def adapter_names() -> list[str]:
-    """Return the names of the available adapters, sorted."""
-    return sorted(_BUILTINS)
-
-
-def create_adapter(name: str, *, source: str | None = None) -> Adapter:
-    """Create the adapter called ``name``.
+def create_adapter(name: str, *, source: str | None = None, plugins: Plugins | None = None) -> Adapter:
+    """Create the adapter called ``name`` (built-in or from a plugin).
 
     Raises:
         UnknownNameError: no adapter has that name (with a did-you-mean).
         ConfigurationError: the adapter needs a source that was not given.
     """
-    factory = _BUILTINS.get(name)
-    if factory is None:
-        close = difflib.get_close_matches(name, _BUILTINS, n=1)
-        raise UnknownNameError("adapter", name, known=list(_BUILTINS), suggestion=close[0] if close else None)
-    return factory(source)
+    from sophie.plugins import Plugins
+
+    info = (plugins or Plugins()).adapter(name)
+    return info.factory(source=source)

@@ -41,7 +41,7 @@ class SophieGroup(click.Group):
             for line in error_lines(err):
                 click.echo(f"sophie: error: {line}", err=True)
             sys.exit(EXIT_USAGE)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, BrokenPipeError):
             raise
         except Exception as err:  # a bug: say so plainly; SOPHIE_DEBUG=1 shows the traceback
             if os.environ.get("SOPHIE_DEBUG"):

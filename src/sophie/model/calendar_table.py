@@ -187,9 +187,10 @@ class OpenTimeTable:
             offset = None
             intervals: tuple[Interval, ...] = ()
             if start is not None and end is not None:
-                offset = self.offset_at(start)
-                if start != _midnight_us(ordinal) - offset or self.offset_at(end - 1) != offset:
-                    offset = None
+                # A date keeps one offset all day when it starts at its own midnight and the
+                # next date starts with the same offset (no zone changes twice within a day).
+                if start[0] == _midnight_us(ordinal) - start[1] and start[1] == end[1]:
+                    offset = start[1]
                 intervals = self._day_intervals(ordinal, offset)
             open_time = sum(e - s for s, e in intervals)
             self.days[ordinal] = Day(intervals, offset, open_time, number, open_totals[-1])
@@ -198,10 +199,18 @@ class OpenTimeTable:
         self._open_totals[number] = tuple(open_totals)
         self._day_totals[number] = tuple(day_totals)
 
-    def _day_start(self, ordinal: int) -> int | None:
+    def _day_start(self, ordinal: int) -> tuple[int, int] | None:
+        """Return the first instant of a local date and the UTC offset in force then."""
         if not _FIRST_OPEN_ORDINAL <= ordinal <= _LAST_OPEN_ORDINAL + 1:
             return None
-        return self.resolve(datetime.fromordinal(ordinal))
+        midnight = datetime.fromordinal(ordinal)
+        offset = midnight.replace(tzinfo=self.tz).utcoffset()
+        assert offset is not None  # a ZoneInfo always answers
+        instant = _midnight_us(ordinal) - offset // _ONE_US
+        if from_us(instant, self.tz).replace(tzinfo=None) == midnight:
+            return instant, offset // _ONE_US
+        instant = self.resolve(midnight)  # midnight falls in a gap
+        return instant, self.offset_at(instant)
 
     def _day_intervals(self, ordinal: int, offset: int | None) -> tuple[Interval, ...]:
         weekday = (ordinal - 1) % 7  # ordinal 1 (0001-01-01) was a Monday
@@ -270,7 +279,7 @@ class OpenTimeTable:
 
     def business_day_after(self, ordinal: int, steps: int) -> int:
         """Return the business day ``steps`` business days after a business day (before if negative)."""
-        if abs(steps) > 8:
+        if abs(steps) > 8000:
             return self.locate(ordinal, steps, business_days=True)[0]
         days, step = self.days, (1 if steps > 0 else -1)
         for _ in range(abs(steps)):

@@ -1,0 +1,255 @@
+"""Task templates: text with ``{expression}`` placeholders, e.g. a task title.
+
+``"Call {plan.patient.first_name} about treatment ({plan.unscheduled_total|money})"``:
+each placeholder is an expression of the rule's language, checked against the rule's
+scope when the pack loads (so a misspelt field is a located load error), with an
+optional ``|filter`` that formats the value (``money``, ``date``, ``datetime``,
+``time``, ``upper``, ``lower``, ``title``). ``{{`` and ``}}`` stand for literal braces.
+A placeholder whose value is null renders as an empty string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sophie.errors import SophieError
+from sophie.rules.compiler import compile_expression
+from sophie.rules.expressions import CheckedExpression, ExpressionError, Scope, check_expression
+from sophie.rules.functions import FILTERS, format_value
+from sophie.rules.pack_schema import suggest
+
+if TYPE_CHECKING:
+    from sophie.model import View
+    from sophie.rules.context import EvalContext
+    from sophie.rules.functions import FunctionRegistry
+
+__all__ = [
+    "FILTERS",
+    "Placeholder",
+    "Template",
+    "TemplateError",
+    "TemplateProblem",
+    "compile_template",
+    "text_offset",
+]
+
+_QUOTES = ("'", '"')
+
+
+@dataclass(frozen=True)
+class TemplateProblem:
+    """One problem in a template.
+
+    Attributes:
+        offset: 0-based character offset in the template text.
+        message: What is wrong.
+        suggestion: A close known name, when one fits.
+    """
+
+    offset: int
+    message: str
+    suggestion: str | None = None
+
+
+class TemplateError(SophieError, ValueError):
+    """A template that cannot be used; holds every problem found."""
+
+    def __init__(self, problems: Sequence[TemplateProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(p.message for p in self.problems))
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """One ``{expression|filter}`` of a template.
+
+    Attributes:
+        expression: The checked expression.
+        filter: The filter name, or ``None``.
+        evaluate: The compiled expression: ``(context, subject) -> value``.
+    """
+
+    expression: CheckedExpression
+    filter: str | None
+    evaluate: Callable[[EvalContext, View], object]
+
+
+@dataclass(frozen=True)
+class Template:
+    """A checked, compiled template.
+
+    Attributes:
+        text: The template as written.
+        parts: Literal text and placeholders, in order.
+    """
+
+    text: str
+    parts: tuple[str | Placeholder, ...]
+
+    def render(self, context: EvalContext, subject: View) -> str:
+        """Return the text with each placeholder's value formatted in."""
+        pieces: list[str] = []
+        tz = context.calendar.tz
+        for part in self.parts:
+            if isinstance(part, str):
+                pieces.append(part)
+            else:
+                value = part.evaluate(context, subject)
+                pieces.append("" if value is None else format_value(value, part.filter, tz))
+        return "".join(pieces)
+
+    def placeholders(self) -> tuple[Placeholder, ...]:
+        """Return the placeholders of the template."""
+        return tuple(part for part in self.parts if isinstance(part, Placeholder))
+
+
+def text_offset(text: str, line: int, column: int) -> int:
+    """Return the 0-based offset in ``text`` of 1-based ``line`` and ``column``."""
+    lines = text.split("\n")
+    line = max(1, min(line, len(lines)))
+    return sum(len(previous) + 1 for previous in lines[: line - 1]) + max(0, column - 1)
+
+
+@dataclass(frozen=True)
+class _Slot:
+    expression: str
+    offset: int
+    filter: str | None
+    filter_offset: int
+
+
+def _closing_brace(text: str, start: int) -> int:
+    """Return the index of the ``}`` closing the placeholder opened at ``start`` (or -1)."""
+    quote: str | None = None
+    at = start + 1
+    while at < len(text):
+        char = text[at]
+        if quote is not None:
+            if char == "\\":
+                at += 1
+            elif char == quote:
+                quote = None
+        elif char in _QUOTES:
+            quote = char
+        elif char == "}":
+            return at
+        at += 1
+    return -1
+
+
+def _filter_bar(inner: str) -> int:
+    quote: str | None = None
+    bar = -1
+    for at, char in enumerate(inner):
+        if quote is not None:
+            if char == quote:
+                quote = None
+        elif char in _QUOTES:
+            quote = char
+        elif char == "|":
+            bar = at
+    return bar
+
+
+def _slot(text: str, start: int, end: int) -> _Slot:
+    inner = text[start + 1 : end]
+    bar = _filter_bar(inner)
+    expression = inner if bar < 0 else inner[:bar]
+    lead = len(expression) - len(expression.lstrip())
+    filter_text = None if bar < 0 else inner[bar + 1 :].strip()
+    filter_offset = start + 1 + bar + 1 if bar >= 0 else start
+    return _Slot(expression.strip(), start + 1 + lead, filter_text, filter_offset)
+
+
+def _split(text: str, problems: list[TemplateProblem]) -> list[str | _Slot]:
+    parts: list[str | _Slot] = []
+    literal: list[str] = []
+    at = 0
+    while at < len(text):
+        char = text[at]
+        if char in "{}" and text[at + 1 : at + 2] == char:
+            literal.append(char)
+            at += 2
+        elif char == "}":
+            problems.append(TemplateProblem(at, "single '}' in template; write '}}' for a literal brace"))
+            at += 1
+        elif char == "{":
+            end = _closing_brace(text, at)
+            if end < 0:
+                problems.append(TemplateProblem(at, "unclosed '{' in template; close it or write '{{' for a brace"))
+                break
+            if literal:
+                parts.append("".join(literal))
+                literal = []
+            parts.append(_slot(text, at, end))
+            at = end + 1
+        else:
+            literal.append(char)
+            at += 1
+    if literal:
+        parts.append("".join(literal))
+    return parts
+
+
+def _check_slot(
+    slot: _Slot, scope: Scope, functions: FunctionRegistry | None, problems: list[TemplateProblem]
+) -> Placeholder | None:
+    ok = True
+    if slot.filter is not None and slot.filter not in FILTERS:
+        problems.append(
+            TemplateProblem(
+                slot.filter_offset,
+                f"unknown filter {slot.filter!r}; use one of {', '.join(FILTERS)}",
+                suggest(slot.filter, FILTERS),
+            )
+        )
+        ok = False
+    if not slot.expression:
+        problems.append(TemplateProblem(max(0, slot.offset - 1), "empty placeholder '{}'; write '{{}}' for braces"))
+        return None
+    try:
+        checked = check_expression(slot.expression, scope, functions=functions)
+    except ExpressionError as err:
+        for problem in err.problems:
+            offset = slot.offset + text_offset(slot.expression, problem.line, problem.column)
+            problems.append(TemplateProblem(offset, problem.message, problem.suggestion))
+        return None
+    if checked.type.kind in ("entity", "list", "params"):
+        problems.append(
+            TemplateProblem(
+                slot.offset,
+                f"placeholder {{{slot.expression}}} gives {checked.type.describe()}; "
+                f"name a field of it, e.g. {{{slot.expression}.id}}",
+            )
+        )
+        return None
+    if not ok:
+        return None
+    return Placeholder(checked, slot.filter, compile_expression(checked))
+
+
+def compile_template(text: str, scope: Scope, *, functions: FunctionRegistry | None = None) -> Template:
+    """Check and compile a template against a rule's scope.
+
+    Args:
+        text: The template text.
+        scope: The rule's scope (subject name, entity type, params).
+        functions: The function registry (default: the built-in functions).
+
+    Raises:
+        TemplateError: Every problem, each with its offset in ``text``.
+    """
+    problems: list[TemplateProblem] = []
+    parts: list[str | Placeholder] = []
+    for part in _split(text, problems):
+        if isinstance(part, str):
+            parts.append(part)
+            continue
+        placeholder = _check_slot(part, scope, functions, problems)
+        if placeholder is not None:
+            parts.append(placeholder)
+    if problems:
+        raise TemplateError(problems)
+    return Template(text, tuple(parts))

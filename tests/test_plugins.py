@@ -1,0 +1,156 @@
+"""Plugin loading through real entry points: discovery, broken plugins, conflicts, switches."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sophie.errors import PluginConflictError, PluginLoadError, UnknownNameError
+from sophie.plugin_records import AdapterInfo
+from sophie.plugins import Plugins, hookimpl
+
+GOOD = """
+from sophie.plugins import hookimpl
+from sophie.plugin_records import AdapterInfo, RulePackSource
+from sophie.adapters.files import FilesAdapter
+
+@hookimpl
+def sophie_adapters():
+    yield AdapterInfo("acme-pms", lambda source=None: FilesAdapter(source), "Acme PMS export files")
+"""
+BROKEN = "raise ImportError('the acme driver is not installed')\n"
+CONFLICTING = """
+from sophie.plugins import hookimpl
+from sophie.plugin_records import AdapterInfo
+
+@hookimpl
+def sophie_adapters():
+    yield AdapterInfo("demo", lambda source=None: None, "a second demo")
+"""
+
+
+def make_distribution(root: Path, dist: str, plugins: dict[str, str]) -> Path:
+    """Write an installed-looking distribution: modules plus a .dist-info with entry points."""
+    root.mkdir(parents=True, exist_ok=True)
+    info = root / f"{dist.replace('-', '_')}-1.2.3.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
+    lines = ["[sophie]"]
+    for name, source in plugins.items():
+        module = f"{dist.replace('-', '_')}_{name.replace('-', '_')}"
+        (root / f"{module}.py").write_text(textwrap.dedent(source))
+        lines.append(f"{name} = {module}")
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def run_sophie(*args: str, path: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **(env or {})}
+    if path is not None:
+        environment["PYTHONPATH"] = str(path)
+    return subprocess.run(
+        [sys.executable, "-m", "sophie", *args], capture_output=True, text=True, env=environment, timeout=120, check=False
+    )
+
+
+def test_builtins_register_through_the_same_hooks() -> None:
+    plugins = Plugins(entry_points_enabled=False)
+    assert sorted(plugins.adapters()) == ["demo", "files"]
+    [builtin] = plugins.describe()
+    assert builtin.name == "sophie.builtin"
+    assert builtin.provides["adapters"] == ["demo", "files"]
+    assert "business_age" in builtin.provides["rule_functions"]
+
+
+def test_a_plugin_registered_in_code_adds_an_adapter() -> None:
+    class Extra:
+        @hookimpl
+        def sophie_adapters(self):
+            yield AdapterInfo("Extra-PMS", lambda source=None: None, "extra")
+
+    plugins = Plugins(entry_points_enabled=False, extra=[Extra()])
+    assert sorted(plugins.adapters()) == ["demo", "extra-pms", "files"]
+
+
+def test_unknown_adapter_suggests_the_closest_name() -> None:
+    with pytest.raises(UnknownNameError, match="did you mean 'files'"):
+        Plugins(entry_points_enabled=False).adapter("fils")
+
+
+def test_two_plugins_claiming_one_name_are_rejected() -> None:
+    class Twin:
+        @hookimpl
+        def sophie_adapters(self):
+            yield AdapterInfo("demo", lambda source=None: None)
+
+    with pytest.raises(PluginConflictError, match="adapter 'demo' is provided by more than one plugin"):
+        Plugins(entry_points_enabled=False, extra=[Twin()]).adapters()
+
+
+def test_a_hook_returning_the_wrong_type_is_reported_not_fatal() -> None:
+    class Sloppy:
+        @hookimpl
+        def sophie_adapters(self):
+            yield "not a record"
+
+    plugins = Plugins(entry_points_enabled=False, extra=[Sloppy()])
+    assert sorted(plugins.adapters()) == ["demo", "files"]
+    assert "returned a str, not a AdapterInfo" in str(plugins.problems[0])
+    with pytest.raises(PluginLoadError):
+        Plugins(entry_points_enabled=False, extra=[Sloppy()], strict=True).adapters()
+
+
+def test_entry_point_plugin_appears_in_sophie_plugins(tmp_path: Path) -> None:
+    root = make_distribution(tmp_path / "site", "sophie-acme", {"acme": GOOD})
+    result = run_sophie("plugins", "--format", "json", path=root)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    acme = next(p for p in data["plugins"] if p["name"] == "acme")
+    assert (acme["distribution"], acme["version"]) == ("sophie-acme", "1.2.3")
+    assert acme["provides"] == {"adapters": ["acme-pms"]}
+
+
+def test_a_broken_plugin_is_reported_and_the_host_keeps_working(tmp_path: Path) -> None:
+    root = make_distribution(tmp_path / "site", "sophie-acme", {"acme": GOOD, "broken": BROKEN})
+    result = run_sophie("plugins", path=root)
+    assert result.returncode == 0
+    assert "acme-pms" in result.stdout
+    assert "plugin 'broken' from sophie-acme 1.2.3 failed to load: ImportError: the acme driver is not installed" in result.stderr
+    strict = run_sophie("plugins", "--strict", path=root)
+    assert strict.returncode == 2
+    assert "failed to load" in strict.stderr
+    assert "Traceback" not in strict.stderr
+
+
+def test_conflicting_entry_point_is_a_clear_error(tmp_path: Path) -> None:
+    root = make_distribution(tmp_path / "site", "sophie-twin", {"twin": CONFLICTING})
+    result = run_sophie("plugins", path=root)
+    assert result.returncode == 2
+    assert "adapter 'demo' is provided by more than one plugin: sophie.builtin, twin" in result.stderr
+
+
+def test_plugins_can_be_switched_off(tmp_path: Path) -> None:
+    root = make_distribution(tmp_path / "site", "sophie-acme", {"acme": GOOD, "broken": BROKEN})
+    off = run_sophie("plugins", "--format", "json", path=root, env={"SOPHIE_DISABLE_PLUGINS": "1"})
+    assert [p["name"] for p in json.loads(off.stdout)["plugins"]] == ["sophie.builtin"]
+    skip = run_sophie("plugins", "--format", "json", path=root, env={"SOPHIE_DISABLE_PLUGINS": "broken"})
+    data = json.loads(skip.stdout)
+    assert [p["name"] for p in data["plugins"]] == ["sophie.builtin", "acme"]
+    assert data["problems"] == []
+
+
+def test_nothing_is_loaded_at_import_time(tmp_path: Path) -> None:
+    root = make_distribution(tmp_path / "site", "sophie-acme", {"broken": BROKEN, "acme": GOOD})
+    code = "import sys, sophie; print(sorted(m for m in sys.modules if m.startswith(('sophie_acme', 'pluggy'))))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
