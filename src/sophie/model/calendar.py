@@ -23,7 +23,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sophie.errors import CalendarError
@@ -38,6 +41,7 @@ __all__ = [
 ]
 
 _HOUR_US = 3_600_000_000
+_ONE_US = timedelta(microseconds=1)
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 
@@ -56,7 +60,7 @@ class BusinessDuration:
     Make one with :func:`business_days` or :func:`business_hours`.
 
     Attributes:
-        amount: How many; may be negative. Business days must be whole numbers.
+        amount: How many, as a float; may be negative. Business days must be whole numbers.
         unit: Days (calendar steps) or hours (open time).
 
     Raises:
@@ -71,8 +75,7 @@ class BusinessDuration:
             object.__setattr__(self, "unit", BusinessUnit(self.unit))
         except ValueError as err:
             raise CalendarError(f"unknown business unit {self.unit!r}") from err
-        if isinstance(self.amount, bool) or not isinstance(self.amount, int | float):
-            raise CalendarError(f"a business duration needs a number, got {self.amount!r}")
+        object.__setattr__(self, "amount", _as_float(self.amount))
         if not math.isfinite(self.amount):
             raise CalendarError(f"a business duration must be finite, got {self.amount!r}")
         if self.unit is BusinessUnit.DAYS and self.amount != int(self.amount):
@@ -86,14 +89,20 @@ class BusinessDuration:
         return f"{amount} {self.unit}"
 
 
-def business_days(n: float) -> BusinessDuration:
+def business_days(n: float | Decimal) -> BusinessDuration:
     """Return ``n`` business-day steps (a whole number; negative steps back)."""
-    return BusinessDuration(n, BusinessUnit.DAYS)
+    return BusinessDuration(_as_float(n), BusinessUnit.DAYS)
 
 
-def business_hours(n: float) -> BusinessDuration:
+def business_hours(n: float | Decimal) -> BusinessDuration:
     """Return ``n`` hours of open time (may be fractional or negative)."""
-    return BusinessDuration(n, BusinessUnit.HOURS)
+    return BusinessDuration(_as_float(n), BusinessUnit.HOURS)
+
+
+def _as_float(n: object) -> float:
+    if isinstance(n, bool) or not isinstance(n, int | float | Decimal | Fraction):
+        raise CalendarError(f"a business duration needs a number, got {n!r}")
+    return float(n)
 
 
 class BusinessCalendar:
@@ -176,7 +185,10 @@ class BusinessCalendar:
     def is_open(self, t: datetime) -> bool:
         """Return whether the practice is open at ``t`` (intervals are half-open)."""
         ordinal, instant = self._instant(t)
-        return any(start <= instant < end for start, end in self._table.days[ordinal].intervals)
+        for start, end in self._table.days[ordinal].intervals:
+            if instant < end:
+                return instant >= start
+        return False
 
     def next_open(self, t: datetime) -> datetime:
         """Return ``t`` itself if open, else the start of the next open interval."""
@@ -222,10 +234,10 @@ class BusinessCalendar:
 
         The result is non-decreasing in ``t`` and in the duration.
         """
-        if isinstance(duration, timedelta):
-            self._instant(t)
-            return (t + duration).astimezone(self._tz)
         ordinal, instant = self._instant(t)
+        if isinstance(duration, timedelta):
+            # Not ``t + duration``: Python adds to the wall clock when t has a tzinfo.
+            return from_us(instant + duration // _ONE_US, self._tz)
         table = self._table
         if duration.unit is BusinessUnit.HOURS:
             within = table.open_before_in_day(table.days[ordinal].intervals, instant)
@@ -254,9 +266,7 @@ class BusinessCalendar:
             amount += table.open_between_blocks(first_day.block, last_day.block)
         return timedelta(microseconds=amount)
 
-    def business_age_reached(
-        self, since: datetime, now: datetime, duration: BusinessDuration | timedelta
-    ) -> bool:
+    def business_age_reached(self, since: datetime, now: datetime, duration: BusinessDuration | timedelta) -> bool:
         """Return whether ``duration`` of business time has passed between ``since`` and ``now``.
 
         For ``business_days(n)`` this holds when ``add(since, business_days(n)) <= now``:
@@ -266,11 +276,11 @@ class BusinessCalendar:
         ``timedelta``, when ``now - since`` is at least that long.
         """
         if isinstance(duration, timedelta):
-            self._instant(since)
-            self._instant(now)
-            return now - since >= duration
+            elapsed = self._instant(now)[1] - self._instant(since)[1]
+            return elapsed >= duration // _ONE_US
         if duration.unit is BusinessUnit.DAYS:
-            return self.add(since, duration) <= now
+            # Compared as instants: Python compares datetimes sharing a tzinfo by wall clock.
+            return to_us(self.add(since, duration)) <= self._instant(now)[1]
         needed = round(duration.amount * _HOUR_US)
         return self.business_time_between(since, now) >= timedelta(microseconds=needed)
 
@@ -285,6 +295,10 @@ class BusinessCalendar:
         try:
             instant = to_us(t)
         except TypeError:  # naive, or not a datetime at all
+            if isinstance(t, datetime):
+                raise CalendarError(
+                    f"naive datetime {t.isoformat()} has no timezone; the calendar needs timezone-aware datetimes"
+                ) from None
             raise CalendarError(f"expected a timezone-aware datetime, got {t!r}") from None
         return t.astimezone(self._tz).toordinal(), instant
 
@@ -324,7 +338,7 @@ def _day_hours(day: str, intervals: Sequence[tuple[time, time]]) -> tuple[Interv
             raise CalendarError(f"hours for {day}: {_label(start, end)} ends before it starts")
         spans.append((wall_start, wall_end))
     spans.sort()
-    for (first_start, first_end), (second_start, second_end) in zip(spans, spans[1:], strict=False):
+    for (first_start, first_end), (second_start, second_end) in pairwise(spans):
         if second_start < first_end:
             first, second = _label_us(first_start, first_end), _label_us(second_start, second_end)
             raise CalendarError(f"hours for {day}: {first} and {second} overlap")

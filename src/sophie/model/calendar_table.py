@@ -26,8 +26,8 @@ from sophie.errors import CalendarError
 
 __all__ = [
     "BLOCK_DAYS",
-    "Day",
     "DAY_US",
+    "Day",
     "Interval",
     "OpenTimeTable",
     "WeekHours",
@@ -115,6 +115,7 @@ class OpenTimeTable:
         # with the block's total as the last item.
         self._open_totals: dict[int, tuple[int, ...]] = {}
         self._day_totals: dict[int, tuple[int, ...]] = {}
+
     # -- wall clock <-> instants -------------------------------------------------------------
 
     def offset_at(self, instant: int) -> int:
@@ -244,7 +245,12 @@ class OpenTimeTable:
     @staticmethod
     def open_before_in_day(day: tuple[Interval, ...], instant: int) -> int:
         """Return the open microseconds of a date's intervals that lie before an instant."""
-        return sum(min(instant, end) - start for start, end in day if instant > start)
+        total = 0
+        for start, end in day:
+            if instant <= start:
+                break
+            total += (instant if instant < end else end) - start
+        return total
 
     def open_between_blocks(self, first: int, last: int) -> int:
         """Return the open microseconds of blocks ``[first, last)``; negative if reversed."""
@@ -279,7 +285,7 @@ class OpenTimeTable:
 
     def business_day_after(self, ordinal: int, steps: int) -> int:
         """Return the business day ``steps`` business days after a business day (before if negative)."""
-        if abs(steps) > 8000:
+        if abs(steps) > 8:
             return self.locate(ordinal, steps, business_days=True)[0]
         days, step = self.days, (1 if steps > 0 else -1)
         for _ in range(abs(steps)):
