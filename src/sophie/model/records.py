@@ -9,7 +9,7 @@ afterwards. Relations and derived values live on the views that
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,6 +38,7 @@ __all__ = [
     "Balance",
     "Claim",
     "Contact",
+    "Instant",
     "Money",
     "Operatory",
     "Patient",
@@ -56,6 +57,19 @@ __all__ = [
 _ROLE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _CLOCK_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+def _fixed_offset(value: datetime) -> datetime:
+    # Python compares and subtracts two datetimes that share one tzinfo object by wall
+    # clock, which is wrong across a DST change for zone-aware values. A fixed offset
+    # per value keeps every comparison and difference between instants.
+    offset = value.utcoffset()
+    if offset is None or isinstance(value.tzinfo, timezone):
+        return value
+    return value.astimezone(timezone(offset))
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_fixed_offset)]
+"""A timezone-aware datetime, held with a fixed UTC offset so arithmetic is between instants."""
 
 RecordId = Annotated[str, Field(min_length=1, max_length=200)]
 """An identifier: any non-empty string, unique within its section."""
@@ -120,8 +134,8 @@ class Practice(Record):
 class Period(Record):
     """A span of time, such as a staff member's leave."""
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Self:
@@ -163,8 +177,8 @@ class ScheduleBlock(Record):
 
     provider_id: RecordId
     operatory_id: RecordId
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Self:
@@ -194,16 +208,16 @@ class Appointment(Record):
     id: RecordId
     patient_id: RecordId
     status: AppointmentStatus
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: Instant | None = None
+    end: Instant | None = None
     provider_id: RecordId | None = None
     operatory_id: RecordId | None = None
     confirmed: bool = False
     asap: bool = False
     broken_kind: BrokenKind | None = None
-    broken_at: AwareDatetime | None = None
+    broken_at: Instant | None = None
     hygiene: bool = False
-    created_at: AwareDatetime | None = None
+    created_at: Instant | None = None
 
     @model_validator(mode="after")
     def _consistent_times(self) -> Self:
@@ -225,8 +239,8 @@ class Procedure(Record):
     description: str | None = None
     fee: Money
     status: ProcedureStatus
-    planned_at: AwareDatetime | None = None
-    completed_at: AwareDatetime | None = None
+    planned_at: Instant | None = None
+    completed_at: Instant | None = None
     appointment_id: RecordId | None = None
     treatment_plan_id: RecordId | None = None
     tooth: str | None = None
@@ -238,8 +252,8 @@ class TreatmentPlan(Record):
     id: RecordId
     patient_id: RecordId
     status: PlanStatus
-    presented_at: AwareDatetime | None = None
-    decided_at: AwareDatetime | None = None
+    presented_at: Instant | None = None
+    decided_at: Instant | None = None
 
 
 class Claim(Record):
@@ -251,8 +265,8 @@ class Claim(Record):
     status: ClaimStatus
     carrier: str | None = None
     service_date: date | None = None
-    sent_at: AwareDatetime | None = None
-    received_at: AwareDatetime | None = None
+    sent_at: Instant | None = None
+    received_at: Instant | None = None
     billed: Money
     expected: Money | None = None
     paid: Money | None = None
@@ -275,7 +289,7 @@ class Contact(Record):
 
     id: RecordId
     patient_id: RecordId
-    at: AwareDatetime
+    at: Instant
     channel: ContactChannel
     direction: ContactDirection
     topic: ContactTopic

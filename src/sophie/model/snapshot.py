@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sophie.errors import IntegrityError, RecordProblem, SnapshotError
 from sophie.model.records import (
@@ -20,6 +20,7 @@ from sophie.model.records import (
     Balance,
     Claim,
     Contact,
+    Instant,
     Operatory,
     Patient,
     Practice,
@@ -48,7 +49,7 @@ class Snapshot(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     practice: Practice
-    as_of: AwareDatetime = Field(description="When the data was read from the PMS (freshness).")
+    as_of: Instant = Field(description="When the data was read from the PMS (freshness).")
     staff: list[StaffMember] = Field(default_factory=list)
     providers: list[Provider] = Field(default_factory=list)
     operatories: list[Operatory] = Field(default_factory=list)
