@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import EXAMPLE_SNAPSHOT, minimal_snapshot
+from snapshot_data import EXAMPLE_SNAPSHOT, minimal_snapshot
 
 
 def sophie(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

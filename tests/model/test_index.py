@@ -13,7 +13,7 @@ from sophie.model import SnapshotIndex
 
 @pytest.fixture(scope="module")
 def index() -> SnapshotIndex:
-    from conftest import EXAMPLE_SNAPSHOT
+    from snapshot_data import EXAMPLE_SNAPSHOT
 
     return load_snapshot_file(EXAMPLE_SNAPSHOT).index
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import minimal_snapshot
+from snapshot_data import minimal_snapshot
 from sophie.errors import IntegrityError, SnapshotError
 from sophie.model import Snapshot, parse_snapshot
 

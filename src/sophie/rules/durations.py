@@ -110,9 +110,13 @@ def parse_duration(text: str) -> Duration:
     if unit is None:
         candidates = [*DURATION_UNITS, *(u[:-1] for u in DURATION_UNITS)]
         close = difflib.get_close_matches(word.strip().lower(), candidates, n=1, cutoff=0.6)
+        suggestion = None
+        if close:
+            plural = close[0] if close[0].endswith("s") else close[0] + "s"
+            suggestion = f"{amount_text} {plural[:-1] if amount_text.lstrip('+') == '1' else plural}"
         raise DurationSyntaxError(
             f"unknown duration unit {word.strip()!r} in {text!r}; use one of {', '.join(DURATION_UNITS)}",
-            suggestion=f"{amount_text} {close[0]}" if close else None,
+            suggestion=suggestion,
         )
     if not amount_text.lstrip("+-").isdigit():
         raise DurationSyntaxError(f"a duration needs a whole number, got {amount_text!r} in {text!r}")

@@ -12,25 +12,36 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from sophie.errors import RuleError, UnknownNameError
 from sophie.model import BUILTIN_ROLES
 from sophie.model.calendar import BusinessDuration
-from sophie.rules.compiler import compile_conditions, compile_expression
+from sophie.rules.compiler import compile_conditions
 from sophie.rules.durations import DurationSyntaxError, looks_like_duration, parse_duration
-from sophie.rules.expressions import CheckedExpression, ExpressionError, Scope, check_expression
+from sophie.rules.expressions import CheckedExpression, Scope
 from sophie.rules.functions import FunctionRegistry
-from sophie.rules.pack_schema import PRIORITIES, Collector, Pack, PackTestCase, Rule, parse_for, suggest, textify
+from sophie.rules.pack_schema import (
+    Collector,
+    Escalation,
+    Pack,
+    PackTestCase,
+    Rule,
+    RuleTest,
+    Task,
+    parse_for,
+    suggest,
+    textify,
+)
 from sophie.rules.pack_tests import CompiledTest, compile_test
-from sophie.rules.templates import Template, TemplateError, compile_template, text_offset
-from sophie.rules.types import BOOL, DATETIME, STR, ExprType, type_of_value
+from sophie.rules.templates import DueSpec, Evaluator, TaskChecker, Template, ValueSpec
+from sophie.rules.types import BOOL, ExprType, type_of_value
 
 if TYPE_CHECKING:
     from sophie.model import View
@@ -48,11 +59,6 @@ __all__ = [
     "param_default",
 ]
 
-_ROLE_WORD = re.compile(r"^[a-z][a-z0-9_]*$")
-_STAFF = re.compile(r"^staff:(?P<id>\S+)$")
-_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-Evaluator = Callable[["EvalContext", "View"], object]
 BatchRunner = Callable[["EvalContext", "list[View]"], "ConditionResults"]
 
 
@@ -69,37 +75,6 @@ class EscalationStep:
     after: timedelta | BusinessDuration
     to: str | None
     priority: str | None
-
-
-@dataclass(frozen=True)
-class ValueSpec:
-    """A task owner or priority: a literal, or a compiled expression giving one."""
-
-    literal: str | None = None
-    expression: CheckedExpression | None = None
-    evaluate: Evaluator | None = None
-
-    def value(self, context: EvalContext, subject: View) -> object:
-        """Return the literal, or the expression's value for ``subject``."""
-        if self.evaluate is None:
-            return self.literal
-        return self.evaluate(context, subject)
-
-
-@dataclass(frozen=True)
-class DueSpec:
-    """When a task is due: a duration after it opens, or an expression giving a datetime."""
-
-    duration: timedelta | BusinessDuration | None = None
-    expression: CheckedExpression | None = None
-    evaluate: Evaluator | None = None
-
-    def due_at(self, context: EvalContext, subject: View) -> object:
-        """Return the due time for a task opened at ``context.now``."""
-        if self.evaluate is not None:
-            return self.evaluate(context, subject)
-        assert self.duration is not None
-        return context.calendar.add(context.now, self.duration).astimezone(context.calendar.tz)
 
 
 @dataclass(frozen=True)
@@ -127,17 +102,17 @@ class CompiledRule:
     alias: str
     description: str | None
     enabled: bool
-    when: CheckedExpression
-    task_title: Template
-    key: Template | None
-    owner: ValueSpec
-    priority: ValueSpec
-    due: DueSpec
-    escalate: tuple[EscalationStep, ...]
+    when: CheckedExpression = field(repr=False)
+    task_title: Template = field(repr=False)
+    key: Template | None = field(repr=False)
+    owner: ValueSpec = field(repr=False)
+    priority: ValueSpec = field(repr=False)
+    due: DueSpec = field(repr=False)
+    escalate: tuple[EscalationStep, ...] = field(repr=False)
     resolve: str
     file: str
     line: int
-    tests: tuple[CompiledTest, ...] = ()
+    tests: tuple[CompiledTest, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -157,13 +132,12 @@ class CompiledPack:
     version: str
     description: str | None
     params: Mapping[str, object]
-    roles: frozenset[str]
-    rules: tuple[CompiledRule, ...]
+    roles: frozenset[str] = field(repr=False)
+    rules: tuple[CompiledRule, ...] = field(repr=False)
     file: str
     functions: FunctionRegistry = field(repr=False, compare=False)
-    _batches: dict[tuple[str, tuple[str, ...]], BatchRunner] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    _batches: dict[tuple[str, tuple[str, ...]], BatchRunner] = field(default_factory=dict, repr=False, compare=False)
+    _probes: dict[str, tuple[tuple[str, Evaluator], ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def rule(self, rule_id: str) -> CompiledRule:
         """Return the rule with this id.
@@ -181,6 +155,16 @@ class CompiledPack:
     def tests(self) -> tuple[CompiledTest, ...]:
         """Every test of every rule, in rule order."""
         return tuple(test for rule in self.rules for test in rule.tests)
+
+    def evidence_probes(self, rule: CompiledRule) -> tuple[tuple[str, Evaluator], ...]:
+        """Return the compiled evidence probes of ``rule`` (see :func:`~sophie.rules.evaluation.evidence_probes`)."""
+        probes = self._probes.get(rule.id)
+        if probes is None:
+            from sophie.rules.evaluation import evidence_probes
+
+            probes = evidence_probes(rule.when)
+            self._probes[rule.id] = probes
+        return probes
 
     def batch(self, entity_type: str, rules: tuple[CompiledRule, ...]) -> BatchRunner:
         """Return the fused condition runner for ``rules`` (all of ``entity_type``), built once."""
@@ -211,7 +195,7 @@ class _PackContext:
     roles: frozenset[str]
     param_types: dict[str, ExprType]
     params: dict[str, object]
-    functions: FunctionRegistry
+    checks: TaskChecker
     out: Collector
 
 
@@ -220,124 +204,101 @@ def _hash(raw: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _check(
-    pc: _PackContext, text: str, path: PathKey, scope: Scope, expect: ExprType | None, rule_id: str
-) -> CheckedExpression | None:
-    try:
-        return check_expression(text, scope, expect=expect, functions=pc.functions)
-    except ExpressionError as err:
-        for problem in err.problems:
-            offset = text_offset(text, problem.line, problem.column)
-            pc.out.in_scalar(path, offset, problem.message, rule_id=rule_id, suggestion=problem.suggestion)
-        return None
-
-
-def _template(pc: _PackContext, text: str, path: PathKey, scope: Scope, rule_id: str) -> Template | None:
-    try:
-        return compile_template(text, scope, functions=pc.functions)
-    except TemplateError as err:
-        for problem in err.problems:
-            pc.out.in_scalar(path, problem.offset, problem.message, rule_id=rule_id, suggestion=problem.suggestion)
-        return None
-
-
-def _role(pc: _PackContext, value: str, path: PathKey, rule_id: str) -> bool:
-    """Check a literal owner (a role or ``staff:<id>``); report and return False when unknown."""
-    if _STAFF.match(value) or value in pc.roles:
-        return True
-    pc.out.at(
-        path,
-        f"unknown role {value!r}; declare it under 'roles:' or use a built-in role or staff:<id>",
-        rule_id=rule_id,
-        suggestion=suggest(value, sorted(pc.roles)),
-    )
-    return False
-
-
-def _owner(pc: _PackContext, value: str, path: PathKey, scope: Scope, rule_id: str) -> ValueSpec | None:
-    if _STAFF.match(value) or _ROLE_WORD.match(value):
-        return ValueSpec(literal=value) if _role(pc, value, path, rule_id) else None
-    checked = _check(pc, value, path, scope, STR, rule_id)
-    return None if checked is None else ValueSpec(expression=checked, evaluate=compile_expression(checked))
-
-
-def _priority(pc: _PackContext, value: str, path: PathKey, scope: Scope, rule_id: str) -> ValueSpec | None:
-    if value in PRIORITIES:
-        return ValueSpec(literal=value)
-    if _WORD.match(value):
-        pc.out.at(
-            path,
-            f"unknown priority {value!r}; use one of {', '.join(PRIORITIES)} or an expression",
-            rule_id=rule_id,
-            suggestion=suggest(value, PRIORITIES),
-        )
-        return None
-    checked = _check(pc, value, path, scope, STR, rule_id)
-    return None if checked is None else ValueSpec(expression=checked, evaluate=compile_expression(checked))
-
-
-def _due(pc: _PackContext, value: str, path: PathKey, scope: Scope, rule_id: str) -> DueSpec | None:
-    if looks_like_duration(value):
-        try:
-            return DueSpec(duration=parse_duration(value).value())
-        except DurationSyntaxError as err:
-            pc.out.at(path, str(err), rule_id=rule_id, suggestion=err.suggestion)
-            return None
-    checked = _check(pc, value, path, scope, DATETIME, rule_id)
-    return None if checked is None else DueSpec(expression=checked, evaluate=compile_expression(checked))
-
-
-def _escalation(pc: _PackContext, rule: Rule, path: PathKey) -> tuple[EscalationStep, ...]:
-    steps = []
-    for number, step in enumerate(rule.escalate):
+def _escalation(pc: _PackContext, steps: list[Escalation], path: PathKey, rule_id: str) -> tuple[EscalationStep, ...]:
+    compiled = []
+    for number, step in enumerate(steps):
         if step.to is not None:
-            _role(pc, step.to, (*path, "escalate", number, "to"), rule.id)
-        steps.append(EscalationStep(parse_duration(step.after).value(), step.to, step.priority))
-    return tuple(steps)
+            pc.checks.role(step.to, (*path, "escalate", number, "to"), rule_id)
+        compiled.append(EscalationStep(parse_duration(step.after).value(), step.to, step.priority))
+    return tuple(compiled)
 
 
-def _compile_rule(pc: _PackContext, rule: Rule, raw: Any, path: PathKey) -> CompiledRule | None:
-    entity, alias = parse_for(rule.for_)
-    scope = Scope(subject=alias, entity_type=entity, params=pc.param_types)
-    task = (*path, "task")
-    before = len(pc.out.items)
-    when = _check(pc, rule.when, (*path, "when"), scope, BOOL, rule.id)
-    title = _template(pc, rule.task.title, (*task, "title"), scope, rule.id)
-    key = None if rule.task.key is None else _template(pc, rule.task.key, (*task, "key"), scope, rule.id)
-    owner = _owner(pc, rule.task.owner, (*task, "owner"), scope, rule.id)
-    priority = _priority(pc, rule.task.priority, (*task, "priority"), scope, rule.id)
-    due = _due(pc, rule.task.due, (*task, "due"), scope, rule.id)
-    escalate = _escalation(pc, rule, path)
-    tests = []
-    for number, test in enumerate(rule.tests):
-        compiled = compile_test(test, rule.id, (*path, "tests", number), pc.out, pc.params)
-        if compiled is not None:
-            tests.append(compiled)
-    if len(pc.out.items) > before or when is None or title is None or owner is None:
+@dataclass
+class _Parts:
+    """The parts of a rule that passed the structural check (all of them, for a valid rule)."""
+
+    rule_id: str
+    for_: str | None
+    when: str | None
+    task: Task | None
+    escalate: list[Escalation]
+    tests: list[RuleTest]
+
+
+def _quietly(model: type[BaseModel], data: Any) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError:
         return None
-    assert priority is not None and due is not None
-    mark = pc.out.source.locate(path)
+
+
+def _salvage(raw: Any, rule_id: str) -> _Parts:
+    """Return what can still be checked in a rule that failed the structural check."""
+    if not isinstance(raw, dict):
+        return _Parts(rule_id, None, None, None, [], [])
+    for_text = raw.get("for")
+    if isinstance(for_text, str):
+        try:
+            parse_for(for_text)
+        except PydanticCustomError:
+            for_text = None
+    when = raw.get("when")
+    escalate = raw.get("escalate")
+    return _Parts(
+        rule_id,
+        for_text if isinstance(for_text, str) else None,
+        when if isinstance(when, str) and when.strip() else None,
+        _quietly(Task, raw.get("task")),
+        [step for step in (_quietly(Escalation, s) for s in escalate) if step] if isinstance(escalate, list) else [],
+        [],
+    )
+
+
+def _semantics(pc: _PackContext, parts: _Parts, path: PathKey) -> dict[str, Any]:
+    """Check roles, expressions, templates, durations and tests; return the compiled pieces."""
+    rule_id, task = parts.rule_id, parts.task
+    got: dict[str, Any] = {}
+    scope = None
+    if parts.for_ is not None:
+        entity, alias = parse_for(parts.for_)
+        scope = Scope(subject=alias, entity_type=entity, params=pc.param_types)
+        got.update(entity_type=entity, alias=alias)
+    if scope is not None and parts.when is not None:
+        got["when"] = pc.checks.expression(parts.when, (*path, "when"), scope, BOOL, rule_id)
+    if task is not None:
+        at: PathKey = (*path, "task")
+        got["task_title"] = pc.checks.template(task.title, (*at, "title"), scope, rule_id)
+        got["key"] = None if task.key is None else pc.checks.template(task.key, (*at, "key"), scope, rule_id)
+        got["owner"] = pc.checks.owner(task.owner, (*at, "owner"), scope, rule_id)
+        got["priority"] = pc.checks.priority(task.priority, (*at, "priority"), scope, rule_id)
+        got["due"] = pc.checks.due(task.due, (*at, "due"), scope, rule_id)
+    got["escalate"] = _escalation(pc, parts.escalate, path, rule_id)
+    tests = (compile_test(t, rule_id, (*path, "tests", n), pc.out, pc.params) for n, t in enumerate(parts.tests))
+    got["tests"] = tuple(test for test in tests if test is not None)
+    return got
+
+
+def _compile_rule(pc: _PackContext, rule: Rule | None, raw: Any, path: PathKey, rule_id: str) -> CompiledRule | None:
+    before = len(pc.out.items)
+    if rule is None:
+        _semantics(pc, _salvage(raw, rule_id), path)
+        return None
+    parts = _Parts(rule.id, rule.for_, rule.when, rule.task, list(rule.escalate), list(rule.tests))
+    got = _semantics(pc, parts, path)
+    if len(pc.out.items) > before:
+        return None
     return CompiledRule(
         id=rule.id,
         title=rule.title,
         pack=pc.name,
         version=pc.version,
         content_hash=_hash(raw),
-        entity_type=entity,
-        alias=alias,
         description=rule.description,
         enabled=rule.enabled,
-        when=when,
-        task_title=title,
-        key=key,
-        owner=owner,
-        priority=priority,
-        due=due,
-        escalate=escalate,
         resolve=rule.resolve,
         file=pc.out.source.file,
-        line=mark.line,
-        tests=tuple(tests),
+        line=pc.out.source.locate(path).line,
+        **got,
     )
 
 
@@ -365,7 +326,7 @@ def _header(out: Collector, data: dict[str, Any], functions: FunctionRegistry) -
         except TypeError as err:
             out.at(("params", key), str(err))
     roles = frozenset(BUILTIN_ROLES) | frozenset(declared)
-    return _PackContext(name, version, roles, param_types, params, functions, out)
+    return _PackContext(name, version, roles, param_types, params, TaskChecker(roles, functions, out), out)
 
 
 def _rules(pc: _PackContext, data: dict[str, Any]) -> list[CompiledRule]:
@@ -386,11 +347,11 @@ def _rules(pc: _PackContext, data: dict[str, Any]) -> list[CompiledRule]:
             else:
                 seen[raw_id] = pc.out.source.locate((*path, "id")).line
         textify(Rule, raw, path, pc.out.source)
-        rule = _validate(pc.out, Rule, raw, path, raw_id if isinstance(raw_id, str) else None)
-        if rule is not None:
-            result = _compile_rule(pc, rule, raw, path)
-            if result is not None:
-                compiled.append(result)
+        rule_id = raw_id if isinstance(raw_id, str) else f"rules[{number}]"
+        rule = _validate(pc.out, Rule, raw, path, rule_id)
+        result = _compile_rule(pc, rule, raw, path, rule_id)
+        if result is not None:
+            compiled.append(result)
     return compiled
 
 
@@ -415,9 +376,7 @@ def _attach_file_tests(pc: _PackContext, rules: list[CompiledRule], tests: YamlD
         if compiled is not None:
             extra.setdefault(case.rule, []).append(compiled)
     pc.out.items.extend(out.items)
-    return [
-        rule if rule.id not in extra else replace(rule, tests=rule.tests + tuple(extra[rule.id])) for rule in rules
-    ]
+    return [rule if rule.id not in extra else replace(rule, tests=rule.tests + tuple(extra[rule.id])) for rule in rules]
 
 
 def compile_pack(

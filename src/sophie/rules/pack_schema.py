@@ -14,7 +14,16 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, ValidationError, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from sophie.errors import Diagnostic
@@ -41,8 +50,27 @@ PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 """Priority words, lowest first."""
 
 RESERVED_NAMES: frozenset[str] = frozenset(
-    {"params", "practice", "now", "today", "and", "or", "not", "in", "is", "if", "else", "for",
-     "True", "False", "None", "true", "false", "null", "lambda"}
+    {
+        "params",
+        "practice",
+        "now",
+        "today",
+        "and",
+        "or",
+        "not",
+        "in",
+        "is",
+        "if",
+        "else",
+        "for",
+        "True",
+        "False",
+        "None",
+        "true",
+        "false",
+        "null",
+        "lambda",
+    }
 )
 """Names a ``for ... as <alias>`` alias cannot take."""
 
@@ -143,8 +171,8 @@ def _for_clause(value: str) -> str:
     return value
 
 
-RuleId = Annotated[str, AfterValidator(_rule_id)]
-Name = Annotated[str, AfterValidator(_name)]
+RuleId = Annotated[str, AfterValidator(_rule_id), Field(json_schema_extra={"pattern": _RULE_ID.pattern})]
+Name = Annotated[str, AfterValidator(_name), Field(json_schema_extra={"pattern": _NAME.pattern})]
 DurationText = Annotated[
     str,
     AfterValidator(_duration),
@@ -199,7 +227,7 @@ class Task(_Strict):
     priority: str = Field(
         default="normal",
         description="low | normal | high | urgent, or an expression giving one "
-        "(quote string literals: '\"high\" if plan.total >= 1000 else \"normal\"').",
+        '(quote string literals: \'"high" if plan.total >= 1000 else "normal"\').',
         json_schema_extra={"anyOf": [{"enum": list(PRIORITIES)}, {"type": "string"}]},
     )
     due: str = Field(
@@ -275,8 +303,12 @@ class Rule(_Strict):
 class Pack(_Strict):
     """A rule pack: a named, versioned set of rules with their parameters and tests."""
 
-    pack: Annotated[str, AfterValidator(_pack_name)] = Field(description="The pack's name, e.g. dental-core.")
-    version: Annotated[str, AfterValidator(_semver)] = Field(description="Semantic version, e.g. 1.0.0.")
+    pack: Annotated[str, AfterValidator(_pack_name)] = Field(
+        description="The pack's name, e.g. dental-core.", json_schema_extra={"pattern": _PACK_NAME.pattern}
+    )
+    version: Annotated[str, AfterValidator(_semver)] = Field(
+        description="Semantic version, e.g. 1.0.0.", json_schema_extra={"pattern": _SEMVER.pattern}
+    )
     description: str | None = Field(default=None, description="What the pack is for.")
     roles: list[Name] = Field(default_factory=list, description="Roles the pack uses beyond the built-in ones.")
     params: dict[Name, ParamValue] = Field(
@@ -338,9 +370,7 @@ def text_fields(model: type[BaseModel], data: Mapping[str, Any]) -> dict[str, bo
     return result
 
 
-def textify(
-    model: type[BaseModel], data: Any, path: PathKey, source: SourceMap, *, skip: tuple[str, ...] = ()
-) -> None:
+def textify(model: type[BaseModel], data: Any, path: PathKey, source: SourceMap, *, skip: tuple[str, ...] = ()) -> None:
     """Give back their text to plain scalars that YAML read as numbers or booleans.
 
     Where ``model`` expects text, ``version: 1.0``, ``id: 123`` or ``tooth: 14`` mean the

@@ -1,4 +1,6 @@
-"""Task templates: text with ``{expression}`` placeholders, e.g. a task title.
+"""The task part of a rule: title and key templates, owner, priority and due time.
+
+Templates are text with ``{expression}`` placeholders, e.g. a task title:
 
 ``"Call {plan.patient.first_name} about treatment ({plan.unscheduled_total|money})"``:
 each placeholder is an expression of the rule's language, checked against the rule's
@@ -10,27 +12,40 @@ A placeholder whose value is null renders as an empty string.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sophie.errors import SophieError
+from sophie.model.calendar import BusinessDuration
 from sophie.rules.compiler import compile_expression
+from sophie.rules.durations import DurationSyntaxError, looks_like_duration, parse_duration
 from sophie.rules.expressions import CheckedExpression, ExpressionError, Scope, check_expression
 from sophie.rules.functions import FILTERS, format_value
-from sophie.rules.pack_schema import suggest
+from sophie.rules.pack_schema import PRIORITIES, suggest
+from sophie.rules.types import DATETIME, STR
 
 if TYPE_CHECKING:
     from sophie.model import View
     from sophie.rules.context import EvalContext
     from sophie.rules.functions import FunctionRegistry
+    from sophie.rules.pack_schema import Collector
+    from sophie.rules.types import ExprType
+    from sophie.rules.yaml_source import PathKey
+
+Evaluator = Callable[["EvalContext", "View"], object]
 
 __all__ = [
     "FILTERS",
+    "DueSpec",
     "Placeholder",
+    "TaskChecker",
     "Template",
     "TemplateError",
     "TemplateProblem",
+    "ValueSpec",
     "compile_template",
     "text_offset",
 ]
@@ -73,7 +88,7 @@ class Placeholder:
 
     expression: CheckedExpression
     filter: str | None
-    evaluate: Callable[[EvalContext, View], object]
+    evaluate: Evaluator
 
 
 @dataclass(frozen=True)
@@ -253,3 +268,137 @@ def compile_template(text: str, scope: Scope, *, functions: FunctionRegistry | N
     if problems:
         raise TemplateError(problems)
     return Template(text, tuple(parts))
+
+
+# -- the rest of a rule's task: owner, priority, due ------------------------------------------
+
+_ROLE_WORD = re.compile(r"^[a-z][a-z0-9_]*$")
+_STAFF = re.compile(r"^staff:\S+$")
+_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class ValueSpec:
+    """A task owner or priority: a literal, or a compiled expression giving one."""
+
+    literal: str | None = None
+    expression: CheckedExpression | None = None
+    evaluate: Evaluator | None = None
+
+    def value(self, context: EvalContext, subject: View) -> object:
+        """Return the literal, or the expression's value for ``subject``."""
+        if self.evaluate is None:
+            return self.literal
+        return self.evaluate(context, subject)
+
+
+@dataclass(frozen=True)
+class DueSpec:
+    """When a task is due: a duration after it opens, or an expression giving a datetime."""
+
+    duration: timedelta | BusinessDuration | None = None
+    expression: CheckedExpression | None = None
+    evaluate: Evaluator | None = None
+
+    def due_at(self, context: EvalContext, subject: View) -> object:
+        """Return the due time of a task opened at ``context.now`` (in the practice's timezone)."""
+        if self.evaluate is not None:
+            return self.evaluate(context, subject)
+        if self.duration is None:
+            raise ValueError("the rule has no due time")
+        return context.calendar.add(context.now, self.duration).astimezone(context.calendar.tz)
+
+
+class TaskChecker:
+    """Checks the task part of a pack's rules, reporting problems located in the file.
+
+    Literal owners must be known roles (built-in or declared) or ``staff:<id>``; literal
+    priorities must be priority words; a value that is neither is read as an expression.
+
+    Args:
+        roles: Every role the pack may name.
+        functions: The function registry.
+        out: Where located problems go.
+    """
+
+    def __init__(self, roles: frozenset[str], functions: FunctionRegistry, out: Collector) -> None:
+        self.roles = roles
+        self.functions = functions
+        self.out = out
+
+    def expression(
+        self, text: str, path: PathKey, scope: Scope | None, expect: ExprType | None, rule_id: str
+    ) -> CheckedExpression | None:
+        """Check an expression written at ``path``; ``None`` (and problems reported) if it is wrong."""
+        if scope is None:  # the rule's `for` is broken; that is reported already
+            return None
+        try:
+            return check_expression(text, scope, expect=expect, functions=self.functions)
+        except ExpressionError as err:
+            for problem in err.problems:
+                offset = text_offset(text, problem.line, problem.column)
+                self.out.in_scalar(path, offset, problem.message, rule_id=rule_id, suggestion=problem.suggestion)
+            return None
+
+    def template(self, text: str, path: PathKey, scope: Scope | None, rule_id: str) -> Template | None:
+        """Check and compile a template written at ``path``."""
+        if scope is None:
+            return None
+        try:
+            return compile_template(text, scope, functions=self.functions)
+        except TemplateError as err:
+            for problem in err.problems:
+                self.out.in_scalar(
+                    path, problem.offset, problem.message, rule_id=rule_id, suggestion=problem.suggestion
+                )
+            return None
+
+    def role(self, value: str, path: PathKey, rule_id: str) -> bool:
+        """Check a literal owner (a role or ``staff:<id>``); report it and return False when unknown."""
+        if value.startswith("staff:") and not _STAFF.match(value):
+            self.out.at(
+                path, f"{value!r}: write staff:<id> with the staff member's id, e.g. staff:s-1", rule_id=rule_id
+            )
+            return False
+        if _STAFF.match(value) or value in self.roles:
+            return True
+        self.out.at(
+            path,
+            f"unknown role {value!r}; declare it under 'roles:' or use a built-in role or staff:<id>",
+            rule_id=rule_id,
+            suggestion=suggest(value, sorted(self.roles)),
+        )
+        return False
+
+    def owner(self, value: str, path: PathKey, scope: Scope | None, rule_id: str) -> ValueSpec | None:
+        """Check a task owner: a role, ``staff:<id>``, or an expression giving one."""
+        if value.startswith("staff:") or _ROLE_WORD.match(value):
+            return ValueSpec(literal=value) if self.role(value, path, rule_id) else None
+        checked = self.expression(value, path, scope, STR, rule_id)
+        return None if checked is None else ValueSpec(expression=checked, evaluate=compile_expression(checked))
+
+    def priority(self, value: str, path: PathKey, scope: Scope | None, rule_id: str) -> ValueSpec | None:
+        """Check a task priority: a priority word, or an expression giving one."""
+        if value in PRIORITIES:
+            return ValueSpec(literal=value)
+        if _WORD.match(value):
+            self.out.at(
+                path,
+                f"unknown priority {value!r}; use one of {', '.join(PRIORITIES)} or an expression",
+                rule_id=rule_id,
+                suggestion=suggest(value, PRIORITIES),
+            )
+            return None
+        checked = self.expression(value, path, scope, STR, rule_id)
+        return None if checked is None else ValueSpec(expression=checked, evaluate=compile_expression(checked))
+
+    def due(self, value: str, path: PathKey, scope: Scope | None, rule_id: str) -> DueSpec | None:
+        """Check a due time: a duration after the task opens, or an expression giving a datetime."""
+        if looks_like_duration(value):
+            try:
+                return DueSpec(duration=parse_duration(value).value())
+            except DurationSyntaxError as err:
+                self.out.at(path, str(err), rule_id=rule_id, suggestion=err.suggestion)
+                return None
+        checked = self.expression(value, path, scope, DATETIME, rule_id)
+        return None if checked is None else DueSpec(expression=checked, evaluate=compile_expression(checked))

@@ -304,6 +304,10 @@ def _mark(event_mark: Any) -> Mark:
     return Mark(event_mark.line + 1, event_mark.column + 1)
 
 
+def _index(event_mark: Any) -> int:
+    return int(event_mark.index)
+
+
 def _events(text: str) -> Iterator[Any]:
     loader = _Loader(text)
     try:
@@ -319,7 +323,7 @@ def _check_node_event(event: Any, problems: _Problems) -> None:
         problems.add(mark, f"anchors and aliases are not allowed (found anchor &{event.anchor})")
     tag = event.tag
     if tag is not None and tag != "!" and tag not in _ALLOWED_TAGS:
-        shown = "!!" + tag[len(_YAML):] if tag.startswith(_YAML) else tag
+        shown = "!!" + tag[len(_YAML) :] if tag.startswith(_YAML) else tag
         problems.add(mark, f"tag {shown} is not allowed; packs hold plain text, numbers, lists and mappings")
 
 
@@ -336,11 +340,13 @@ def _compose(text: str, problems: _Problems, limits: YamlLimits) -> _Node | None
                 raise problems.fail(_mark(event.start_mark), "a pack file holds one YAML document; remove the '---'")
             continue
         if isinstance(event, yaml.AliasEvent):
-            raise problems.fail(_mark(event.start_mark), f"anchors and aliases are not allowed (found alias *{event.anchor})")
+            raise problems.fail(
+                _mark(event.start_mark), f"anchors and aliases are not allowed (found alias *{event.anchor})"
+            )
         if isinstance(event, yaml.CollectionEndEvent):
             node = stack.pop()
             node.end = _mark(event.end_mark)
-            node.end_index = event.end_mark.index
+            node.end_index = _index(event.end_mark)
             root = _attach(stack, node, problems) or root
             continue
         if not isinstance(event, yaml.NodeEvent):
@@ -352,13 +358,14 @@ def _compose(text: str, problems: _Problems, limits: YamlLimits) -> _Node | None
         start = _mark(event.start_mark)
         if isinstance(event, yaml.ScalarEvent):
             node = _Node("scalar", start, _mark(event.end_mark), event.tag, event.value, event.style or "")
-            node.start_index, node.end_index = event.start_mark.index, event.end_mark.index
+            node.start_index, node.end_index = _index(event.start_mark), _index(event.end_mark)
             root = _attach(stack, node, problems) or root
         else:
             kind = "seq" if isinstance(event, yaml.SequenceStartEvent) else "map"
             if len(stack) >= limits.max_depth:
                 raise problems.fail(start, f"the file is nested more than {limits.max_depth} levels deep")
-            stack.append(_Node(kind, start, start, event.tag, start_index=event.start_mark.index))
+            tag = getattr(event, "tag", None)
+            stack.append(_Node(kind, start, start, tag, start_index=_index(event.start_mark)))
     return root
 
 
@@ -417,12 +424,12 @@ def _scalar_value(node: _Node, problems: _Problems) -> Any:
     if tag not in _ALLOWED_TAGS:
         return node.value  # already reported
     value = _resolve_plain(node.value)
-    wanted = tag[len(_YAML):]
+    wanted = tag[len(_YAML) :]
     types = {"int": (int,), "float": (float, int), "bool": (bool,), "null": (type(None),)}.get(wanted, ())
     if not isinstance(value, types) or (wanted != "bool" and isinstance(value, bool)):
         problems.add(node.start, f"{node.value!r} is not a valid !!{wanted}")
         return node.value
-    return float(value) if wanted == "float" else value
+    return float(value) if wanted == "float" and isinstance(value, int | float) else value
 
 
 def _convert(node: _Node, path: PathKey, key: _Node | None, source: SourceMap, problems: _Problems) -> Any:

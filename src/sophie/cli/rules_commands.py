@@ -1,0 +1,263 @@
+"""Commands for pack authors: ``check``, ``test``, ``explain``, ``schema pack``, ``functions``.
+
+Exit codes: 0 clean; 1 the check or the tests found problems; 2 a usage or input
+error (unknown pack, unreadable file, bad flag), printed one line per problem on
+stderr, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from sophie.adapters import load_snapshot_file
+from sophie.cli.app import EXIT_FINDINGS, EXIT_USAGE, error_lines
+from sophie.cli.options import AwareDateTime, now_or
+from sophie.cli.render import console, print_json
+from sophie.errors import Diagnostic, RuleError, SophieError
+from sophie.model import ENTITY_TYPES
+from sophie.rules.evaluation import parse_param_overrides
+from sophie.rules.explain import explain_rule
+from sophie.rules.functions import FunctionRegistry
+from sophie.rules.loader import CompiledPack
+from sophie.rules.pack_tests import run_pack_tests
+from sophie.rules.packs import load_pack, pack_json_schema, write_pack_schema
+
+__all__ = ["check_command", "explain_command", "functions_command", "schema_pack_command", "test_command"]
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """The packs (by name) and rule functions that the installed plugins provide."""
+
+    packs: dict[str, Path]
+    functions: FunctionRegistry
+
+    @classmethod
+    def from_plugins(cls) -> _Sources:
+        from sophie.plugins import Plugins
+
+        plugins = Plugins()
+        packs = {name: source.path for name, source in plugins.rule_packs().items()}
+        functions = plugins.rule_functions()
+        registry = FunctionRegistry(functions.values()) if functions else FunctionRegistry.builtin()
+        return cls(packs, registry)
+
+    def load(self, ref: str) -> CompiledPack:
+        return load_pack(ref, functions=self.functions, extra=self.packs)
+
+
+def _fail(error: SophieError) -> NoReturn:
+    for line in error_lines(error):
+        click.echo(f"sophie: error: {line}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _guarded(action: Callable[[], None]) -> None:
+    try:
+        action()
+    except SophieError as err:
+        _fail(err)
+
+
+def _github(diagnostic: Diagnostic) -> str:
+    message = diagnostic.message + (f" (did you mean {diagnostic.suggestion!r}?)" if diagnostic.suggestion else "")
+    return f"::error file={diagnostic.file},line={diagnostic.line},col={diagnostic.column}::{message}"
+
+
+def _diagnostic_dict(diagnostic: Diagnostic) -> dict[str, Any]:
+    return {
+        "file": diagnostic.file,
+        "line": diagnostic.line,
+        "column": diagnostic.column,
+        "severity": diagnostic.severity,
+        "message": diagnostic.message,
+        "rule": diagnostic.rule_id,
+        "suggestion": diagnostic.suggestion,
+    }
+
+
+@click.command("check")
+@click.argument("packs", nargs=-1, required=True, metavar="PACK...")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for programs, github for CI annotations.",
+)
+def check_command(packs: Sequence[str], output_format: str) -> None:
+    """Check rule packs (paths or built-in names) and report every problem.
+
+    Each problem is printed as FILE:LINE:COL: error: MESSAGE. Exits 1 if any pack
+    has a problem, 0 when all are clean.
+    """
+    diagnostics: list[Diagnostic] = []
+    clean: list[dict[str, Any]] = []
+    try:
+        sources = _Sources.from_plugins()
+    except SophieError as err:
+        _fail(err)
+    for ref in packs:
+        try:
+            pack = sources.load(ref)
+        except RuleError as err:
+            diagnostics.extend(err.diagnostics)
+            continue
+        except SophieError as err:
+            _fail(err)
+        clean.append({"pack": pack.name, "version": pack.version, "rules": len(pack.rules), "file": pack.file})
+    if output_format == "json":
+        print_json({"diagnostics": [_diagnostic_dict(d) for d in diagnostics], "ok": clean})
+    else:
+        for diagnostic in diagnostics:
+            click.echo(_github(diagnostic) if output_format == "github" else str(diagnostic))
+        for pack_info in clean:
+            count = pack_info["rules"]
+            click.echo(f"ok: {pack_info['pack']} ({count} rule{'s' if count != 1 else ''})")
+        if diagnostics:
+            click.echo(f"{len(diagnostics)} error{'s' if len(diagnostics) != 1 else ''}")
+    if diagnostics:
+        sys.exit(EXIT_FINDINGS)
+
+
+def _load_all(refs: Sequence[str]) -> list[CompiledPack]:
+    sources = _Sources.from_plugins()
+    loaded: list[CompiledPack] = []
+    problems: list[Diagnostic] = []
+    for ref in refs:
+        try:
+            loaded.append(sources.load(ref))
+        except RuleError as err:
+            problems.extend(err.diagnostics)
+    if problems:
+        _fail(RuleError(problems))
+    return loaded
+
+
+@click.command("test")
+@click.argument("packs", nargs=-1, required=True, metavar="PACK...")
+@click.option("--rule", "rule_ids", multiple=True, metavar="RULE_ID", help="Only the tests of this rule (repeatable).")
+def test_command(packs: Sequence[str], rule_ids: Sequence[str]) -> None:
+    """Run the tests of rule packs: inline `tests:` and <pack>.tests.yaml.
+
+    Prints PASS or FAIL per test and, last, "N passed, M failed". Exits 1 if any
+    test failed, 2 if a pack does not load.
+    """
+
+    def run() -> None:
+        report = run_pack_tests(_load_all(packs), rule_ids=tuple(rule_ids))
+        for result in report.results:
+            click.echo(result.line_text())
+        click.echo(report.summary())
+        if report.failed:
+            sys.exit(EXIT_FINDINGS)
+
+    _guarded(run)
+
+
+@click.command("explain")
+@click.option(
+    "--pack", "pack_refs", multiple=True, required=True, metavar="PACK", help="A pack path or name (repeatable)."
+)
+@click.option(
+    "--source", type=click.Path(dir_okay=False, path_type=Path), required=True, help="A snapshot file (JSON or YAML)."
+)
+@click.option("--rule", "rule_id", required=True, help="The rule id.")
+@click.option("--subject", "subject", required=True, help="The subject's id (an opening's id for openings).")
+@click.option("--now", type=AwareDateTime(), help="Evaluate at this time (default: the clock).")
+@click.option("--param", "param_pairs", multiple=True, metavar="NAME=VALUE", help="Override a pack parameter.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def explain_command(
+    pack_refs: Sequence[str],
+    source: Path,
+    rule_id: str,
+    subject: str,
+    now: datetime | None,
+    param_pairs: Sequence[str],
+    output_format: str,
+) -> None:
+    """Show why a rule fires for one subject, or why not: each sub-condition's value."""
+
+    def run() -> None:
+        packs = _load_all(pack_refs)
+        snapshot = load_snapshot_file(source)
+        overrides = parse_param_overrides(packs, param_pairs)
+        explanation = explain_rule(packs, snapshot, rule_id, subject, now_or(now), overrides)
+        if output_format == "json":
+            print_json(explanation.as_dict())
+        else:
+            for line in explanation.lines():
+                click.echo(line)
+
+    _guarded(run)
+
+
+@click.command("pack")
+@click.option(
+    "--path",
+    "write_path",
+    is_flag=True,
+    help="Write the schema to a stable file and print its path (for the yaml-language-server line).",
+)
+def schema_pack_command(write_path: bool) -> None:
+    """Print the JSON Schema of rule pack files.
+
+    For completion and checks in editors, put this line at the top of a pack file:
+    `# yaml-language-server: $schema=<the path printed by sophie schema pack --path>`
+    """
+    if write_path:
+        try:
+            click.echo(str(write_pack_schema()))
+        except OSError as err:
+            click.echo(f"sophie: error: cannot write the schema: {err}", err=True)
+            sys.exit(EXIT_USAGE)
+        return
+    click.echo(json.dumps(pack_json_schema(), indent=2))
+
+
+def _functions_data(registry: FunctionRegistry) -> dict[str, Any]:
+    functions = [{"name": f.name, "signature": f.signature(), "doc": f.doc, "example": f.example} for f in registry]
+    entities = {
+        entity: [
+            {"name": spec.name, "type": str(spec.type), "derived": spec.derived, "doc": spec.doc}
+            for spec in fields.values()
+        ]
+        for entity, fields in ENTITY_TYPES.items()
+    }
+    return {"functions": functions, "entities": entities}
+
+
+@click.command("functions")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def functions_command(output_format: str) -> None:
+    """List the expression functions and every entity type's fields, with types."""
+    from rich.table import Table
+
+    data = _functions_data(_Sources.from_plugins().functions)
+    if output_format == "json":
+        print_json(data)
+        return
+    out = console()
+    table = Table(title="Functions", title_justify="left")
+    table.add_column("signature", no_wrap=True)
+    table.add_column("description")
+    for function in data["functions"]:
+        table.add_row(function["signature"], function["doc"])
+    out.print(table)
+    for entity, fields in data["entities"].items():
+        entity_table = Table(title=entity, title_justify="left")
+        for column in ("field", "type", "description"):
+            entity_table.add_column(column)
+        for spec in fields:
+            name = spec["name"] + (" (derived)" if spec["derived"] else "")
+            entity_table.add_row(name, spec["type"], spec["doc"])
+        out.print(entity_table)

@@ -1,0 +1,463 @@
+"""Evaluate compiled packs over a snapshot: findings, per-subject errors, timings.
+
+:func:`evaluate` is pure: the same packs, snapshot, ``now`` and parameters give the
+same :class:`Evaluation`, findings in pack order, then rule order, then subject order.
+A rule that fails on one subject records a :class:`SubjectError` and moves on; the
+evaluation is then not ``complete`` (so the ledger does not resolve what it did not see).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from sophie.errors import ConfigurationError, EvaluationError
+from sophie.model.calendar import BusinessDuration
+from sophie.model.views import View
+from sophie.rules.compiler import compile_expression
+from sophie.rules.context import EvalContext
+from sophie.rules.durations import DurationSyntaxError, parse_duration
+from sophie.rules.expressions import CheckedExpression
+from sophie.rules.expressions_ir import (
+    Aggregate,
+    Arith,
+    Attr,
+    BusinessAgeCompare,
+    Call,
+    Compare,
+    Cond,
+    ListExpr,
+    Logic,
+    Neg,
+    Node,
+    Not,
+    Param,
+    ToDecimal,
+    children,
+)
+from sophie.rules.pack_schema import PRIORITIES, suggest
+from sophie.rules.templates import Evaluator
+from sophie.rules.types import type_of_value
+
+if TYPE_CHECKING:
+    from sophie.model import Snapshot, SnapshotIndex
+    from sophie.rules.loader import CompiledPack, CompiledRule
+
+__all__ = [
+    "Evaluation",
+    "Finding",
+    "SubjectError",
+    "coerce_param",
+    "evaluate",
+    "evaluate_rules",
+    "evidence_probes",
+    "finding_for",
+    "parse_param_overrides",
+    "plain_value",
+    "resolve_params",
+    "subject_id",
+]
+
+_STAFF = re.compile(r"^staff:\S+$")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One stall: a rule that holds for one subject, with the task it asks for.
+
+    Attributes:
+        rule_id / pack / version / content_hash: The rule and the pack it came from.
+        subject_type / subject_id: What the rule fired on.
+        key: Identity of the stall (the rendered key template, or the subject id).
+        evidence: The values that decided it (leaf values of the condition), JSON-ready.
+        owner: A role name or ``staff:<id>``.
+        priority: ``low``, ``normal``, ``high`` or ``urgent``.
+        due_at: When the task is due (aware, practice timezone).
+        title: The rendered task title.
+        patient_id: The subject's patient, where there is one.
+    """
+
+    rule_id: str
+    pack: str
+    subject_type: str
+    subject_id: str
+    key: str
+    evidence: Mapping[str, object]
+    owner: str
+    priority: str
+    due_at: datetime
+    title: str
+    patient_id: str | None
+    version: str = ""
+    content_hash: str = ""
+
+
+@dataclass(frozen=True)
+class SubjectError:
+    """A rule that failed on one subject (or, with ``subject_id`` ``None``, on all of them)."""
+
+    rule_id: str
+    pack: str
+    subject_type: str
+    subject_id: str | None
+    message: str
+
+    def as_exception(self) -> EvaluationError:
+        """Return the error as an :class:`~sophie.errors.EvaluationError`."""
+        return EvaluationError(self.message, rule_id=self.rule_id, subject_id=self.subject_id or "*")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The result of evaluating packs over one snapshot.
+
+    Attributes:
+        findings: Every finding, by pack, rule and subject order.
+        errors: Every per-subject failure.
+        complete: ``True`` when no rule failed on any subject.
+        rule_seconds: Time per rule id (its share of the fused condition pass plus its own work).
+        now: The evaluation time.
+        evaluated: Rule id to the ids of subjects it evaluated without error.
+    """
+
+    findings: tuple[Finding, ...]
+    errors: tuple[SubjectError, ...]
+    complete: bool
+    rule_seconds: Mapping[str, float]
+    now: datetime
+    evaluated: Mapping[str, frozenset[str]]
+
+
+def subject_id(view: View) -> str:
+    """Return a subject's id (a balance's is its guarantor's patient id)."""
+    value = getattr(view, "id", None)
+    return str(value if value is not None else view.patient_id)
+
+
+def _patient_id(view: View) -> str | None:
+    if view.entity_type == "patient":
+        return str(view.id)
+    value = getattr(view, "patient_id", None)
+    return None if value is None else str(value)
+
+
+def plain_value(value: object) -> object:
+    """Return a JSON-ready copy of an expression value (decimals and times as text)."""
+    if isinstance(value, Enum):
+        return value.value
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, timedelta | BusinessDuration):
+        return str(value)
+    if isinstance(value, View):
+        return subject_id(value)
+    if isinstance(value, list | tuple):
+        return [plain_value(item) for item in value[:20]]
+    return str(value)
+
+
+_DESCEND = (Logic, Not, Neg, ToDecimal, Compare, BusinessAgeCompare, Arith, Cond, ListExpr)
+
+
+def evidence_probes(expr: CheckedExpression) -> tuple[tuple[str, Evaluator], ...]:
+    """Return compiled probes for the values that decide ``expr``, by their source text.
+
+    The probes are the attribute reads, parameters, calls and aggregates that the
+    condition's logic combines (not the constants, and nothing inside a generator), so a
+    finding's evidence costs a few attribute loads, not a re-evaluation.
+    """
+    probes: dict[str, Evaluator] = {}
+    stack: list[Node] = [expr.tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _DESCEND):
+            stack.extend(reversed(list(children(node))))
+        elif isinstance(node, Attr | Param | Call | Aggregate):
+            text = " ".join(expr.segment(node).split())
+            if text and text not in probes:
+                probe = CheckedExpression(text=text, type=node.type, tree=node, scope=expr.scope)
+                probes[text] = compile_expression(probe)
+    return tuple(probes.items())
+
+
+def _evidence(probes: tuple[tuple[str, Evaluator], ...], context: EvalContext, view: View) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for text, probe in probes:
+        try:
+            found[text] = plain_value(probe(context, view))
+        except Exception:  # evidence is best effort; the finding stands without it
+            continue
+    return found
+
+
+def _of(pack: str | None) -> str:
+    return f" of pack {pack}" if pack else ""
+
+
+def coerce_param(pack: str | None, name: str, default: object, value: object) -> object:
+    """Return ``value`` as an override of parameter ``name`` (default ``default``) of ``pack``.
+
+    ``pack`` (the pack's name) is only used in messages; ``None`` leaves it out.
+
+    Raises:
+        ConfigurationError: When the value's type does not fit the default's.
+    """
+    if isinstance(default, timedelta | BusinessDuration) and isinstance(value, str):
+        try:
+            return parse_duration(value).value()
+        except DurationSyntaxError as err:
+            raise ConfigurationError(f"parameter {name}{_of(pack)}: {err}") from None
+    try:
+        wanted, got = type_of_value(default), type_of_value(value)
+    except TypeError as err:
+        raise ConfigurationError(f"parameter {name}{_of(pack)}: {err}") from None
+    same = wanted.kind == got.kind
+    widening = wanted.kind in ("number", "decimal") and got.kind in ("int", "number")
+    lists = wanted.kind == got.kind == "list" and (
+        wanted.item is None or got.item is None or got.item.kind in (wanted.item.kind, "any")
+    )
+    if (wanted.kind == "list" and not lists) or not (same or widening):
+        raise ConfigurationError(
+            f"parameter {name}{_of(pack)} takes {wanted.describe()} (default {plain_value(default)!r}), "
+            f"got {plain_value(value)!r}"
+        )
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _targets(packs: Sequence[CompiledPack], name: str) -> list[tuple[int, str]]:
+    found = [(number, name) for number, pack in enumerate(packs) if name in pack.params]
+    if not found and "." in name:
+        prefix, short = name.rsplit(".", 1)
+        found = [(n, short) for n, pack in enumerate(packs) if pack.name == prefix and short in pack.params]
+    if not found:
+        known = sorted({p for pack in packs for p in pack.params})
+        hint = suggest(name, known)
+        raise ConfigurationError(
+            f"unknown parameter {name!r}" + (f"; did you mean {hint!r}?" if hint else f" (known: {', '.join(known)})")
+        )
+    return found
+
+
+def resolve_params(packs: Sequence[CompiledPack], params: Mapping[str, object] | None) -> list[dict[str, object]]:
+    """Return each pack's parameters: its defaults with ``params`` applied.
+
+    A name applies to every pack that declares it; ``<pack>.<name>`` names one pack.
+
+    Raises:
+        ConfigurationError: For a name no pack declares, or a value of the wrong type.
+    """
+    resolved = [dict(pack.params) for pack in packs]
+    for name, value in (params or {}).items():
+        for number, short in _targets(packs, name):
+            pack = packs[number]
+            resolved[number][short] = coerce_param(pack.name, short, pack.params[short], value)
+    return resolved
+
+
+def _parse_text(default: object, text: str) -> object:
+    if isinstance(default, bool):
+        lowered = text.strip().lower()
+        if lowered in ("true", "yes", "1", "on"):
+            return True
+        if lowered in ("false", "no", "0", "off"):
+            return False
+        raise ValueError(f"expected true or false, got {text!r}")
+    if isinstance(default, int):
+        return int(text)
+    if isinstance(default, float):
+        return float(text)
+    if isinstance(default, Decimal):
+        return Decimal(text)
+    if isinstance(default, list | tuple):
+        item = default[0] if default else ""
+        return [_parse_text(item, part.strip()) for part in text.split(",") if part.strip()]
+    return text
+
+
+def parse_param_overrides(packs: Sequence[CompiledPack], pairs: Sequence[str]) -> dict[str, object]:
+    """Turn ``name=value`` texts (``--param``) into typed overrides, by each default's type.
+
+    Raises:
+        ConfigurationError: For a malformed pair, an unknown name or a value of the wrong type.
+    """
+    overrides: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ConfigurationError(f"--param takes NAME=VALUE, got {pair!r}")
+        number, short = _targets(packs, name)[0]
+        default = packs[number].params[short]
+        try:
+            overrides[name] = _parse_text(default, text)
+        except (ValueError, InvalidOperation) as err:
+            raise ConfigurationError(f"--param {name}: {err}") from None
+    return overrides
+
+
+def _owner_value(rule: CompiledRule, roles: frozenset[str], value: object) -> str:
+    if isinstance(value, str) and (value in roles or _STAFF.match(value)):
+        return value
+    raise ValueError(f"owner gave {plain_value(value)!r}, which is not a known role or staff:<id>")
+
+
+def finding_for(
+    pack: CompiledPack, rule: CompiledRule, context: EvalContext, view: View, *, with_evidence: bool
+) -> Finding:
+    """Return the finding ``rule`` makes for ``view`` (whose condition holds).
+
+    Raises:
+        ValueError: When the owner, priority, due time or key cannot be made.
+    """
+    owner = _owner_value(rule, pack.roles, rule.owner.value(context, view))
+    priority = rule.priority.value(context, view)
+    if priority not in PRIORITIES:
+        raise ValueError(f"priority gave {plain_value(priority)!r}; expected one of {', '.join(PRIORITIES)}")
+    due_at = rule.due.due_at(context, view)
+    if not isinstance(due_at, datetime):
+        raise ValueError(f"due gave {plain_value(due_at)!r}, not a datetime")
+    identity = subject_id(view)
+    key = identity if rule.key is None else rule.key.render(context, view)
+    if not key:
+        raise ValueError("the key template rendered empty text")
+    evidence = _evidence(pack.evidence_probes(rule), context, view) if with_evidence else {}
+    return Finding(
+        rule_id=rule.id,
+        pack=pack.name,
+        subject_type=rule.entity_type,
+        subject_id=identity,
+        key=key,
+        evidence=evidence,
+        owner=owner,
+        priority=str(priority),
+        due_at=due_at,
+        title=rule.task_title.render(context, view),
+        patient_id=_patient_id(view),
+        version=rule.version,
+        content_hash=rule.content_hash,
+    )
+
+
+@dataclass
+class _Run:
+    findings: list[Finding]
+    errors: list[SubjectError]
+    seconds: dict[str, float]
+    evaluated: dict[str, frozenset[str]]
+
+
+def _run_batch(
+    pack: CompiledPack, entity: str, rules: tuple[CompiledRule, ...], context: EvalContext, run: _Run, evidence: bool
+) -> dict[str, list[Finding]]:
+    subjects = list(context.index.subjects(entity))
+    started = time.perf_counter()
+    try:
+        results = pack.batch(entity, rules)(context, subjects)
+    except Exception as err:  # a failure of the whole pass: every rule in it is incomplete
+        for rule in rules:
+            run.errors.append(SubjectError(rule.id, pack.name, entity, None, f"{type(err).__name__}: {err}"))
+            run.evaluated[rule.id] = frozenset()
+        return {}
+    share = (time.perf_counter() - started) / max(len(rules), 1)
+    failed: list[set[int]] = [set() for _ in rules]
+    for number, view, message in results.errors:
+        failed[number].add(id(view))
+        run.errors.append(SubjectError(rules[number].id, pack.name, entity, subject_id(view), message))
+    position = {id(view): number for number, view in enumerate(subjects)}
+    by_rule: dict[str, list[Finding]] = {}
+    for number, rule in enumerate(rules):
+        started = time.perf_counter()
+        found: list[Finding] = []
+        for view in sorted(results.matches[number], key=lambda v: position.get(id(v), -1)):
+            try:
+                found.append(finding_for(pack, rule, context, view, with_evidence=evidence))
+            except Exception as err:  # one bad record never stops a run
+                failed[number].add(id(view))
+                run.errors.append(SubjectError(rule.id, pack.name, entity, subject_id(view), str(err)))
+        run.evaluated[rule.id] = frozenset(subject_id(v) for v in subjects if id(v) not in failed[number])
+        run.seconds[rule.id] = share + time.perf_counter() - started
+        by_rule[rule.id] = found
+    return by_rule
+
+
+def _run_pack(
+    pack: CompiledPack,
+    rules: Sequence[CompiledRule],
+    index: SnapshotIndex,
+    now: datetime,
+    params: Mapping[str, object],
+    run: _Run,
+    evidence: bool,
+) -> None:
+    context = EvalContext.build(index, now, params)
+    groups: dict[str, list[CompiledRule]] = {}
+    for rule in rules:
+        groups.setdefault(rule.entity_type, []).append(rule)
+    by_rule: dict[str, list[Finding]] = {}
+    for entity, members in groups.items():
+        by_rule.update(_run_batch(pack, entity, tuple(members), context, run, evidence))
+    for rule in rules:
+        run.findings.extend(by_rule.get(rule.id, ()))
+
+
+def evaluate_rules(
+    pack: CompiledPack,
+    rules: Sequence[CompiledRule],
+    snapshot: Snapshot,
+    now: datetime,
+    params: Mapping[str, object] | None = None,
+    *,
+    evidence: bool = True,
+) -> Evaluation:
+    """Evaluate some rules of one pack (enabled or not); see :func:`evaluate`."""
+    resolved = resolve_params([pack], params)[0]
+    run = _Run([], [], {}, {})
+    _run_pack(pack, rules, snapshot.index, now, resolved, run, evidence)
+    return Evaluation(tuple(run.findings), tuple(run.errors), not run.errors, run.seconds, now, run.evaluated)
+
+
+def evaluate(
+    packs: Sequence[CompiledPack],
+    snapshot: Snapshot,
+    now: datetime,
+    params: Mapping[str, object] | None = None,
+    *,
+    evidence: bool = True,
+) -> Evaluation:
+    """Evaluate every enabled rule of ``packs`` over ``snapshot`` at ``now``.
+
+    Args:
+        packs: Compiled packs (see :func:`sophie.rules.load_pack`).
+        snapshot: The practice's data.
+        now: The evaluation time (aware).
+        params: Parameter overrides: ``name`` (every pack declaring it) or ``pack.name``.
+        evidence: Whether to record the deciding values of each finding.
+
+    Raises:
+        ConfigurationError: For an unknown parameter, a value of the wrong type, a naive
+            ``now``, or two packs that share a rule id.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ConfigurationError(f"now must be a timezone-aware datetime, got {now.isoformat()}")
+    owners: dict[str, str] = {}
+    for pack in packs:
+        for rule in pack.rules:
+            if rule.id in owners:
+                raise ConfigurationError(f"rule id {rule.id!r} is in both pack {owners[rule.id]} and pack {pack.name}")
+            owners[rule.id] = pack.name
+    resolved = resolve_params(packs, params)
+    run = _Run([], [], {}, {})
+    index = snapshot.index
+    for pack, pack_params in zip(packs, resolved, strict=True):
+        _run_pack(pack, [rule for rule in pack.rules if rule.enabled], index, now, pack_params, run, evidence)
+    return Evaluation(tuple(run.findings), tuple(run.errors), not run.errors, run.seconds, now, run.evaluated)
