@@ -107,21 +107,21 @@ def test_a_hook_returning_the_wrong_type_is_reported_not_fatal() -> None:
 
 
 def test_entry_point_plugin_appears_in_sophie_plugins(tmp_path: Path) -> None:
-    root = make_distribution(tmp_path / "site", "sophie-acme", {"acme": GOOD})
+    root = make_distribution(tmp_path / "site", "sophie-fakepms", {"fakepms": GOOD})
     result = run_sophie("plugins", "--format", "json", path=root)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    acme = next(p for p in data["plugins"] if p["name"] == "acme")
-    assert (acme["distribution"], acme["version"]) == ("sophie-acme", "1.2.3")
+    acme = next(p for p in data["plugins"] if p["name"] == "fakepms")
+    assert (acme["distribution"], acme["version"]) == ("sophie-fakepms", "1.2.3")
     assert acme["provides"] == {"adapters": ["acme-pms"]}
 
 
 def test_a_broken_plugin_is_reported_and_the_host_keeps_working(tmp_path: Path) -> None:
-    root = make_distribution(tmp_path / "site", "sophie-acme", {"acme": GOOD, "broken": BROKEN})
+    root = make_distribution(tmp_path / "site", "sophie-fakepms", {"fakepms": GOOD, "broken": BROKEN})
     result = run_sophie("plugins", path=root)
     assert result.returncode == 0
     assert "acme-pms" in result.stdout
-    assert "plugin 'broken' from sophie-acme 1.2.3 failed to load: ImportError: the acme driver is not installed" in result.stderr
+    assert "plugin 'broken' from sophie-fakepms 1.2.3 failed to load: ImportError: the acme driver is not installed" in result.stderr
     strict = run_sophie("plugins", "--strict", path=root)
     assert strict.returncode == 2
     assert "failed to load" in strict.stderr
@@ -136,18 +136,18 @@ def test_conflicting_entry_point_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_plugins_can_be_switched_off(tmp_path: Path) -> None:
-    root = make_distribution(tmp_path / "site", "sophie-acme", {"acme": GOOD, "broken": BROKEN})
+    root = make_distribution(tmp_path / "site", "sophie-fakepms", {"fakepms": GOOD, "broken": BROKEN})
     off = run_sophie("plugins", "--format", "json", path=root, env={"SOPHIE_DISABLE_PLUGINS": "1"})
     assert [p["name"] for p in json.loads(off.stdout)["plugins"]] == ["sophie.builtin"]
     skip = run_sophie("plugins", "--format", "json", path=root, env={"SOPHIE_DISABLE_PLUGINS": "broken"})
     data = json.loads(skip.stdout)
-    assert [p["name"] for p in data["plugins"]] == ["sophie.builtin", "acme"]
+    assert [p["name"] for p in data["plugins"]] == ["sophie.builtin", "fakepms"]
     assert data["problems"] == []
 
 
 def test_nothing_is_loaded_at_import_time(tmp_path: Path) -> None:
-    root = make_distribution(tmp_path / "site", "sophie-acme", {"broken": BROKEN, "acme": GOOD})
-    code = "import sys, sophie; print(sorted(m for m in sys.modules if m.startswith(('sophie_acme', 'pluggy'))))"
+    root = make_distribution(tmp_path / "site", "sophie-fakepms", {"broken": BROKEN, "fakepms": GOOD})
+    code = "import sys, sophie; print(sorted(m for m in sys.modules if m.startswith(('sophie_fakepms', 'pluggy'))))"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)},
         timeout=60, check=False,

@@ -11,13 +11,16 @@ from importlib.metadata import PackageNotFoundError, version
 
 from sophie.adapters import Adapter, DemoAdapter, FilesAdapter, create_adapter, load_snapshot_file
 from sophie.errors import (
+    AdapterAuthError,
     AdapterDataError,
     AdapterError,
     CalendarError,
     ConfigurationError,
+    DeliveryError,
     Diagnostic,
     EvaluationError,
     IntegrityError,
+    NotifierError,
     PluginConflictError,
     PluginError,
     PluginLoadError,
@@ -26,7 +29,9 @@ from sophie.errors import (
     SnapshotError,
     SophieError,
     SourceUnavailableError,
+    StaleSnapshotError,
     UnknownNameError,
+    WebhookVerificationError,
 )
 from sophie.model import Opening, Snapshot, SnapshotIndex, View, parse_snapshot
 from sophie.model.calendar import BusinessCalendar, BusinessDuration, business_days, business_hours
@@ -39,17 +44,20 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 __all__ = [
     "Adapter",
+    "AdapterAuthError",
     "AdapterDataError",
     "AdapterError",
     "BusinessCalendar",
     "BusinessDuration",
     "CalendarError",
     "ConfigurationError",
+    "DeliveryError",
     "DemoAdapter",
     "Diagnostic",
     "EvaluationError",
     "FilesAdapter",
     "IntegrityError",
+    "NotifierError",
     "Opening",
     "PluginConflictError",
     "PluginError",
@@ -62,8 +70,10 @@ __all__ = [
     "SnapshotIndex",
     "SophieError",
     "SourceUnavailableError",
+    "StaleSnapshotError",
     "UnknownNameError",
     "View",
+    "WebhookVerificationError",
     "__version__",
     "business_days",
     "business_hours",

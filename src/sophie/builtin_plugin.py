@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sophie.adapters.registry import DemoAdapter
+from sophie.notifiers.plugin import sophie_notifiers
 from sophie.plugin_records import AdapterInfo, RulePackSource
 from sophie.plugins import hookimpl
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from sophie.adapters.base import Adapter
     from sophie.rules.functions import RuleFunction
 
-__all__ = ["sophie_adapters", "sophie_rule_functions", "sophie_rule_packs"]
+__all__ = ["sophie_adapters", "sophie_notifiers", "sophie_rule_functions", "sophie_rule_packs"]
 
 PACKS_DIR = Path(__file__).parent / "rules" / "packs"
 

@@ -16,9 +16,14 @@ working::
     ├── PluginError(RuntimeError)           a plugin could not be used
     │   ├── PluginLoadError                 its entry point failed to import or register
     │   └── PluginConflictError             two plugins claim one name
-    └── AdapterError(RuntimeError)          raised by adapters; vendors subclass these
-        ├── SourceUnavailableError          the PMS or file cannot be reached or read
-        └── AdapterDataError(ValueError)    the source answered with data sophie cannot use
+    ├── AdapterError(RuntimeError)          raised by adapters; vendors subclass these
+    │   ├── SourceUnavailableError          the PMS or file cannot be reached or read
+    │   │   └── StaleSnapshotError          the data is too old to close tasks on
+    │   ├── AdapterAuthError                the source refused the credentials
+    │   └── AdapterDataError(ValueError)    the source answered with data sophie cannot use
+    └── NotifierError(RuntimeError)         a notifier could not be built or used
+        ├── DeliveryError                   one message could not be delivered (retryable or not)
+        └── WebhookVerificationError(ValueError)  a webhook signature does not check out
 
 Errors that describe many problems at once (a snapshot with five bad records, a
 rule pack with three mistakes) hold them in ``problems``; ``str(error)`` prints
@@ -29,24 +34,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 __all__ = [
+    "AdapterAuthError",
     "AdapterDataError",
     "AdapterError",
     "CalendarError",
     "ConfigurationError",
+    "DeliveryError",
     "Diagnostic",
     "EvaluationError",
+    "IntegrityError",
+    "NotifierError",
     "PluginConflictError",
     "PluginError",
     "PluginLoadError",
-    "IntegrityError",
     "RecordProblem",
     "RuleError",
     "SnapshotError",
     "SophieError",
     "SourceUnavailableError",
+    "StaleSnapshotError",
     "UnknownNameError",
+    "WebhookVerificationError",
 ]
 
 
@@ -270,5 +281,59 @@ class SourceUnavailableError(AdapterError):
 
 class AdapterDataError(AdapterError, ValueError):
     """The source answered, but with data that cannot be turned into a snapshot."""
+
+    __module__ = "sophie"
+
+
+class AdapterAuthError(AdapterError):
+    """The source refused the adapter's credentials; retrying will not help until they are fixed."""
+
+    __module__ = "sophie"
+
+
+class StaleSnapshotError(SourceUnavailableError):
+    """The snapshot is older than the freshness limit, so it must not close tasks.
+
+    Attributes:
+        age: How old the snapshot was.
+        max_age: The limit it exceeded.
+    """
+
+    __module__ = "sophie"
+
+    def __init__(self, message: str, *, age: timedelta, max_age: timedelta) -> None:
+        self.age = age
+        self.max_age = max_age
+        super().__init__(message)
+
+
+class NotifierError(SophieError, RuntimeError):
+    """A notifier could not be built or used."""
+
+    __module__ = "sophie"
+
+
+class DeliveryError(NotifierError):
+    """A message could not be delivered.
+
+    Messages name the endpoint and the failure (an HTTP status, an SMTP code, an
+    exception type), never the message's content.
+
+    Attributes:
+        retryable: Whether trying again later may succeed (timeouts, 5xx, 4xx SMTP
+            codes); ``False`` sends the message straight to the dead letters.
+        retry_after: The wait the receiver asked for, if it named one.
+    """
+
+    __module__ = "sophie"
+
+    def __init__(self, message: str, *, retryable: bool = True, retry_after: timedelta | None = None) -> None:
+        self.retryable = retryable
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class WebhookVerificationError(NotifierError, ValueError):
+    """A webhook's signature or timestamp does not check out."""
 
     __module__ = "sophie"

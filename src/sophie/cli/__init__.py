@@ -8,7 +8,15 @@ import sys
 import click
 
 from sophie.cli.app import SophieGroup
+from sophie.cli.execution_commands import queue_command, run_command, task_group
 from sophie.cli.plugin_commands import plugins_command
+from sophie.cli.rules_commands import (
+    check_command,
+    explain_command,
+    functions_command,
+    schema_pack_command,
+    test_command,
+)
 from sophie.cli.snapshot_commands import demo_command, inspect_command, schema_group
 
 __all__ = ["cli", "main"]
@@ -20,10 +28,19 @@ def cli() -> None:
     """sophie: find stalled work in a dental practice and give it an owner."""
 
 
+schema_group.add_command(schema_pack_command)
+
 cli.add_command(demo_command)
 cli.add_command(inspect_command)
 cli.add_command(schema_group)
 cli.add_command(plugins_command)
+cli.add_command(run_command)
+cli.add_command(queue_command)
+cli.add_command(task_group)
+cli.add_command(check_command)
+cli.add_command(test_command)
+cli.add_command(explain_command)
+cli.add_command(functions_command)
 
 
 def main() -> None:
