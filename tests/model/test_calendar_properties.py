@@ -259,7 +259,7 @@ def test_add_and_next_open_never_land_in_closed_time(
         assert utc(calendar.add(t, duration)) >= utc(t)
     opening, closing = calendar.next_open(t), calendar.next_close(t)
     assert utc(opening) < utc(closing)
-    assert calendar.is_open(closing - timedelta(microseconds=1))
+    assert calendar.is_open(utc(closing) - timedelta(microseconds=1))  # subtract in UTC: wall-clock arithmetic skips DST gaps
     assert calendar.business_time_between(opening, closing) == utc(closing) - utc(opening)
 
 

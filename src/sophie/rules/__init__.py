@@ -14,15 +14,17 @@ Nothing here does I/O except reading pack files, and nothing reads the clock.
 
 from __future__ import annotations
 
+from sophie.rules.compiled_pack import CompiledPack, CompiledRule, EscalationStep
 from sophie.rules.context import EvalContext
 from sophie.rules.durations import Duration, parse_duration
-from sophie.rules.evaluation import Evaluation, Finding, SubjectError, evaluate, parse_param_overrides
+from sophie.rules.evaluation import Evaluation, Finding, SubjectError, evaluate
 from sophie.rules.explain import RuleExplanation, explain_rule
 from sophie.rules.expressions import CheckedExpression, ExpressionError, Scope, check_expression
 from sophie.rules.functions import FunctionRegistry, RuleFunction
-from sophie.rules.loader import CompiledPack, CompiledRule, EscalationStep, compile_pack
+from sophie.rules.loader import compile_pack
 from sophie.rules.pack_tests import TestReport, TestResult, run_pack_tests
 from sophie.rules.packs import available_packs, find_pack, load_pack, pack_json_schema
+from sophie.rules.params import parse_param_overrides
 from sophie.rules.yaml_source import YamlLimits, parse_yaml, read_yaml_file
 
 __all__ = [

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from sophie.errors import UnknownNameError
 from sophie.rules.context import EvalContext
-from sophie.rules.evaluation import Finding, finding_for, plain_value, resolve_params, subject_id
+from sophie.rules.diagnostics import suggest
+from sophie.rules.evaluation import Finding, finding_for, plain_value, subject_id
 from sophie.rules.interpreter import ExplainNode, explain
-from sophie.rules.pack_schema import suggest
+from sophie.rules.params import resolve_params
 
 if TYPE_CHECKING:
     from sophie.model import Snapshot
-    from sophie.rules.loader import CompiledPack, CompiledRule
+    from sophie.rules.compiled_pack import CompiledPack, CompiledRule
 
 __all__ = ["RuleExplanation", "explain_rule", "find_rule"]
 

@@ -185,14 +185,17 @@ def parse_expression(text: str) -> ast.expr:
             warnings.simplefilter("ignore")
             tree = ast.parse(source, mode="eval")
     except SyntaxError as err:
-        line = err.lineno or 1
-        column = max(1, (err.offset or 1) - (1 if line == 1 else 0))
-        line = min(line, text.count("\n") + 1)
-        message = (err.msg or "invalid syntax").removesuffix(" (<unknown>, line 1)")
+        line, column = err.lineno or 1, max(1, (err.offset or 1) - (1 if (err.lineno or 1) == 1 else 0))
+        lines = text.split("\n")
+        if line > len(lines):
+            line, column = len(lines), len(lines[-1].rstrip()) + 1
+        message = (err.msg or "invalid syntax").replace("'==' or ':=' instead of", "'==' instead of")
         raise ExpressionError([ExpressionProblem(line, column, f"syntax error: {message}")], text=text) from None
     except (RecursionError, MemoryError, ValueError, OverflowError) as err:
         message = "the expression is too deeply nested or too large" if not isinstance(err, ValueError) else str(err)
         raise ExpressionError([ExpressionProblem(1, 1, message)], text=text) from None
+    if isinstance(tree.body, ast.Tuple) and not tree.body.elts and "(" not in text:
+        raise ExpressionError([ExpressionProblem(1, 1, "the expression is empty")], text=text)
     depth_problem = _depth_problem(tree.body, source)
     if depth_problem is not None:
         raise ExpressionError([depth_problem], text=text)
@@ -225,7 +228,8 @@ def scan_brackets(text: str) -> list[ExpressionProblem]:
         if char in _OPENERS:
             stack.append((char, line, column + 1))
             if len(stack) > MAX_NESTING:
-                return [ExpressionProblem(line, column + 1, f"brackets are nested too deeply (more than {MAX_NESTING})")]
+                message = f"brackets are nested too deeply (more than {MAX_NESTING})"
+                return [ExpressionProblem(line, column + 1, message)]
         elif char in _CLOSERS:
             if not stack:
                 return [ExpressionProblem(line, column + 1, f"unmatched {char!r}")]
@@ -254,7 +258,8 @@ def _depth_problem(root: ast.AST, source: str) -> ExpressionProblem | None:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             line, column = char_position(source, getattr(node, "lineno", 1), getattr(node, "col_offset", 1))
-            return ExpressionProblem(line, column + 1, f"the expression is nested too deeply (more than {MAX_DEPTH} levels)")
+            message = f"the expression is nested too deeply (more than {MAX_DEPTH} levels)"
+            return ExpressionProblem(line, column + 1, message)
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return None
 

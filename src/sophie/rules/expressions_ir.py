@@ -138,7 +138,8 @@ class Logic(Node):
 class Arith(Node):
     """``left <op> right`` for ``+ - * / %``; ``None`` if either side is ``None``.
 
-    ``op`` is ``"+b"`` for a datetime plus a business duration (a calendar step).
+    ``op`` is ``"+w"``/``"-w"`` for a datetime plus or minus a duration (wall-clock time in
+    the practice's timezone) and ``"+b"`` for a datetime plus a business duration.
     """
 
     op: str

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from sophie.errors import ConfigurationError, SnapshotError
 from sophie.model import Snapshot, parse_snapshot
-from sophie.rules.pack_schema import suggest, textify
+from sophie.rules.diagnostics import suggest, textify
 
 if TYPE_CHECKING:
+    from sophie.rules.compiled_pack import CompiledPack, CompiledRule
+    from sophie.rules.diagnostics import Collector
     from sophie.rules.evaluation import Evaluation
-    from sophie.rules.loader import CompiledPack, CompiledRule
-    from sophie.rules.pack_schema import Collector, RuleTest
+    from sophie.rules.pack_schema import RuleTest
     from sophie.rules.yaml_source import PathKey
 
 __all__ = [
@@ -96,7 +97,7 @@ def compile_test(
     Returns:
         The compiled test, or ``None`` when it has problems (they are in ``out``).
     """
-    from sophie.rules.evaluation import coerce_param
+    from sophie.rules.params import coerce_param
 
     given_path: PathKey = (*path, "given")
     textify(Snapshot, test.given, given_path, out.source)

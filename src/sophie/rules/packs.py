@@ -16,9 +16,11 @@ from typing import Any
 
 from sophie.errors import ConfigurationError, UnknownNameError
 from sophie.model import SUBJECT_TYPES
+from sophie.rules.compiled_pack import CompiledPack
+from sophie.rules.diagnostics import suggest
 from sophie.rules.functions import FunctionRegistry
-from sophie.rules.loader import CompiledPack, compile_pack
-from sophie.rules.pack_schema import PRIORITIES, Pack, suggest
+from sophie.rules.loader import compile_pack
+from sophie.rules.pack_schema import PRIORITIES, Pack
 from sophie.rules.yaml_source import read_yaml_file
 
 __all__ = [

@@ -21,17 +21,18 @@ from typing import TYPE_CHECKING
 from sophie.errors import SophieError
 from sophie.model.calendar import BusinessDuration
 from sophie.rules.compiler import compile_expression
+from sophie.rules.diagnostics import suggest
 from sophie.rules.durations import DurationSyntaxError, looks_like_duration, parse_duration
 from sophie.rules.expressions import CheckedExpression, ExpressionError, Scope, check_expression
 from sophie.rules.functions import FILTERS, format_value
-from sophie.rules.pack_schema import PRIORITIES, suggest
+from sophie.rules.pack_schema import PRIORITIES
 from sophie.rules.types import DATETIME, STR
 
 if TYPE_CHECKING:
     from sophie.model import View
     from sophie.rules.context import EvalContext
+    from sophie.rules.diagnostics import Collector
     from sophie.rules.functions import FunctionRegistry
-    from sophie.rules.pack_schema import Collector
     from sophie.rules.types import ExprType
     from sophie.rules.yaml_source import PathKey
 

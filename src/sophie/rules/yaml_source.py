@@ -11,19 +11,19 @@ composer of our own, so that nothing but plain data can come out of a file:
 - duplicate mapping keys are errors, not "last one wins";
 - size, nesting depth and node count are capped before any work is done.
 
-Plain scalars are resolved with the YAML 1.2 core schema: only ``true``/``false``
-are booleans (``yes``, ``no``, ``on``, ``off`` and ``NO`` stay text), there are no
-sexagesimal numbers (``1:30`` is text) and no timestamps (datetimes stay text and
-are parsed by the models that expect them). Mapping keys are always text.
+Plain scalars are resolved with the YAML 1.2 core schema (see
+:mod:`sophie.rules.yaml_core_schema`): only ``true``/``false`` are booleans (``yes``,
+``no``, ``on``, ``off`` and ``NO`` stay text), there are no sexagesimal numbers
+(``1:30`` is text) and no timestamps (datetimes stay text and are parsed by the
+models that expect them). Mapping keys are always text.
 
 Every value is recorded in a :class:`SourceMap` under its path (``("rules", 0,
-"when")``), so that any later problem can be reported as ``FILE:LINE:COL``.
+"when")``), so that any later problem can be reported as ``FILE:LINE:COL``; places
+inside a scalar are found by :mod:`sophie.rules.scalar_positions`.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +32,8 @@ from typing import Any
 import yaml
 
 from sophie.errors import Diagnostic, RuleError
+from sophie.rules.scalar_positions import LineIndex, Mark, ScalarSpan, mark_in_scalar
+from sophie.rules.yaml_core_schema import resolve_plain
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -50,14 +52,6 @@ PathKey = tuple[str | int, ...]
 
 _YAML = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = frozenset(_YAML + name for name in ("str", "int", "float", "bool", "null", "map", "seq"))
-_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
-_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
-_INT = re.compile(r"^[-+]?[0-9]+$")
-_INT_OCT = re.compile(r"^0o[0-7]+$")
-_INT_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
-_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
-_INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
-_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 
 try:  # libyaml is faster and its parser is not recursive
     _Loader: Any = yaml.CSafeLoader
@@ -81,33 +75,6 @@ class YamlLimits:
 
 
 DEFAULT_LIMITS = YamlLimits()
-
-
-@dataclass(frozen=True)
-class Mark:
-    """A position in a file: 1-based line and column, as editors show them."""
-
-    line: int
-    column: int
-
-
-@dataclass(frozen=True)
-class ScalarSpan:
-    """Where a scalar's text sits in the source, to place positions inside it.
-
-    Attributes:
-        style: ``""`` (plain), ``"'"``, ``'"'``, ``"|"`` or ``">"``.
-        value: The scalar's value after YAML processing (folding, escapes).
-        start: Where the scalar (or its block header ``|``/``>``) starts.
-        start_index: Character index of the start in the source.
-        end_index: Character index just past the end in the source.
-    """
-
-    style: str
-    value: str
-    start: Mark
-    start_index: int
-    end_index: int
 
 
 @dataclass
@@ -138,7 +105,7 @@ class SourceMap:
         self._values: dict[PathKey, Mark] = {}
         self._keys: dict[PathKey, Mark] = {}
         self._scalars: dict[PathKey, ScalarSpan] = {}
-        self._line_starts: list[int] | None = None
+        self._lines = LineIndex(text)
 
     def value_mark(self, path: PathKey) -> Mark | None:
         """Return where the value at ``path`` starts, or ``None`` when there is no such value."""
@@ -172,43 +139,7 @@ class SourceMap:
         span = self._scalars.get(tuple(path))
         if span is None:
             return self.locate(path)
-        if span.style == "|":
-            return self._mark_in_literal(span, offset)
-        begin = span.start_index
-        if span.style == ">":
-            begin = self._line_start(span.start.line + 1)
-        segment = self.text[begin : span.end_index]
-        positions = _align(span.value, segment, span.style if span.style in ("'", '"') else "")
-        if not positions:
-            return span.start
-        index = positions[offset] if offset < len(positions) else positions[-1] + 1
-        return self._mark_at(begin + index)
-
-    def _line_start(self, line: int) -> int:
-        """Return the character index where 1-based ``line`` starts."""
-        if self._line_starts is None:
-            self._line_starts = [0] + [i + 1 for i, ch in enumerate(self.text) if ch == "\n"]
-        starts = self._line_starts
-        return starts[line - 1] if line - 1 < len(starts) else len(self.text)
-
-    def _mark_at(self, index: int) -> Mark:
-        line = self.text.count("\n", 0, index) + 1
-        return Mark(line, index - self._line_start(line) + 1)
-
-    def _mark_in_literal(self, span: ScalarSpan, offset: int) -> Mark:
-        value = span.value
-        lines = value.split("\n")
-        indent = 0
-        for number, content in enumerate(lines):
-            if content.strip():
-                begin = self._line_start(span.start.line + 1 + number)
-                source_line = self.text[begin : self.text.find("\n", begin) % (len(self.text) + 1)]
-                indent = _leading_spaces(source_line) - _leading_spaces(content)
-                break
-        offset = max(0, min(offset, len(value)))
-        line = value.count("\n", 0, offset)
-        column = offset - (value.rfind("\n", 0, offset) + 1)
-        return Mark(span.start.line + 1 + line, indent + column + 1)
+        return mark_in_scalar(self._lines, span, offset)
 
     def diagnostic(
         self,
@@ -242,49 +173,6 @@ class YamlDocument:
 
     data: Any
     source: SourceMap
-
-
-def _leading_spaces(text: str) -> int:
-    return len(text) - len(text.lstrip(" "))
-
-
-def _escape_length(segment: str, at: int) -> int:
-    """Return how many source characters the double-quoted escape at ``at`` spans."""
-    code = segment[at + 1 : at + 2]
-    return {"x": 4, "u": 6, "U": 10}.get(code, 2)
-
-
-def _align(value: str, segment: str, quote: str) -> list[int]:
-    """Map each character of a scalar's value to its index in the source segment.
-
-    Characters that YAML kept are matched one to one; line folding, indentation,
-    quotes and escapes are stepped over. Where the two disagree the mapping moves
-    on, so the result is always a best effort, never an error.
-    """
-    positions: list[int] = []
-    at = 1 if quote and segment.startswith(quote) else 0
-    end = len(segment)
-    for char in value:
-        while at < end:
-            here = segment[at]
-            if quote == '"' and here == "\\" and segment[at + 1 : at + 2] in ("\n", "\r"):
-                at += 2
-                continue
-            if here == char or (quote == '"' and here == "\\"):
-                break
-            if here in " \t\r\n":
-                at += 1
-                continue
-            break
-        positions.append(min(at, max(end - 1, 0)))
-        if at < end:
-            if quote == '"' and segment[at] == "\\":
-                at += _escape_length(segment, at)
-            elif quote == "'" and char == "'" and segment[at : at + 2] == "''":
-                at += 2
-            else:
-                at += 1
-    return positions
 
 
 class _Problems:
@@ -395,35 +283,15 @@ def _attach(stack: list[_Node], node: _Node, problems: _Problems) -> _Node | Non
 _PENDING = _Node("scalar", Mark(0, 0), Mark(0, 0))
 
 
-def _resolve_plain(text: str) -> Any:
-    if _NULL.match(text):
-        return None
-    if text in _BOOL:
-        return _BOOL[text]
-    if _INT.match(text):
-        return int(text)
-    if _INT_OCT.match(text):
-        return int(text[2:], 8)
-    if _INT_HEX.match(text):
-        return int(text[2:], 16)
-    if _FLOAT.match(text):
-        return float(text)
-    if _INF.match(text):
-        return -math.inf if text.startswith("-") else math.inf
-    if _NAN.match(text):
-        return math.nan
-    return text
-
-
 def _scalar_value(node: _Node, problems: _Problems) -> Any:
     tag = node.tag
     if tag is None:
-        return _resolve_plain(node.value) if node.style == "" else node.value
+        return resolve_plain(node.value) if node.style == "" else node.value
     if tag in ("!", _YAML + "str"):
         return node.value
     if tag not in _ALLOWED_TAGS:
         return node.value  # already reported
-    value = _resolve_plain(node.value)
+    value = resolve_plain(node.value)
     wanted = tag[len(_YAML) :]
     types = {"int": (int,), "float": (float, int), "bool": (bool,), "null": (type(None),)}.get(wanted, ())
     if not isinstance(value, types) or (wanted != "bool" and isinstance(value, bool)):
