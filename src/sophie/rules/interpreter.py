@@ -77,7 +77,7 @@ def interpret(expr: CheckedExpression, context: EvalContext, subject: View) -> o
         Exception: Whatever the expression raised on this subject (for example
             ``ZeroDivisionError``); callers capture it per subject.
     """
-    return _Evaluator(context, subject).eval(expr.tree)
+    return _Evaluator(context, subject).value_of(expr.tree)
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def _explain(evaluator: _Evaluator, node: Node, text: str) -> ExplainNode:
     value: object = None
     error: str | None = None
     try:
-        value = evaluator.eval(node)
+        value = evaluator.value_of(node)
     except Exception as err:  # one failing part must not stop the explanation
         error = error_message(err)
     parts: tuple[Node, ...] = ()
@@ -137,7 +137,7 @@ class _Evaluator:
         self.subject = subject
         self.loops: dict[int, object] = {}
 
-    def eval(self, node: Node) -> object:  # one branch per node kind
+    def value_of(self, node: Node) -> object:  # one branch per node kind
         if isinstance(node, Const):
             return node.value
         if isinstance(node, Var):
@@ -145,28 +145,28 @@ class _Evaluator:
         if isinstance(node, Param):
             return self.context.params[node.name]
         if isinstance(node, Attr):
-            obj = self.eval(node.obj)
+            obj = self.value_of(node.obj)
             return None if obj is None else getattr(obj, node.name)
         if isinstance(node, Not):
-            return self.eval(node.operand) is not True
+            return self.value_of(node.operand) is not True
         if isinstance(node, Neg):
-            value = self.eval(node.operand)
+            value = self.value_of(node.operand)
             return None if value is None else -value  # type: ignore[operator]
         if isinstance(node, Logic):
             return self.logic(node)
         if isinstance(node, Arith):
             return self.arith(node)
         if isinstance(node, ToDecimal):
-            value = self.eval(node.operand)
+            value = self.value_of(node.operand)
             return Decimal(repr(value)) if isinstance(value, float) else value
         if isinstance(node, Compare):
             return self.compare(node)
         if isinstance(node, BusinessAgeCompare):
             return self.business_compare(node)
         if isinstance(node, Cond):
-            return self.eval(node.body) if self.eval(node.test) is True else self.eval(node.orelse)
+            return self.value_of(node.body) if self.value_of(node.test) is True else self.value_of(node.orelse)
         if isinstance(node, ListExpr):
-            return [self.eval(item) for item in node.items]
+            return [self.value_of(item) for item in node.items]
         if isinstance(node, Call):
             return self.call(node)
         if isinstance(node, Aggregate):
@@ -184,15 +184,15 @@ class _Evaluator:
     def logic(self, node: Logic) -> bool:
         wanted = node.op == "or"
         for operand in node.operands:
-            if (self.eval(operand) is True) is wanted:
+            if (self.value_of(operand) is True) is wanted:
                 return wanted
         return not wanted
 
     def arith(self, node: Arith) -> object:
-        left = self.eval(node.left)
+        left = self.value_of(node.left)
         if left is None:
             return None
-        right = self.eval(node.right)
+        right = self.value_of(node.right)
         if right is None:
             return None
         if node.op in _CONTEXT_OPS:
@@ -200,21 +200,21 @@ class _Evaluator:
         return _ARITH[node.op](left, right)
 
     def compare(self, node: Compare) -> bool:
-        left = self.eval(node.operands[0])
+        left = self.value_of(node.operands[0])
         for op, right_node in zip(node.ops, node.operands[1:], strict=True):
             if op in _ORDER and left is None:
                 return False
-            right = self.eval(right_node)
+            right = self.value_of(right_node)
             if not _compare(op, left, right):
                 return False
             left = right
         return True
 
     def business_compare(self, node: BusinessAgeCompare) -> bool:
-        since = self.eval(node.since)
+        since = self.value_of(node.since)
         if since is None:
             return False
-        duration = self.eval(node.duration)
+        duration = self.value_of(node.duration)
         if duration is None:
             return False
         context = self.context
@@ -222,7 +222,7 @@ class _Evaluator:
 
     def call(self, node: Call) -> object:
         function = node.function
-        args = [self.eval(arg) for arg in node.args]
+        args = [self.value_of(arg) for arg in node.args]
         if function.propagates_null and any(arg is None for arg in args):
             return None
         if function.needs_context:
@@ -230,19 +230,19 @@ class _Evaluator:
         return function.impl(*args)
 
     def aggregate(self, node: Aggregate) -> object:
-        items = self.eval(node.iterable)
+        items = self.value_of(node.iterable)
         if node.element is None:
             return LIST_IMPLS[node.name](items)
         name = node.name
         values: list[object] = []
         for item in items or ():  # type: ignore[attr-defined]
             self.loops[node.slot] = item
-            if node.condition is not None and self.eval(node.condition) is not True:
+            if node.condition is not None and self.value_of(node.condition) is not True:
                 continue
             if name in ("len", "count") and not (name == "count" and node.element.type.kind == "bool"):
                 values.append(True)
                 continue
-            value = self.eval(node.element)
+            value = self.value_of(node.element)
             if name == "any" and value is True:
                 return True
             if name == "all" and value is not True:
