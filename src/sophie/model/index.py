@@ -14,6 +14,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
+
 from sophie.model.calendar import BusinessCalendar
 from sophie.model.enums import AppointmentStatus, ClaimStatus, ProcedureStatus
 from sophie.model.openings import Opening, find_openings
@@ -47,7 +49,7 @@ _SECTION_TYPES = {
 
 
 def _years_between(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    return relativedelta(on, born).years
 
 
 class SnapshotIndex:
