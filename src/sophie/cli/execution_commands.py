@@ -1,0 +1,304 @@
+"""Commands of the execution loop: ``sophie run``, ``sophie queue`` and ``sophie task ...``.
+
+Everything that can fail on bad input (flags, the ``--db`` URL, packs, parameters, the
+snapshot, the evaluation) is done before the ledger is opened, so a bad run exits 2
+with one line on stderr and leaves the ledger file byte for byte as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from sophie.cli.options import FORMAT_OPTION, AwareDateTime, now_or
+from sophie.cli.render import console as base_console
+from sophie.cli.render import print_json
+from sophie.errors import ConfigurationError
+from sophie.execution import (
+    DEFAULT_DB_URL,
+    Action,
+    CycleResult,
+    SqliteLedger,
+    Task,
+    apply_evaluation,
+    rules_by_id,
+    sqlite_path,
+)
+from sophie.model import Snapshot
+
+if TYPE_CHECKING:
+    from sophie.rules import CompiledPack
+
+__all__ = ["DEFAULT_PACKS", "OneLineCommand", "queue_command", "run_command", "task_group"]
+
+DEFAULT_PACKS = ("dental-core", "example")
+"""``sophie run`` without ``--pack`` uses the first of these that is installed."""
+
+
+class _UsageLine(click.ClickException):
+    """A usage error shown as one line, ``sophie: error: ...``, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Print the one line on stderr."""
+        click.echo(f"sophie: error: {self.format_message()}", err=True, file=file)
+
+
+class OneLineCommand(click.Command):
+    """A command whose bad flags are reported in one line (exit 2), like every other bad input."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse flags; a usage error becomes one line."""
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as err:
+            raise _UsageLine(err.format_message()) from err
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a usage error it raises becomes one line."""
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as err:
+            raise _UsageLine(err.format_message()) from err
+
+
+class OneLineGroup(click.Group):
+    """A group (``sophie task``) whose unknown subcommands are reported in one line."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """Find the subcommand; an unknown one becomes one line."""
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as err:
+            raise _UsageLine(err.format_message()) from err
+
+
+DB_OPTION = click.option(
+    "--db", "db_url", default=DEFAULT_DB_URL, show_default=True, metavar="URL",
+    help="The ledger: sqlite:///PATH or :memory:.",
+)  # fmt: skip
+NOW_OPTION = click.option("--now", type=AwareDateTime(), help="Act at this time instead of the clock.")
+
+
+def console() -> Console:
+    """Return the stdout console; 120 columns when output goes to a file or pipe (stable output)."""
+    out = base_console()
+    if not out.is_terminal:
+        out.width = 120
+    return out
+
+
+def _existing_ledger(db_url: str) -> SqliteLedger:
+    path = sqlite_path(db_url)
+    if path != ":memory:" and not Path(path).is_file():
+        raise ConfigurationError(f"no ledger at {path}; run `sophie run` first, or pass --db")
+    return SqliteLedger(path)
+
+
+def _packs(refs: Sequence[str]) -> list[CompiledPack]:
+    """Load packs by name or path, with the packs and rule functions that plugins provide."""
+    from sophie.plugins import Plugins
+    from sophie.rules import FunctionRegistry, load_pack
+
+    plugins = Plugins()
+    extra = {name: source.path for name, source in plugins.rule_packs().items()}
+    functions = plugins.rule_functions()
+    registry = FunctionRegistry(functions.values()) if functions else FunctionRegistry.builtin()
+    if not refs:
+        refs = [next((name for name in DEFAULT_PACKS if name in extra), DEFAULT_PACKS[-1])]
+    return [load_pack(ref, functions=registry, extra=extra) for ref in refs]
+
+
+def _snapshot(adapter: str, source: str | None, now: datetime) -> Snapshot:
+    from sophie.adapters import DemoAdapter, create_adapter
+
+    if adapter == "demo" and source is None:
+        return DemoAdapter(as_of=now).fetch()
+    return create_adapter(adapter, source=source).fetch()
+
+
+def _local(value: datetime | None, tz: str) -> str:
+    return "" if value is None else f"{value.astimezone(ZoneInfo(tz)):%a %m-%d %H:%M}"
+
+
+def _task_table(title: str, tasks: Sequence[Task], *, change: Sequence[str] | None = None) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    if change is not None:
+        table.add_column("change", no_wrap=True)
+    for column in ("task", "priority", "due", "owner", "role", "status"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("title", min_width=20)
+    for number, task in enumerate(tasks):
+        status = str(task.status) + (f" L{task.escalation_level}" if task.escalation_level else "")
+        row = [task.id, str(task.priority), _local(task.due_at, task.timezone), task.owner_id or "nobody",
+               task.owner_role or "", status, task.title]  # fmt: skip
+        table.add_row(*([change[number]] if change is not None else []), *row)
+    return table
+
+
+def _tasks(count: int) -> str:
+    return f"{count} open task" + ("" if count == 1 else "s")
+
+
+def _print_cycle(result: CycleResult) -> None:
+    out = console()
+    counts = {kind: n for kind, n in result.counts().items() if n}
+    listed = result.listed_changes
+    found = f"{result.findings} finding" + ("" if result.findings == 1 else "s")
+    head = f"{result.practice_id} at {result.now:%Y-%m-%d %H:%M %Z}: {found}"
+    if not result.complete:
+        head += f", {result.errors} rule errors (nothing unseen was resolved)"
+    if not listed:
+        out.print(f"{head}; no changes; {_tasks(result.open_tasks)}")
+        return
+    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    out.print(f"{head}; {summary}; {_tasks(result.open_tasks)}")
+    out.print(_task_table("Changes", [c.task for c in listed], change=[str(c.kind) for c in listed]))
+
+
+@click.command("run", cls=OneLineCommand)
+@click.option("--adapter", required=True, help="Where the snapshot comes from (demo, files, or a plugin's).")
+@click.option("--source", help="The adapter's source, e.g. the snapshot file for --adapter files.")
+@click.option(
+    "--pack",
+    "pack_refs",
+    multiple=True,
+    metavar="PACK",
+    help="A rule pack by name or path; repeat for several (default: dental-core, else example).",
+)
+@click.option("--param", "param_pairs", multiple=True, metavar="K=V", help="Override a pack parameter.")
+@DB_OPTION
+@NOW_OPTION
+@FORMAT_OPTION
+def run_command(
+    adapter: str,
+    source: str | None,
+    pack_refs: tuple[str, ...],
+    param_pairs: tuple[str, ...],
+    db_url: str,
+    now: datetime | None,
+    output_format: str,
+) -> None:
+    """Run one cycle: read the practice, evaluate the packs, reconcile tasks, print the changes.
+
+    Running it again on the same data changes nothing; moving --now forward escalates what
+    is overdue; data in which a stall has cleared resolves its task.
+    """
+    from sophie.rules import evaluate, parse_param_overrides
+
+    path = sqlite_path(db_url)
+    packs = _packs(pack_refs)
+    params = parse_param_overrides(packs, param_pairs)
+    when = now_or(now)
+    snapshot = _snapshot(adapter, source, when)
+    evaluation = evaluate(packs, snapshot, when, params)
+    versions = {pack.name: pack.version for pack in packs}
+    with SqliteLedger(path) as ledger:
+        result = apply_evaluation(ledger, snapshot, evaluation, rules=rules_by_id(packs), now=when, packs=versions)
+    if output_format == "json":
+        print_json(result.as_dict())
+    else:
+        _print_cycle(result)
+
+
+@click.command("queue", cls=OneLineCommand)
+@click.option("--role", help="Only tasks routed to this role.")
+@click.option("--staff", "staff_id", metavar="ID", help="Only tasks owned by this staff member.")
+@DB_OPTION
+@FORMAT_OPTION
+def queue_command(role: str | None, staff_id: str | None, db_url: str, output_format: str) -> None:
+    """Show open tasks, most urgent first, then earliest due."""
+    if role and staff_id:
+        raise click.UsageError("give --role or --staff, not both")
+    with _existing_ledger(db_url) as ledger:
+        tasks = ledger.queue(role=role, staff_id=staff_id)
+    if output_format == "json":
+        print_json({"tasks": [task.as_dict() for task in tasks], "count": len(tasks)})
+        return
+    who = f"role {role}" if role else f"staff {staff_id}" if staff_id else "everyone"
+    if not tasks:
+        console().print(f"No open tasks for {who}.")
+        return
+    console().print(_task_table(f"Queue for {who}: {len(tasks)} open", tasks))
+
+
+@click.group("task", cls=OneLineGroup)
+def task_group() -> None:
+    """Act on one task: ack, done, snooze, block, reopen; or show it with its audit trail."""
+
+
+def _action_command(action: Action, summary: str) -> click.Command:
+    @click.argument("task_id")
+    @click.option("--until", type=AwareDateTime(), help="Snooze or block until this time.")
+    @click.option("--reason", help="Why the task is blocked (kept in the ledger, never logged).")
+    @click.option("--by", "staff_id", metavar="STAFF_ID", help="Who acts (audited as staff:<id>; default cli).")
+    @DB_OPTION
+    @NOW_OPTION
+    @FORMAT_OPTION
+    def command(
+        task_id: str,
+        until: datetime | None,
+        reason: str | None,
+        staff_id: str | None,
+        db_url: str,
+        now: datetime | None,
+        output_format: str,
+    ) -> None:
+        actor = f"staff:{staff_id}" if staff_id else "cli"
+        with _existing_ledger(db_url) as ledger:
+            result = ledger.transition(task_id, action, actor=actor, now=now_or(now), until=until, reason=reason)
+        task = result.task
+        if output_format == "json":
+            print_json({"event": result.event, "task": task.as_detail()})
+        else:
+            why = "" if result.why == result.event else f" ({result.why})"
+            click.echo(f"task {task.id} {result.event}: {result.previous.status} -> {task.status}{why}")
+
+    command.__doc__ = summary
+    return task_group.command(str(action), cls=OneLineCommand)(command)
+
+
+_action_command(Action.ACK, "Acknowledge a task: you have it.")
+_action_command(Action.DONE, "Mark a task done (it reopens if the PMS still shows the stall after the grace period).")
+_action_command(Action.SNOOZE, "Hide a task until --until (default one business day); its due clock keeps running.")
+_action_command(Action.BLOCK, "Block a task on someone outside the practice; its due clock pauses.")
+_action_command(Action.REOPEN, "Reopen a task (done, resolved, expired, snoozed or blocked).")
+
+
+@task_group.command("show", cls=OneLineCommand)
+@click.argument("task_id")
+@DB_OPTION
+@FORMAT_OPTION
+def show_command(task_id: str, db_url: str, output_format: str) -> None:
+    """Show one task and its audit trail."""
+    with _existing_ledger(db_url) as ledger:
+        task = ledger.get(task_id)
+        events = ledger.audit(task.id)
+    if output_format == "json":
+        print_json({"task": task.as_detail(), "audit": [event.as_dict() for event in events]})
+        return
+    out = console()
+    out.print(f"[bold]{task.id}[/bold] {task.title}")
+    out.print(f"  subject: {task.subject_type} {task.subject_id}")
+    for name, value in task.as_detail().items():
+        if name not in ("id", "title", "subject", "evidence") and value not in (None, "", 0, 0.0):
+            out.print(f"  {name}: {value}")
+    trail = Table(title="Audit trail", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("at", "actor", "event", "status"):
+        trail.add_column(column, no_wrap=True)
+    trail.add_column("why", min_width=20)
+    for event in events:
+        status = f"{event.from_status or ''} -> {event.to_status}"
+        trail.add_row(_local(event.at, task.timezone), event.actor, event.kind, status, event.why)
+    out.print(trail)

@@ -1,0 +1,58 @@
+"""Execution: findings become owned tasks that escalate, resolve themselves and are audited.
+
+- :func:`reconcile` (pure) turns an evaluation plus the open tasks into task changes.
+- :mod:`~sophie.execution.assignment` gives each task one available owner.
+- :mod:`~sophie.execution.escalation` times escalations and the paused clock of a block.
+- :class:`Ledger` is the store interface; :class:`SqliteLedger` the embedded default.
+- :func:`run_cycle` does one whole cycle (what ``sophie run`` does);
+  :func:`sophie.execution.simulation.simulate` runs the loop over simulated weeks.
+"""
+
+from __future__ import annotations
+
+from sophie.execution.actions import Action, ActionResult, TransitionError, apply_action
+from sophie.execution.assignment import DEFAULT_LADDER, Assigner, Assignment, OwnershipStrategy, is_available
+from sophie.execution.audit import AuditEvent
+from sophie.execution.engine import CycleResult, apply_evaluation, rules_by_id, run_cycle
+from sophie.execution.ledger import DEFAULT_DB_URL, CycleRecord, Ledger, LedgerConflictError, LedgerError, sqlite_path
+from sophie.execution.outbox import OutboxMessage
+from sophie.execution.reconcile import ReconcileResult, reconcile
+from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
+from sophie.execution.sqlite_ledger import SqliteLedger, open_ledger
+from sophie.execution.tasks import OPEN_STATUSES, TERMINAL_STATUSES, ChangeKind, Task, TaskChange, TaskStatus
+
+__all__ = [
+    "DEFAULT_DB_URL",
+    "DEFAULT_LADDER",
+    "DEFAULT_SETTINGS",
+    "OPEN_STATUSES",
+    "TERMINAL_STATUSES",
+    "Action",
+    "ActionResult",
+    "Assigner",
+    "Assignment",
+    "AuditEvent",
+    "ChangeKind",
+    "CycleRecord",
+    "CycleResult",
+    "ExecutionSettings",
+    "Ledger",
+    "LedgerConflictError",
+    "LedgerError",
+    "OutboxMessage",
+    "OwnershipStrategy",
+    "ReconcileResult",
+    "SqliteLedger",
+    "Task",
+    "TaskChange",
+    "TaskStatus",
+    "TransitionError",
+    "apply_action",
+    "apply_evaluation",
+    "is_available",
+    "open_ledger",
+    "reconcile",
+    "rules_by_id",
+    "run_cycle",
+    "sqlite_path",
+]

@@ -1,0 +1,126 @@
+"""The audit trail: one append-only event per change to a task, who or what made it and why.
+
+Events carry ids, statuses, times and rule versions; ``why`` is written with ids only, so
+the trail can be shown to an auditor without exposing more than the task itself does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sophie.execution.tasks import JsonValue, Task, TaskChange
+
+__all__ = ["SOPHIE_ACTOR", "AuditEvent", "chain_hash", "event_for_action", "event_for_change"]
+
+SOPHIE_ACTOR = "sophie"
+"""The actor of every change reconcile makes (people are ``staff:<id>``, the CLI ``cli``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One entry of a task's audit trail.
+
+    Attributes:
+        task_id: The task.
+        at: When it happened.
+        actor: ``sophie``, ``staff:<id>`` or ``cli``.
+        kind: ``created``, ``touched``, ``escalated``, ``resolved``, ``reopened``, ``expired``,
+            ``verified``, ``acknowledged``, ``done``, ``snoozed`` or ``blocked``.
+        from_status: The status before (``None`` when created).
+        to_status: The status after.
+        why: The reason, with ids only.
+        rule_id / rule_version / content_hash: The rule, its pack version and text hash.
+        data: Extra facts (owner, priority, escalation level, due time...).
+    """
+
+    task_id: str
+    at: datetime
+    actor: str
+    kind: str
+    from_status: str | None
+    to_status: str
+    why: str
+    rule_id: str
+    rule_version: str
+    content_hash: str
+    data: Mapping[str, JsonValue] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, JsonValue]:
+        """Return the event as JSON-ready data."""
+        return {
+            "task_id": self.task_id,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "kind": self.kind,
+            "from_status": self.from_status,
+            "to_status": self.to_status,
+            "why": self.why,
+            "rule_id": self.rule_id,
+            "rule_version": self.rule_version,
+            "content_hash": self.content_hash,
+            "data": dict(self.data),
+        }
+
+
+def _facts(task: Task) -> dict[str, JsonValue]:
+    return {
+        "owner_id": task.owner_id,
+        "owner_role": task.owner_role,
+        "priority": str(task.priority),
+        "due_at": task.due_at.isoformat(),
+        "escalation_level": task.escalation_level,
+        "version": task.version,
+    }
+
+
+def event_for_change(change: TaskChange, *, actor: str = SOPHIE_ACTOR) -> AuditEvent:
+    """Return the audit event recording a reconcile change."""
+    task = change.task
+    data = _facts(task)
+    if change.level is not None:
+        data["level"] = change.level
+    if change.previous is not None and change.owner_changed:
+        data["previous_owner_id"] = change.previous.owner_id
+    return AuditEvent(
+        task_id=task.id,
+        at=task.updated_at,
+        actor=actor,
+        kind=str(change.kind),
+        from_status=None if change.previous is None else str(change.previous.status),
+        to_status=str(task.status),
+        why=change.why,
+        rule_id=task.rule,
+        rule_version=task.rule_version,
+        content_hash=task.content_hash,
+        data=data,
+    )
+
+
+def event_for_action(previous: Task, task: Task, kind: str, why: str, *, actor: str) -> AuditEvent:
+    """Return the audit event recording a person's action on a task."""
+    data = _facts(task)
+    if task.blocked_reason is not None:
+        data["blocked_reason"] = task.blocked_reason
+    return AuditEvent(
+        task_id=task.id,
+        at=task.updated_at,
+        actor=actor,
+        kind=kind,
+        from_status=str(previous.status),
+        to_status=str(task.status),
+        why=why,
+        rule_id=task.rule,
+        rule_version=task.rule_version,
+        content_hash=task.content_hash,
+        data=data,
+    )
+
+
+def chain_hash(previous_hash: str, event: AuditEvent) -> str:
+    """Return the hash linking ``event`` to the one before it (tampering breaks the chain)."""
+    text = json.dumps(event.as_dict(), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{previous_hash}|{text}".encode()).hexdigest()

@@ -1,0 +1,229 @@
+"""One cycle of the loop: snapshot -> evaluate -> reconcile -> ledger (what ``sophie run`` does).
+
+Embedding sophie takes a few lines::
+
+    from sophie.adapters import create_adapter
+    from sophie.execution import open_ledger, run_cycle
+    from sophie.rules import load_pack
+
+    snapshot = create_adapter("files", source="practice.json").fetch()
+    with open_ledger("sqlite:///sophie.db") as ledger:
+        result = run_cycle(snapshot, [load_pack("example")], ledger, now=now)
+    for change in result.changes:
+        print(change.kind, change.task.id, change.task.owner_id)
+
+Evaluation runs outside any transaction; the reconcile and its writes run against
+the tasks as read just before, and a conflicting concurrent writer makes the cycle
+re-read and reconcile again (so two processes never open the same stall twice).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sophie.execution.audit import event_for_change
+from sophie.execution.inputs import EvaluationLike, FindingLike, RuleLike
+from sophie.execution.ledger import CycleRecord, Ledger, LedgerConflictError, LedgerError
+from sophie.execution.outbox import message_for_change
+from sophie.execution.reconcile import ReconcileResult, opening_start, reconcile
+from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
+from sophie.execution.tasks import ChangeKind, JsonValue, TaskChange
+
+if TYPE_CHECKING:
+    from sophie.model import Snapshot
+    from sophie.rules import CompiledPack
+
+__all__ = ["CycleResult", "apply_evaluation", "rules_by_id", "run_cycle"]
+
+logger = logging.getLogger(__name__)
+
+_LISTED = tuple(kind for kind in ChangeKind if kind is not ChangeKind.VERIFIED)
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    """What one cycle did.
+
+    Attributes:
+        practice_id: The practice.
+        now: The cycle's time.
+        changes: Every change written, in order (including ``verified`` ones).
+        findings: How many findings the evaluation had.
+        errors: How many rule/subject failures it had.
+        complete: Whether the evaluation was complete.
+        open_tasks: Open-ish tasks after the cycle.
+        attempts: How many reconcile attempts the write took (more than 1: another writer raced).
+    """
+
+    practice_id: str
+    now: datetime
+    changes: tuple[TaskChange, ...]
+    findings: int
+    errors: int
+    complete: bool
+    open_tasks: int
+    attempts: int = 1
+    packs: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def listed_changes(self) -> tuple[TaskChange, ...]:
+        """The changes ``sophie run`` prints (all but ``verified``)."""
+        return tuple(change for change in self.changes if change.kind is not ChangeKind.VERIFIED)
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of changes of each kind (``verified`` included)."""
+        return {str(kind): sum(1 for c in self.changes if c.kind is kind) for kind in ChangeKind}
+
+    def summary(self) -> dict[str, JsonValue]:
+        """Return the ``summary`` object of ``sophie run --format json``."""
+        return {
+            "practice": self.practice_id,
+            "now": self.now.isoformat(),
+            **self.counts(),
+            "findings": self.findings,
+            "errors": self.errors,
+            "complete": self.complete,
+            "open_tasks": self.open_tasks,
+            "packs": dict(self.packs),
+        }
+
+    def as_dict(self) -> dict[str, JsonValue]:
+        """Return ``{"changes": [...], "summary": {...}}`` as SPEC §7 prints it."""
+        return {"changes": [change.as_dict() for change in self.listed_changes], "summary": self.summary()}
+
+
+def rules_by_id(packs: Sequence[CompiledPack]) -> dict[str, RuleLike]:
+    """Return every rule of ``packs`` by id."""
+    return {rule.id: rule for pack in packs for rule in pack.rules}
+
+
+def run_cycle(
+    snapshot: Snapshot,
+    packs: Sequence[CompiledPack],
+    ledger: Ledger,
+    *,
+    now: datetime,
+    params: Mapping[str, object] | None = None,
+    settings: ExecutionSettings = DEFAULT_SETTINGS,
+) -> CycleResult:
+    """Evaluate ``packs`` over ``snapshot`` at ``now`` and reconcile the findings into ``ledger``.
+
+    Raises:
+        ConfigurationError: A bad parameter or a naive ``now`` (nothing is written).
+        LedgerError: The ledger cannot be written, or other writers kept winning.
+    """
+    from sophie.rules import evaluate
+
+    evaluation = evaluate(packs, snapshot, now, params)
+    versions = {pack.name: pack.version for pack in packs}
+    return apply_evaluation(
+        ledger, snapshot, evaluation, rules=rules_by_id(packs), now=now, settings=settings, packs=versions
+    )
+
+
+def apply_evaluation(
+    ledger: Ledger,
+    snapshot: Snapshot,
+    evaluation: EvaluationLike,
+    *,
+    rules: Mapping[str, RuleLike],
+    now: datetime,
+    settings: ExecutionSettings = DEFAULT_SETTINGS,
+    packs: Mapping[str, str] | None = None,
+) -> CycleResult:
+    """Reconcile an evaluation of ``snapshot`` into ``ledger`` in one transaction (retrying on conflict).
+
+    Raises:
+        LedgerError: After ``settings.max_attempts`` conflicting writes, or if the store fails.
+    """
+    practice = snapshot.practice
+    index = snapshot.index
+    calendar = index.calendar
+
+    def subject_exists(subject_type: str, subject_id: str) -> bool:
+        try:
+            return index.get(subject_type, subject_id) is not None
+        except KeyError:  # an entity type this snapshot does not know: assume it is there
+            return True
+
+    def expiry_of(finding: FindingLike) -> datetime | None:
+        if finding.subject_type != "opening":
+            return None
+        opening = index.get("opening", finding.subject_id)
+        start = getattr(opening, "start", None) if opening is not None else None
+        return start if isinstance(start, datetime) else opening_start(finding.subject_id, calendar)
+
+    errors = len(getattr(evaluation, "errors", ()))
+    for attempt in range(1, settings.max_attempts + 1):
+        tasks = ledger.open_tasks(practice.id)
+        result = reconcile(
+            tasks,
+            evaluation,
+            now,
+            practice_id=practice.id,
+            rules=rules,
+            staff=snapshot.staff,
+            calendar=calendar,
+            settings=settings,
+            cursors=ledger.cursors(practice.id),
+            subject_exists=subject_exists,
+            expiry_of=expiry_of,
+            generation=ledger.cycle_count(practice.id),
+        )
+        open_before = sum(1 for task in tasks if task.is_open)
+        cycle = _cycle_record(practice.id, now, evaluation, result, errors, packs or {})
+        try:
+            _write(ledger, result, rules, snapshot, cycle)
+        except LedgerConflictError as err:
+            logger.info("cycle for practice %s: task %s changed meanwhile; retrying", practice.id, err.task_id)
+            continue
+        opened = result.count(ChangeKind.CREATED) + result.count(ChangeKind.REOPENED)
+        closed = result.count(ChangeKind.RESOLVED) + result.count(ChangeKind.EXPIRED)
+        outcome = CycleResult(
+            practice_id=practice.id,
+            now=now.astimezone(calendar.tz),
+            changes=result.changes,
+            findings=len(evaluation.findings),
+            errors=errors,
+            complete=evaluation.complete,
+            open_tasks=open_before + opened - closed,
+            attempts=attempt,
+            packs=dict(packs or {}),
+        )
+        logger.info("cycle for practice %s at %s: %s", practice.id, now.isoformat(), outcome.counts())
+        return outcome
+    raise LedgerError(f"gave up after {settings.max_attempts} attempts: other writers kept changing the same tasks")
+
+
+def _cycle_record(
+    practice_id: str,
+    now: datetime,
+    evaluation: EvaluationLike,
+    result: ReconcileResult,
+    errors: int,
+    packs: Mapping[str, str],
+) -> CycleRecord:
+    counts: dict[str, JsonValue] = {str(kind): result.count(kind) for kind in ChangeKind}
+    counts.update({"errors": errors, "packs": dict(packs)})
+    return CycleRecord(practice_id, now, evaluation.complete, len(evaluation.findings), counts)
+
+
+def _write(
+    ledger: Ledger,
+    result: ReconcileResult,
+    rules: Mapping[str, RuleLike],
+    snapshot: Snapshot,
+    cycle: CycleRecord,
+) -> None:
+    events = [event_for_change(change) for change in result.changes]
+    outbox = []
+    for change in result.changes:
+        rule = rules.get(change.task.rule)
+        message = message_for_change(change, rule.title if rule is not None else change.task.rule)
+        if message is not None:
+            outbox.append(message)
+    ledger.apply(result.changes, events, outbox, practice=snapshot.practice, cursors=result.cursors, cycle=cycle)

@@ -1,0 +1,372 @@
+"""Reconcile: the findings of one evaluation plus the tasks already open -> task changes.
+
+Pure: no I/O, no clock (``now`` is an argument), the same inputs give the same changes.
+Level-triggered and idempotent by key: reconciling the result of a reconcile against the
+same evaluation changes nothing.
+
+For each task already open (or marked done and awaiting confirmation), in key order:
+
+1. an opening task whose opening has started **expires**;
+2. a task whose stall the evaluation saw cleared **resolves** (rule ``resolve: auto``).
+   "Saw" means the rule evaluated that subject cleanly, or — on a complete evaluation —
+   the subject is gone from the PMS data. A rule that errored, a subject it did not
+   evaluate, or a rule that did not run leave the task alone;
+3. a task is **touched** when its title, patient or priority changes, a snooze or a block's
+   check-back time ends, or its owner is no longer available (it is reassigned). Evidence
+   alone does not touch a task (it often holds ``now``); it is refreshed with any change;
+4. each escalation step whose deadline passed **escalates** it, once per step;
+5. a task marked done whose rule still fires after the grace period **reopens**; one
+   whose stall is seen cleared is **verified** (and no longer watched).
+
+Then each finding whose key has no task **creates** one, owned per
+:mod:`sophie.execution.assignment`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sophie.execution.assignment import Assigner
+from sophie.execution.escalation import due_steps, end_block, grace_passed
+from sophie.execution.inputs import EvaluationLike, FindingLike, RuleLike
+from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
+from sophie.execution.tasks import (
+    ChangeKind,
+    Task,
+    TaskChange,
+    TaskStatus,
+    jsonable,
+    raise_priority,
+    task_id_for,
+    task_key,
+)
+from sophie.model.calendar import BusinessCalendar
+from sophie.model.enums import Priority
+from sophie.model.records import StaffMember
+
+__all__ = ["ReconcileResult", "finding_key", "opening_start", "reconcile"]
+
+logger = logging.getLogger(__name__)
+
+SubjectExists = Callable[[str, str], bool]
+ExpiryOf = Callable[[FindingLike], "datetime | None"]
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    """What one reconcile decided.
+
+    Attributes:
+        changes: The changes, in order (a task may change more than once, e.g. touched then
+            escalated).
+        cursors: Round-robin state after the reconcile (role -> last staff id given a task).
+    """
+
+    changes: tuple[TaskChange, ...]
+    cursors: Mapping[str, str]
+
+    def count(self, kind: ChangeKind) -> int:
+        """Return how many changes are of ``kind``."""
+        return sum(1 for change in self.changes if change.kind is kind)
+
+
+def finding_key(practice_id: str, finding: FindingLike) -> str:
+    """Return the task key a finding maps to."""
+    return task_key(practice_id, finding.rule_id, finding.subject_type, finding.subject_id, finding.key)
+
+
+def opening_start(opening_id: str, calendar: BusinessCalendar) -> datetime | None:
+    """Return an opening's start from its id ``<operatory>@YYYY-MM-DDTHH:MM`` (practice-local)."""
+    _, _, stamp = opening_id.rpartition("@")
+    try:
+        local = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return None if local.tzinfo is not None else local.replace(tzinfo=calendar.tz)
+
+
+def reconcile(
+    tasks: Iterable[Task],
+    evaluation: EvaluationLike,
+    now: datetime,
+    *,
+    practice_id: str,
+    rules: Mapping[str, RuleLike],
+    staff: Sequence[StaffMember],
+    calendar: BusinessCalendar,
+    settings: ExecutionSettings = DEFAULT_SETTINGS,
+    cursors: Mapping[str, str] | None = None,
+    subject_exists: SubjectExists | None = None,
+    expiry_of: ExpiryOf | None = None,
+    generation: int = 0,
+) -> ReconcileResult:
+    """Return the task changes that bring ``tasks`` in line with ``evaluation`` at ``now``.
+
+    Args:
+        tasks: The practice's open-ish tasks and its done tasks awaiting confirmation.
+        evaluation: The findings, and which rule saw which subjects cleanly.
+        now: The reconcile instant (aware).
+        practice_id: The practice (first part of every key).
+        rules: Rule id -> rule, for escalation ladders, resolve mode and versions.
+        staff: The practice's staff, for ownership.
+        calendar: The practice's business calendar.
+        settings: Ownership strategy, ladder and reopen grace.
+        cursors: Round-robin state from the previous reconcile.
+        subject_exists: Whether a subject is still in the PMS data; lets a complete
+            evaluation resolve tasks whose subject disappeared (an opening that was filled).
+        expiry_of: When a new task's chance lapses (default: an opening's start).
+        generation: The ledger's cycle count, folded into new task ids (see
+            :func:`~sophie.execution.tasks.task_id_for`).
+
+    Returns:
+        The changes and the new round-robin state.
+    """
+    run = _Reconcile(evaluation, now.astimezone(calendar.tz), practice_id, rules, calendar, settings, subject_exists)
+    run.generation = generation
+    previous = sorted(tasks, key=lambda task: (task.key, task.created_at, task.id))
+    counts = Counter(task.owner_id for task in previous if task.is_open and task.owner_id is not None)
+    run.assigner = Assigner(
+        staff,
+        run.now,
+        open_counts=counts,
+        strategy=settings.strategy,
+        ladder=settings.ladder,
+        fixed_owners=settings.fixed_owners,
+        cursors=cursors,
+    )
+    findings: dict[str, FindingLike] = {}
+    for found in evaluation.findings:
+        findings.setdefault(finding_key(practice_id, found), found)
+    open_keys = {task.key for task in previous if task.is_open}
+    for task in previous:
+        finding = findings.get(task.key)
+        if task.is_open:
+            run.follow_open(task, finding)
+        elif task.awaits_verification:
+            run.follow_done(task, finding, covered=task.key in open_keys)
+    followed = {task.key for task in previous}
+    for key, finding in findings.items():
+        if key not in followed:
+            run.create(key, finding, expiry_of)
+    return ReconcileResult(tuple(run.changes), dict(run.assigner.cursors))
+
+
+def _details(task: Task) -> tuple[object, ...]:
+    """What a person sees of a task's stall; evidence alone (often holding ``now``) is not a change."""
+    return (task.title, task.patient_id, task.priority)
+
+
+class _Reconcile:
+    """The state of one reconcile: its inputs, the assigner and the changes so far."""
+
+    assigner: Assigner
+    generation: int = 0
+
+    def __init__(
+        self,
+        evaluation: EvaluationLike,
+        now: datetime,
+        practice_id: str,
+        rules: Mapping[str, RuleLike],
+        calendar: BusinessCalendar,
+        settings: ExecutionSettings,
+        subject_exists: SubjectExists | None,
+    ) -> None:
+        self.evaluation = evaluation
+        self.now = now
+        self.practice_id = practice_id
+        self.rules = rules
+        self.calendar = calendar
+        self.settings = settings
+        self.subject_exists = subject_exists
+        self.changes: list[TaskChange] = []
+
+    # -- bookkeeping -----------------------------------------------------------------------
+
+    def emit(self, kind: ChangeKind, before: Task | None, after: Task, why: str, level: int | None = None) -> Task:
+        rule = self.rules.get(after.rule)
+        if rule is not None and (after.rule_version, after.content_hash) != (rule.version, rule.content_hash):
+            after = replace(after, rule_version=rule.version, content_hash=rule.content_hash)
+        if before is not None:
+            after = replace(after, updated_at=self.now, version=before.version + 1)
+        owner_changed = before is None or before.owner_id != after.owner_id
+        self.changes.append(TaskChange(kind, after, before, why, level=level, owner_changed=owner_changed))
+        logger.debug("task %s %s: %s", after.id, kind, why)
+        return after
+
+    def seen_cleared(self, task: Task) -> bool:
+        """Whether the evaluation saw the task's subject and it did not fire."""
+        seen = self.evaluation.evaluated.get(task.rule)
+        if seen is None:
+            return False
+        if task.subject_id in seen:
+            return True
+        return bool(
+            self.evaluation.complete
+            and self.subject_exists is not None
+            and not self.subject_exists(task.subject_type, task.subject_id)
+        )
+
+    def close(self, task: Task, status: TaskStatus) -> Task:
+        self.assigner.count_open(task.owner_id, -1)
+        closed = end_block(task, self.now, self.calendar)
+        return replace(closed, status=status, resolved_at=self.now, resolution=str(status), snoozed_until=None)
+
+    def refreshed(self, task: Task, finding: FindingLike) -> Task:
+        return replace(
+            task,
+            title=finding.title,
+            patient_id=finding.patient_id,
+            evidence=jsonable(finding.evidence),
+            priority=raise_priority(task.priority, finding.priority),
+        )
+
+    def reassigned(self, task: Task) -> tuple[Task, str | None]:
+        """Return the task with a new owner if its owner is no longer available."""
+        if self.assigner.available(task.owner_id):
+            return task, None
+        spec = task.owner_role or (f"staff:{task.owner_id}" if task.owner_id else "office_manager")
+        assignment = self.assigner.assign(spec)
+        if assignment.owner_id == task.owner_id:
+            return task, None
+        self.assigner.count_open(task.owner_id, -1)
+        self.assigner.count_open(assignment.owner_id, +1)
+        why = f"owner {task.owner_id or 'none'} unavailable; reassigned {assignment.why}"
+        return replace(task, owner_id=assignment.owner_id), why
+
+    # -- open tasks ------------------------------------------------------------------------
+
+    def follow_open(self, task: Task, finding: FindingLike | None) -> None:
+        rule = self.rules.get(task.rule)
+        if task.expires_at is not None and self.now >= task.expires_at:
+            self.emit(ChangeKind.EXPIRED, task, self.close(task, TaskStatus.EXPIRED), "the opening's start has passed")
+            return
+        if finding is None and rule is not None and rule.resolve == "auto" and self.seen_cleared(task):
+            self.emit(
+                ChangeKind.RESOLVED, task, self.close(task, TaskStatus.RESOLVED), "the PMS no longer shows the stall"
+            )
+            return
+        current, reasons = self.time_events(task)
+        if finding is not None:
+            wanted = (finding.title, finding.patient_id, raise_priority(current.priority, finding.priority))
+            if wanted != _details(current):
+                reasons.append("stall details changed")
+        current, moved = self.reassigned(current)
+        if moved:
+            reasons.append(moved)
+        if reasons:
+            if finding is not None:
+                current = self.refreshed(current, finding)
+            current = self.emit(ChangeKind.TOUCHED, task, current, "; ".join(reasons))
+        if rule is not None and (finding is not None or rule.resolve != "auto"):
+            self.escalate(current, rule)
+
+    def time_events(self, task: Task) -> tuple[Task, list[str]]:
+        reasons: list[str] = []
+        if task.status is TaskStatus.SNOOZED and task.snoozed_until is not None and task.snoozed_until <= self.now:
+            task = replace(task, status=TaskStatus.OPEN, snoozed_until=None)
+            reasons.append("snooze ended")
+        if task.status is TaskStatus.BLOCKED and task.blocked_until is not None and task.blocked_until <= self.now:
+            task = replace(end_block(task, self.now, self.calendar), status=TaskStatus.OPEN)
+            reasons.append("block check-back time reached")
+        return task, reasons
+
+    def escalate(self, task: Task, rule: RuleLike) -> Task:
+        for level, step in due_steps(task, rule.escalate, self.calendar, self.now):
+            after = replace(task, escalation_level=level, priority=raise_priority(task.priority, step.priority))
+            route = "owner kept"
+            if step.to is not None:
+                assignment = self.assigner.assign(step.to)
+                route = assignment.why
+                if assignment.owner_id != task.owner_id:
+                    self.assigner.count_open(task.owner_id, -1)
+                    self.assigner.count_open(assignment.owner_id, +1)
+                    after = replace(after, owner_id=assignment.owner_id)
+                    if after.status is TaskStatus.ACKNOWLEDGED:
+                        after = replace(after, status=TaskStatus.OPEN)
+                if assignment.owner_role is not None:
+                    after = replace(after, owner_role=assignment.owner_role)
+            if after.status is TaskStatus.SNOOZED:
+                after = replace(after, status=TaskStatus.OPEN, snoozed_until=None)
+            why = f"escalation step {level} ({step.after} after due); {route}"
+            task = self.emit(ChangeKind.ESCALATED, task, after, why, level=level)
+        return task
+
+    # -- done tasks ------------------------------------------------------------------------
+
+    def follow_done(self, task: Task, finding: FindingLike | None, *, covered: bool) -> None:
+        """Verify a done task whose stall cleared; reopen one whose stall outlived the grace.
+
+        ``covered``: another task for the same stall is open (a person reopened an older one),
+        so this one is left to wait.
+        """
+        rule = self.rules.get(task.rule)
+        if finding is None:
+            if self.seen_cleared(task):
+                self.emit(ChangeKind.VERIFIED, task, replace(task, verified_at=self.now), "the PMS confirms it")
+            return
+        if covered or rule is None or rule.resolve != "auto" or task.done_at is None:
+            return
+        if not grace_passed(task.done_at, self.now, self.settings.reopen_grace, self.calendar):
+            return
+        reopened = replace(
+            self.refreshed(task, finding),
+            status=TaskStatus.OPEN,
+            done_at=None,
+            resolved_at=None,
+            resolution=None,
+            reopen_count=task.reopen_count + 1,
+        )
+        self.assigner.count_open(task.owner_id, +1)
+        reopened, moved = self.reassigned(reopened)
+        why = f"marked done, but the PMS still shows the stall after {self.settings.reopen_grace}"
+        reopened = self.emit(ChangeKind.REOPENED, task, reopened, why + (f"; {moved}" if moved else ""))
+        self.escalate(reopened, rule)
+
+    # -- new tasks -------------------------------------------------------------------------
+
+    def create(self, key: str, finding: FindingLike, expiry_of: ExpiryOf | None) -> None:
+        expires_at = expiry_of(finding) if expiry_of is not None else self.default_expiry(finding)
+        if expires_at is not None and expires_at <= self.now:
+            logger.debug("skip %s: its chance lapsed at %s", key, expires_at.isoformat())
+            return
+        assignment = self.assigner.assign(finding.owner)
+        self.assigner.count_open(assignment.owner_id, +1)
+        rule = self.rules.get(finding.rule_id)
+        tz = self.calendar.tz
+        task = Task(
+            id=task_id_for(key, self.now, self.generation),
+            key=key,
+            practice_id=self.practice_id,
+            rule=finding.rule_id,
+            pack=finding.pack,
+            rule_version=rule.version if rule is not None else "",
+            content_hash=rule.content_hash if rule is not None else "",
+            subject_type=finding.subject_type,
+            subject_id=finding.subject_id,
+            patient_id=finding.patient_id,
+            title=finding.title,
+            owner_role=assignment.owner_role,
+            owner_id=assignment.owner_id,
+            priority=Priority(finding.priority),
+            status=TaskStatus.OPEN,
+            created_at=self.now,
+            updated_at=self.now,
+            due_at=finding.due_at.astimezone(tz),
+            expires_at=None if expires_at is None else expires_at.astimezone(tz),
+            evidence=jsonable(finding.evidence),
+            timezone=str(tz.key),
+        )
+        why = f"rule {finding.rule_id} fired on {finding.subject_type} {finding.subject_id}; owner {assignment.why}"
+        task = self.emit(ChangeKind.CREATED, None, task, why)
+        if rule is not None:
+            self.escalate(task, rule)
+
+    def default_expiry(self, finding: FindingLike) -> datetime | None:
+        if finding.subject_type != "opening":
+            return None
+        return opening_start(finding.subject_id, self.calendar)

@@ -1,0 +1,195 @@
+"""The SQLite ledger against an in-memory model, under random cycles, actions, clock moves and crashes.
+
+Invariants after every step: the ledger holds exactly the model's tasks with the model's
+statuses (none lost, none duplicated), at most one open-ish task per key, every change
+audited exactly once (and the hash chain intact), one outbox row per created or reopened
+task, and nothing half-written after a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from execution_fakes import PRACTICE_ID, Finding, Rule, at, evaluation, practice_snapshot
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from sophie.execution import ExecutionSettings, SqliteLedger, TransitionError, apply_evaluation
+from sophie.execution.tasks import OPEN_STATUSES
+
+SUBJECTS = ("tp-1", "tp-2", "tp-3")
+RULE = Rule()  # no escalation steps: the model follows statuses, creation and reopening
+SETTINGS = ExecutionSettings(reopen_grace=timedelta(hours=1))
+SNAPSHOT = practice_snapshot()
+OPEN = {str(s) for s in OPEN_STATUSES}
+ALLOWED = {
+    "ack": {"open", "snoozed", "blocked"},
+    "done": OPEN,
+    "snooze": OPEN,
+    "block": {"open", "acknowledged", "snoozed"},
+    "reopen": {"acknowledged", "snoozed", "blocked", "done", "resolved", "expired", "cancelled"},
+}
+AFTER = {"ack": "acknowledged", "done": "done", "snooze": "snoozed", "block": "blocked", "reopen": "open"}
+
+
+class Crash(Exception):
+    """Raised from inside a write transaction, as a crash would cut it."""
+
+
+class FailAt:
+    def __init__(self) -> None:
+        self.countdown: int | None = None
+
+    def __call__(self, sql: str) -> None:
+        if self.countdown is not None:
+            self.countdown -= 1
+            if self.countdown < 0:
+                self.countdown = None
+                raise Crash(sql)
+
+
+@dataclass
+class ModelTask:
+    id: str
+    key: str
+    subject: str
+    status: str
+    events: int = 1
+    done_at: object = None
+    snoozed_until: object = None
+    verified: bool = False
+    outbox: int = 1
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hook = FailAt()
+        self.ledger = SqliteLedger(":memory:", statement_hook=self.hook)
+        self.now = at("2026-03-09T09:00")
+        self.tasks: dict[str, ModelTask] = {}
+
+    def teardown(self) -> None:
+        self.ledger.close()
+
+    # -- steps --------------------------------------------------------------------------------
+
+    @rule(minutes=st.integers(1, 150))
+    def advance_clock(self, minutes: int) -> None:
+        self.now += timedelta(minutes=minutes)
+
+    @rule(firing=st.sets(st.sampled_from(SUBJECTS)), unseen=st.sets(st.sampled_from(SUBJECTS)), partial=st.booleans())
+    def cycle(self, firing: set[str], unseen: set[str], partial: bool) -> None:
+        unseen = unseen if partial else set()
+        seen = set(SUBJECTS) - unseen
+        findings = [Finding(s, self.now + timedelta(days=1)) for s in sorted(firing)]
+        result = apply_evaluation(
+            self.ledger, SNAPSHOT, evaluation(findings, {RULE.id: seen}, complete=not partial),
+            rules={RULE.id: RULE}, now=self.now, settings=SETTINGS,
+        )  # fmt: skip
+        self.expect_cycle(firing, seen)
+        created = [c.task for c in result.changes if str(c.kind) == "created"]
+        assert {task.subject_id for task in created} == self.expected_new
+        for task in created:
+            self.tasks[task.id] = ModelTask(task.id, task.key, task.subject_id, "open")
+        assert {c.task.id for c in result.changes if str(c.kind) != "created"} <= set(self.tasks)
+
+    def expect_cycle(self, firing: set[str], seen: set[str]) -> None:
+        keys_taken = set()
+        for task in sorted(self.tasks.values(), key=lambda t: t.key):
+            fires = task.subject in firing
+            if task.status in OPEN:
+                if not fires and task.subject in seen:
+                    task.status, task.events = "resolved", task.events + 1
+                elif task.status == "snoozed" and task.snoozed_until <= self.now:
+                    task.status, task.snoozed_until, task.events = "open", None, task.events + 1
+            elif task.status == "done" and not task.verified:
+                if not fires and task.subject in seen:
+                    task.verified, task.events = True, task.events + 1
+                elif fires and self.now - task.done_at >= timedelta(hours=1) and not self.covered(task):
+                    task.status, task.done_at, task.events, task.outbox = "open", None, task.events + 1, task.outbox + 1
+            if task.status in OPEN or (task.status == "done" and not task.verified):
+                keys_taken.add(task.subject)
+        self.expected_new = firing - keys_taken
+
+    def covered(self, task: ModelTask) -> bool:
+        return any(t.key == task.key and t.status in OPEN for t in self.tasks.values())
+
+    @precondition(lambda self: self.tasks)
+    @rule(data=st.data(), action=st.sampled_from(sorted(ALLOWED)), snooze_minutes=st.integers(1, 900))
+    def act(self, data: st.DataObject, action: str, snooze_minutes: int) -> None:
+        task = self.tasks[data.draw(st.sampled_from(sorted(self.tasks)))]
+        until = self.now + timedelta(minutes=snooze_minutes) if action == "snooze" else None
+        other_open = any(t.key == task.key and t.status in OPEN and t is not task for t in self.tasks.values())
+        allowed = task.status in ALLOWED[action] and not (action == "reopen" and other_open and task.status not in OPEN)
+        try:
+            result = self.ledger.transition(task.id, action, actor="staff:tc1", now=self.now, until=until)
+        except TransitionError:
+            assert not allowed, (action, task.status)
+            return
+        assert allowed, (action, task.status)
+        task.status, task.events = AFTER[action], task.events + 1
+        task.done_at = self.now if action == "done" else None
+        task.verified = False
+        task.snoozed_until = result.task.snoozed_until
+        assert str(result.task.status) == task.status
+
+    @rule(statement=st.integers(0, 12), firing=st.sets(st.sampled_from(SUBJECTS), min_size=1))
+    def crash_mid_cycle(self, statement: int, firing: set[str]) -> None:
+        before = self.ledger.open_tasks(), self.ledger.verify_audit()
+        self.hook.countdown = statement
+        try:
+            findings = [Finding(s, self.now) for s in sorted(firing)]
+            apply_evaluation(self.ledger, SNAPSHOT, evaluation(findings, {RULE.id: SUBJECTS}),
+                             rules={RULE.id: RULE}, now=self.now, settings=SETTINGS)  # fmt: skip
+        except Crash:
+            assert (self.ledger.open_tasks(), self.ledger.verify_audit()) == before
+            return
+        finally:
+            self.hook.countdown = None
+        # the write was shorter than the crash point: it committed, so the model follows it
+        self.cycle_done_after_the_fact(firing)
+
+    def cycle_done_after_the_fact(self, firing: set[str]) -> None:
+        self.expect_cycle(firing, set(SUBJECTS))
+        known = set(self.tasks)
+        for task in self.ledger.open_tasks():
+            if task.id not in known:
+                self.tasks[task.id] = ModelTask(task.id, task.key, task.subject_id, "open")
+
+    # -- invariants ---------------------------------------------------------------------------
+
+    @invariant()
+    def tasks_match_the_model(self) -> None:
+        rows = self.ledger._db.execute("SELECT id, status, verified_at IS NOT NULL FROM task").fetchall()
+        assert {row[0]: (row[1], bool(row[2])) for row in rows} == {
+            t.id: (t.status, t.verified) for t in self.tasks.values()
+        }
+
+    @invariant()
+    def one_open_task_per_key(self) -> None:
+        duplicates = self.ledger._db.execute(
+            "SELECT key FROM task WHERE status IN ('open','acknowledged','snoozed','blocked') GROUP BY key "
+            "HAVING count(*) > 1"
+        ).fetchall()
+        assert duplicates == []
+        assert all(t.key.startswith(f"{PRACTICE_ID}:") for t in self.tasks.values())
+
+    @invariant()
+    def every_change_is_audited_once(self) -> None:
+        counts = dict(self.ledger._db.execute("SELECT task_id, count(*) FROM task_event GROUP BY task_id").fetchall())
+        assert counts == {t.id: t.events for t in self.tasks.values()}
+        assert self.ledger.verify_audit() == sum(t.events for t in self.tasks.values())
+
+    @invariant()
+    def one_notification_per_created_or_reopened_task(self) -> None:
+        counts = dict(self.ledger._db.execute("SELECT task_id, count(*) FROM outbox GROUP BY task_id").fetchall())
+        assert counts == {t.id: t.outbox for t in self.tasks.values()}
+
+
+LedgerMachine.TestCase.settings = settings(
+    max_examples=150, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+TestLedgerAgainstModel = LedgerMachine.TestCase

@@ -1,0 +1,228 @@
+"""The SQLite ledger: schema and migrations, atomic writes, dedup, audit, outbox, queue, actions."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from execution_fakes import Finding, after, at, run
+
+from sophie.errors import ConfigurationError, UnknownNameError
+from sophie.execution import (
+    LedgerConflictError,
+    LedgerError,
+    SqliteLedger,
+    TaskStatus,
+    TransitionError,
+    open_ledger,
+    sqlite_path,
+)
+from sophie.execution.audit import event_for_change
+from sophie.execution.outbox import message_for_change
+from sophie.execution.sqlite_schema import LATEST_VERSION
+
+DUE = at("2026-03-10T10:00")
+
+
+def write(ledger, result, title="Presented treatment is not scheduled"):
+    events = [event_for_change(c) for c in result.changes]
+    outbox = [m for c in result.changes if (m := message_for_change(c, title)) is not None]
+    ledger.apply(result.changes, events, outbox)
+
+
+def seeded(ledger, n=3, title="Call Ana Lima about her crown"):
+    result = run([], [Finding(f"tp-{i}", DUE, title=title, patient_id=f"pat-{i}") for i in range(n)])
+    write(ledger, result)
+    return after([], result)
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    with SqliteLedger(str(tmp_path / "ledger.db")) as store:
+        yield store
+
+
+def test_a_new_ledger_has_the_latest_schema_in_wal_mode(tmp_path):
+    path = tmp_path / "new.db"
+    SqliteLedger(str(path)).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    indexes = {row[0]: row[1] for row in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'")}
+    assert "WHERE status IN ('open', 'acknowledged', 'snoozed', 'blocked')" in indexes["task_open_key"]
+
+
+def test_a_ledger_from_a_newer_sophie_is_refused_untouched(tmp_path):
+    path = tmp_path / "future.db"
+    SqliteLedger(str(path)).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(LedgerError, match="newer than this sophie"):
+        SqliteLedger(str(path))
+
+
+def test_a_database_that_is_not_a_ledger_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE patients (id TEXT)")
+    db.commit()
+    db.close()
+    with pytest.raises(LedgerError, match="not a sophie ledger"):
+        SqliteLedger(str(path))
+
+
+def test_a_file_that_is_not_sqlite_is_refused(tmp_path):
+    path = tmp_path / "text.db"
+    path.write_text("hello, this is not a database" * 100)
+    with pytest.raises(LedgerError, match="cannot open the ledger"):
+        SqliteLedger(str(path))
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("sqlite:///sophie.db", "sophie.db"),
+        ("sqlite:////tmp/x.db", "/tmp/x.db"),
+        (":memory:", ":memory:"),
+        ("sqlite://", ":memory:"),
+        ("sqlite:///:memory:", ":memory:"),
+        ("ledger.db", "ledger.db"),
+    ],
+)
+def test_db_urls(url, path):
+    assert sqlite_path(url) == path
+
+
+@pytest.mark.parametrize("url", ["postgresql://localhost/sophie", "sqlite:///", "", "mysql://x"])
+def test_bad_db_urls_are_configuration_errors(url):
+    with pytest.raises(ConfigurationError):
+        sqlite_path(url)
+
+
+def test_tasks_round_trip_exactly(ledger):
+    tasks = seeded(ledger)
+    assert ledger.open_tasks() == tasks
+    assert ledger.open_tasks("p1") == tasks and ledger.open_tasks("other") == []
+    assert ledger.get(tasks[0].id) == tasks[0]
+    assert ledger.get(tasks[0].id[:8]) == tasks[0] or len({t.id[:8] for t in tasks}) < 3
+
+
+def test_memory_ledgers_work():
+    with open_ledger(":memory:") as ledger:
+        assert len(seeded(ledger)) == 3
+
+
+def test_a_stale_update_conflicts_and_writes_nothing(ledger):
+    tasks = seeded(ledger)
+    ledger.transition(tasks[0].id, "ack", actor="cli", now=at("2026-03-09T10:30"))
+    stale = run(
+        tasks,
+        [Finding("tp-0", DUE, title="Call again"), Finding("tp-1", DUE), Finding("tp-2", DUE), Finding("tp-9", DUE)],
+    )
+    before = (ledger.open_tasks(), len(ledger.pending_outbox()), ledger.verify_audit())
+    with pytest.raises(LedgerConflictError):
+        write(ledger, stale)
+    assert (ledger.open_tasks(), len(ledger.pending_outbox()), ledger.verify_audit()) == before
+
+
+def test_a_second_open_task_for_one_key_conflicts(ledger):
+    seeded(ledger, 1)
+    with pytest.raises(LedgerConflictError, match="already open"):
+        write(ledger, run([], [Finding("tp-0", DUE)], "2026-03-09T10:05"))
+    assert len(ledger.open_tasks()) == 1
+
+
+def test_audit_events_are_append_only_and_hash_chained(ledger):
+    tasks = seeded(ledger)
+    assert ledger.verify_audit() == 3
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        ledger._db.execute("UPDATE task_event SET why = 'x'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        ledger._db.execute("DELETE FROM task_event")
+    ledger._db.execute("DROP TRIGGER task_event_append_only_update")
+    ledger._db.execute("UPDATE task_event SET why = 'edited' WHERE task_id = ?", (tasks[1].id,))
+    with pytest.raises(LedgerError, match="audit chain broken"):
+        ledger.verify_audit()
+
+
+def test_every_change_is_audited_with_actor_reason_and_rule_version(ledger):
+    tasks = seeded(ledger, 1)
+    (event,) = ledger.audit(tasks[0].id)
+    assert (event.actor, event.kind, event.from_status, event.to_status) == ("sophie", "created", None, "open")
+    assert (event.rule_id, event.rule_version, event.content_hash) == ("plan.unscheduled", "1.0.0", "abc123")
+    assert "owner treatment_coordinator: tc1" in event.why
+
+
+def test_outbox_rows_carry_no_patient_data(ledger):
+    seeded(ledger, 2, title="Call Ana Lima about her crown D2740")
+    rows = ledger.pending_outbox()
+    assert [row.kind for row in rows] == ["created", "created"]
+    assert {row.recipient_id for row in rows} == {"tc1", "tc2"}
+    text = repr([row.payload for row in rows]) + repr(ledger._db.execute("SELECT * FROM outbox").fetchall())
+    for secret in ("Ana", "Lima", "D2740", "pat-0", "crown"):
+        assert secret not in text
+    assert rows[0].payload["rule_title"] == "Presented treatment is not scheduled"
+    assert rows[0].key.endswith(":created")
+
+
+def test_the_queue_ranks_by_priority_then_due(ledger):
+    result = run([], [
+        Finding("tp-a", at("2026-03-12T10:00"), priority="normal"),
+        Finding("tp-b", at("2026-03-11T10:00"), priority="normal"),
+        Finding("tp-c", at("2026-03-13T10:00"), priority="urgent"),
+        Finding("tp-d", at("2026-03-10T10:00"), priority="low", owner="front_desk"),
+    ])  # fmt: skip
+    write(ledger, result)
+    assert [t.subject_id for t in ledger.queue()] == ["tp-c", "tp-b", "tp-a", "tp-d"]
+    assert [t.subject_id for t in ledger.queue(role="front_desk")] == ["tp-d"]
+    assert {t.owner_id for t in ledger.queue(staff_id="tc1")} == {"tc1"}
+
+
+def test_actions_move_tasks_and_are_audited_with_the_actor(ledger):
+    task = seeded(ledger, 1)[0]
+    now = at("2026-03-09T11:00")
+    assert ledger.transition(task.id, "ack", actor="staff:tc1", now=now).task.status is TaskStatus.ACKNOWLEDGED
+    blocked = ledger.transition(task.id, "block", actor="staff:tc1", now=now, reason="waiting on the lab").task
+    assert blocked.blocked_reason == "waiting on the lab"
+    snoozed = ledger.transition(
+        task.id, "snooze", actor="cli", now=at("2026-03-09T16:00"), until=at("2026-03-10T09:00")
+    ).task
+    assert snoozed.status is TaskStatus.SNOOZED and snoozed.blocked_since is None
+    done = ledger.transition(task.id, "done", actor="cli", now=at("2026-03-10T09:30")).task
+    assert (done.status, done.resolution) == (TaskStatus.DONE, "done")
+    reopened = ledger.transition(task.id, "reopen", actor="cli", now=at("2026-03-10T10:00")).task
+    assert reopened.status is TaskStatus.OPEN and reopened.reopen_count == 1
+    trail = ledger.audit(task.id)
+    assert [e.kind for e in trail] == ["created", "acknowledged", "blocked", "snoozed", "done", "reopened"]
+    assert [e.actor for e in trail][1:3] == ["staff:tc1", "staff:tc1"]
+    assert trail[2].data["blocked_reason"] == "waiting on the lab"
+    assert ledger.verify_audit() == 6
+
+
+def test_a_refused_action_writes_nothing(ledger, tmp_path):
+    task = seeded(ledger, 1)[0]
+    ledger.transition(task.id, "done", actor="cli", now=at("2026-03-09T11:00"))
+    with pytest.raises(TransitionError, match=r"cannot ack task .* it is done; reopen it first"):
+        ledger.transition(task.id, "ack", actor="cli", now=at("2026-03-09T11:05"))
+    with pytest.raises(TransitionError, match="not after now"):
+        ledger.transition(task.id, "reopen", actor="cli", now=at("2026-03-09T11:05"), until=at("2026-03-09T11:00"))
+    assert [e.kind for e in ledger.audit(task.id)] == ["created", "done"]
+
+
+def test_reopening_a_closed_task_whose_stall_has_a_new_task_is_refused(ledger):
+    tasks = seeded(ledger, 1)
+    resolved = run(tasks, [], "2026-03-09T11:00", seen={"plan.unscheduled": ["tp-0"]})
+    write(ledger, resolved)
+    write(ledger, run([], [Finding("tp-0", DUE)], "2026-03-09T12:00"))
+    with pytest.raises(TransitionError, match="already open for the same stall"):
+        ledger.transition(tasks[0].id, "reopen", actor="cli", now=at("2026-03-09T12:30"))
+
+
+def test_an_unknown_task_id_is_a_lookup_error(ledger):
+    seeded(ledger, 1)
+    with pytest.raises(UnknownNameError, match="unknown task 'nope'"):
+        ledger.get("nope")
+    with pytest.raises(UnknownNameError):
+        ledger.transition("nope", "ack", actor="cli", now=at("2026-03-09T11:00"))
