@@ -12,6 +12,11 @@ working::
     │   └── IntegrityError                  a record names a missing id, or an id repeats
     ├── CalendarError(ValueError)           practice hours or holidays that make no calendar
     ├── RuleError(ValueError)               an analyst's rule pack is wrong; carries diagnostics
+    ├── ExpressionError(ValueError)         one expression is wrong; carries located problems
+    ├── TemplateError(ValueError)           one task template is wrong
+    ├── TransitionError(ValueError)         an action the task's status does not allow
+    ├── LedgerError(RuntimeError)           the task ledger cannot be used
+    │   └── LedgerConflictError             another writer changed the same tasks first
     ├── EvaluationError(RuntimeError)       a rule failed on one subject (captured, never fatal)
     ├── PluginError(RuntimeError)           a plugin could not be used
     │   ├── PluginLoadError                 its entry point failed to import or register
@@ -45,7 +50,11 @@ __all__ = [
     "DeliveryError",
     "Diagnostic",
     "EvaluationError",
+    "ExpressionError",
+    "ExpressionProblem",
     "IntegrityError",
+    "LedgerConflictError",
+    "LedgerError",
     "NotifierError",
     "PluginConflictError",
     "PluginError",
@@ -56,6 +65,9 @@ __all__ = [
     "SophieError",
     "SourceUnavailableError",
     "StaleSnapshotError",
+    "TemplateError",
+    "TemplateProblem",
+    "TransitionError",
     "UnknownNameError",
     "WebhookVerificationError",
 ]
@@ -337,3 +349,106 @@ class WebhookVerificationError(NotifierError, ValueError):
     """A webhook's signature or timestamp does not check out."""
 
     __module__ = "sophie"
+
+
+@dataclass(frozen=True)
+class ExpressionProblem:
+    """One problem in an expression.
+
+    Attributes:
+        line: 1-based line within the expression text.
+        column: 1-based column (in characters) within that line.
+        message: What is wrong, in plain words.
+        suggestion: A close known name, for "did you mean".
+    """
+
+    line: int
+    column: int
+    message: str
+    suggestion: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.line}:{self.column}: {self.message}"
+        if self.suggestion:
+            text += f" (did you mean {self.suggestion!r}?)"
+        return text
+
+
+class ExpressionError(SophieError, ValueError):
+    """An expression that cannot be used: every problem found, each located.
+
+    Attributes:
+        problems: All problems, in text order.
+        text: The expression text.
+    """
+
+    __module__ = "sophie"
+
+    def __init__(self, problems: Sequence[ExpressionProblem], *, text: str = "") -> None:
+        self.problems = tuple(sorted(problems, key=lambda p: (p.line, p.column)))
+        self.text = text
+        super().__init__("\n".join(str(problem) for problem in self.problems) or "invalid expression")
+
+
+@dataclass(frozen=True)
+class TemplateProblem:
+    """One problem in a template.
+
+    Attributes:
+        offset: 0-based character offset in the template text.
+        message: What is wrong.
+        suggestion: A close known name, when one fits.
+    """
+
+    offset: int
+    message: str
+    suggestion: str | None = None
+
+
+class TemplateError(SophieError, ValueError):
+    """A template that cannot be used; holds every problem found."""
+
+    __module__ = "sophie"
+
+    def __init__(self, problems: Sequence[TemplateProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(p.message for p in self.problems))
+
+
+class TransitionError(SophieError, ValueError):
+    """An action the task's current status does not allow (e.g. acknowledging a done task).
+
+    Attributes:
+        task_id: The task.
+        action: The action refused.
+        status: The task's status.
+    """
+
+    __module__ = "sophie"
+
+    def __init__(self, task_id: str, action: str, status: str, *, hint: str = "") -> None:
+        self.task_id = task_id
+        self.action = action
+        self.status = status
+        message = f"cannot {action} task {task_id}: it is {status}"
+        super().__init__(f"{message}; {hint}" if hint else message)
+
+
+class LedgerError(SophieError, RuntimeError):
+    """The ledger cannot be used: a schema from a newer sophie, a corrupt file, a failed write."""
+
+    __module__ = "sophie"
+
+
+class LedgerConflictError(LedgerError):
+    """Another writer changed the same tasks first; re-read and reconcile again.
+
+    Attributes:
+        task_id: The task whose write conflicted.
+    """
+
+    __module__ = "sophie"
+
+    def __init__(self, message: str, *, task_id: str) -> None:
+        self.task_id = task_id
+        super().__init__(message)

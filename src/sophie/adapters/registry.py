@@ -14,6 +14,7 @@ from sophie.errors import ConfigurationError
 from sophie.model import Snapshot
 
 if TYPE_CHECKING:
+    from sophie.adapters.demo import DemoPractice
     from sophie.plugins import Plugins
 
 __all__ = ["DemoAdapter", "adapter_names", "create_adapter"]
@@ -37,7 +38,7 @@ class DemoAdapter(Adapter):
         self.patients = patients
         self.as_of = as_of
 
-    def practice(self):  # type: ignore[no-untyped-def]  # replaced below once demo exists
+    def practice(self) -> DemoPractice:
         """Return the generator for these settings."""
         from sophie.adapters.demo import DemoPractice, DemoSettings
 
@@ -49,8 +50,7 @@ class DemoAdapter(Adapter):
 
     def fetch(self) -> Snapshot:
         """Generate the practice."""
-        snapshot: Snapshot = self.practice().snapshot()
-        return snapshot
+        return self.practice().snapshot()
 
 
 def adapter_names(plugins: Plugins | None = None) -> list[str]:

@@ -8,6 +8,7 @@ import sys
 import click
 
 from sophie.cli.app import SophieGroup
+from sophie.cli.demo_command import demo_command
 from sophie.cli.execution_commands import queue_command, run_command, task_group
 from sophie.cli.plugin_commands import plugins_command
 from sophie.cli.rules_commands import (
@@ -17,7 +18,7 @@ from sophie.cli.rules_commands import (
     schema_pack_command,
     test_command,
 )
-from sophie.cli.snapshot_commands import demo_command, inspect_command, schema_group
+from sophie.cli.snapshot_commands import inspect_command, schema_group
 
 __all__ = ["cli", "main"]
 

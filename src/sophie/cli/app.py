@@ -37,6 +37,10 @@ class SophieGroup(click.Group):
         """Run the command, reporting sophie errors without a traceback."""
         try:
             return super().invoke(ctx)
+        except click.UsageError as err:
+            # Bad flags, arguments or subcommands anywhere below: one line, like every bad input.
+            click.echo(f"sophie: error: {err.format_message()}", err=True)
+            sys.exit(EXIT_USAGE)
         except SophieError as err:
             for line in error_lines(err):
                 click.echo(f"sophie: error: {line}", err=True)

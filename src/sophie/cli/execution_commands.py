@@ -10,17 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from sophie.cli.options import FORMAT_OPTION, AwareDateTime, now_or
-from sophie.cli.render import console as base_console
-from sophie.cli.render import print_json
+from sophie.cli.render import console, print_json
 from sophie.errors import ConfigurationError
 from sophie.execution import (
     DEFAULT_DB_URL,
@@ -37,51 +35,10 @@ from sophie.model import Snapshot
 if TYPE_CHECKING:
     from sophie.rules import CompiledPack
 
-__all__ = ["DEFAULT_PACKS", "OneLineCommand", "queue_command", "run_command", "task_group"]
+__all__ = ["DEFAULT_PACKS", "queue_command", "run_command", "task_group"]
 
 DEFAULT_PACKS = ("dental-core", "example")
 """``sophie run`` without ``--pack`` uses the first of these that is installed."""
-
-
-class _UsageLine(click.ClickException):
-    """A usage error shown as one line, ``sophie: error: ...``, exit code 2."""
-
-    exit_code = 2
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        """Print the one line on stderr."""
-        click.echo(f"sophie: error: {self.format_message()}", err=True, file=file)
-
-
-class OneLineCommand(click.Command):
-    """A command whose bad flags are reported in one line (exit 2), like every other bad input."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        """Parse flags; a usage error becomes one line."""
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as err:
-            raise _UsageLine(err.format_message()) from err
-
-    def invoke(self, ctx: click.Context) -> Any:
-        """Run the command; a usage error it raises becomes one line."""
-        try:
-            return super().invoke(ctx)
-        except click.UsageError as err:
-            raise _UsageLine(err.format_message()) from err
-
-
-class OneLineGroup(click.Group):
-    """A group (``sophie task``) whose unknown subcommands are reported in one line."""
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        """Find the subcommand; an unknown one becomes one line."""
-        try:
-            return super().resolve_command(ctx, args)
-        except click.UsageError as err:
-            raise _UsageLine(err.format_message()) from err
 
 
 DB_OPTION = click.option(
@@ -89,14 +46,6 @@ DB_OPTION = click.option(
     help="The ledger: sqlite:///PATH or :memory:.",
 )  # fmt: skip
 NOW_OPTION = click.option("--now", type=AwareDateTime(), help="Act at this time instead of the clock.")
-
-
-def console() -> Console:
-    """Return the stdout console; 120 columns when output goes to a file or pipe (stable output)."""
-    out = base_console()
-    if not out.is_terminal:
-        out.width = 120
-    return out
 
 
 def _existing_ledger(db_url: str) -> SqliteLedger:
@@ -167,7 +116,7 @@ def _print_cycle(result: CycleResult) -> None:
     out.print(_task_table("Changes", [c.task for c in listed], change=[str(c.kind) for c in listed]))
 
 
-@click.command("run", cls=OneLineCommand)
+@click.command("run")
 @click.option("--adapter", required=True, help="Where the snapshot comes from (demo, files, or a plugin's).")
 @click.option("--source", help="The adapter's source, e.g. the snapshot file for --adapter files.")
 @click.option(
@@ -212,7 +161,7 @@ def run_command(
         _print_cycle(result)
 
 
-@click.command("queue", cls=OneLineCommand)
+@click.command("queue")
 @click.option("--role", help="Only tasks routed to this role.")
 @click.option("--staff", "staff_id", metavar="ID", help="Only tasks owned by this staff member.")
 @DB_OPTION
@@ -233,7 +182,7 @@ def queue_command(role: str | None, staff_id: str | None, db_url: str, output_fo
     console().print(_task_table(f"Queue for {who}: {len(tasks)} open", tasks))
 
 
-@click.group("task", cls=OneLineGroup)
+@click.group("task")
 def task_group() -> None:
     """Act on one task: ack, done, snooze, block, reopen; or show it with its audit trail."""
 
@@ -266,7 +215,7 @@ def _action_command(action: Action, summary: str) -> click.Command:
             click.echo(f"task {task.id} {result.event}: {result.previous.status} -> {task.status}{why}")
 
     command.__doc__ = summary
-    return task_group.command(str(action), cls=OneLineCommand)(command)
+    return task_group.command(str(action))(command)
 
 
 _action_command(Action.ACK, "Acknowledge a task: you have it.")
@@ -276,7 +225,7 @@ _action_command(Action.BLOCK, "Block a task on someone outside the practice; its
 _action_command(Action.REOPEN, "Reopen a task (done, resolved, expired, snoozed or blocked).")
 
 
-@task_group.command("show", cls=OneLineCommand)
+@task_group.command("show")
 @click.argument("task_id")
 @DB_OPTION
 @FORMAT_OPTION

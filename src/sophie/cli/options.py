@@ -10,7 +10,7 @@ import click
 __all__ = ["FORMAT_OPTION", "AwareDateTime", "now_or"]
 
 
-class AwareDateTime(click.ParamType):
+class AwareDateTime(click.ParamType[datetime, str | datetime]):
     """An ISO 8601 datetime with a UTC offset (``2026-03-05T11:40:00-05:00``)."""
 
     name = "ISO-DATETIME"

@@ -16,8 +16,11 @@ __all__ = ["console", "print_json", "print_summary"]
 
 
 def console() -> Console:
-    """Return a console on stdout (no colour when not a terminal)."""
-    return Console(highlight=False, soft_wrap=True)
+    """Return a console on stdout: no colour, and 120 columns, when output goes to a file or pipe."""
+    out = Console(highlight=False, soft_wrap=True)
+    if not out.is_terminal:
+        out.width = 120
+    return out
 
 
 def print_json(data: Any) -> None:

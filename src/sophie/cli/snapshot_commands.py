@@ -1,4 +1,4 @@
-"""Commands about snapshots: ``inspect``, ``demo`` and ``schema snapshot``."""
+"""Commands about snapshots: ``inspect`` and ``schema snapshot``."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from sophie.adapters import DemoAdapter, load_snapshot_file
+from sophie.adapters import load_snapshot_file
 from sophie.cli.options import FORMAT_OPTION, AwareDateTime, now_or
 from sophie.cli.render import print_json, print_summary
 from sophie.model import Snapshot
 from sophie.model.summary import PracticeSummary
 
-__all__ = ["demo_command", "inspect_command", "schema_snapshot_command"]
+__all__ = ["inspect_command", "schema_group", "schema_snapshot_command"]
 
 
 def _show(summary: PracticeSummary, now: datetime, output_format: str) -> None:
@@ -38,25 +38,6 @@ def inspect_command(snapshot: Path, now: datetime | None, max_openings: int, out
     """
     loaded = load_snapshot_file(snapshot)
     _show(PracticeSummary.of(loaded, max_openings=max_openings), now_or(now), output_format)
-
-
-@click.command("demo")
-@click.option("--patients", type=click.IntRange(min=1), default=2000, show_default=True,
-              help="Size of the synthetic practice.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same practice.")
-@click.option("--now", type=AwareDateTime(), help="Read the practice at this time (default: a fixed Monday morning).")
-@click.option("--openings", "max_openings", type=click.IntRange(min=0), default=10, show_default=True,
-              help="How many openings to list.")
-@FORMAT_OPTION
-def demo_command(patients: int, seed: int, now: datetime | None, max_openings: int, output_format: str) -> None:
-    """Generate a synthetic practice and summarise it.
-
-    The practice is deterministic for a seed, with stalls of every kind planted in
-    it. Large practices (up to millions of patients) are generated as a stream.
-    """
-    practice = DemoAdapter(seed=seed, patients=patients, as_of=now).practice()
-    summary = practice.summary(max_openings=max_openings)
-    _show(summary, summary.as_of, output_format)
 
 
 @click.group("schema")

@@ -10,11 +10,12 @@
 
 from __future__ import annotations
 
-from sophie.execution.actions import Action, ActionResult, TransitionError, apply_action
+from sophie.errors import LedgerConflictError, LedgerError, TransitionError
+from sophie.execution.actions import Action, ActionResult, apply_action
 from sophie.execution.assignment import DEFAULT_LADDER, Assigner, Assignment, OwnershipStrategy, is_available
 from sophie.execution.audit import AuditEvent
 from sophie.execution.engine import CycleResult, apply_evaluation, rules_by_id, run_cycle
-from sophie.execution.ledger import DEFAULT_DB_URL, CycleRecord, Ledger, LedgerConflictError, LedgerError, sqlite_path
+from sophie.execution.ledger import DEFAULT_DB_URL, CycleRecord, Ledger, sqlite_path
 from sophie.execution.outbox import OutboxMessage
 from sophie.execution.reconcile import ReconcileResult, reconcile
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings

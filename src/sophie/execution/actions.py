@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sophie.errors import SophieError
+from sophie.errors import TransitionError
 from sophie.execution.escalation import end_block
 from sophie.execution.tasks import OPEN_STATUSES, TERMINAL_STATUSES, Task, TaskStatus
 from sophie.model.calendar import BusinessCalendar, business_days
@@ -19,23 +19,6 @@ from sophie.model.calendar import BusinessCalendar, business_days
 __all__ = ["Action", "ActionResult", "TransitionError", "apply_action"]
 
 
-class TransitionError(SophieError, ValueError):
-    """An action the task's current status does not allow (e.g. acknowledging a done task).
-
-    Attributes:
-        task_id: The task.
-        action: The action refused.
-        status: The task's status.
-    """
-
-    __module__ = "sophie"
-
-    def __init__(self, task_id: str, action: str, status: str, *, hint: str = "") -> None:
-        self.task_id = task_id
-        self.action = action
-        self.status = status
-        message = f"cannot {action} task {task_id}: it is {status}"
-        super().__init__(f"{message}; {hint}" if hint else message)
 
 
 class Action(StrEnum):

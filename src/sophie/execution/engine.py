@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sophie.errors import LedgerConflictError, LedgerError
 from sophie.execution.audit import event_for_change
 from sophie.execution.inputs import EvaluationLike, FindingLike, RuleLike
-from sophie.execution.ledger import CycleRecord, Ledger, LedgerConflictError, LedgerError
+from sophie.execution.ledger import CycleRecord, Ledger
 from sophie.execution.outbox import message_for_change
 from sophie.execution.reconcile import ReconcileResult, opening_start, reconcile
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings

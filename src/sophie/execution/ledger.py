@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from sophie.errors import ConfigurationError, SophieError
+from sophie.errors import ConfigurationError, LedgerConflictError, LedgerError
 from sophie.execution.tasks import JsonValue, Task, TaskChange
 
 if TYPE_CHECKING:
@@ -45,24 +45,8 @@ DEFAULT_DB_URL = "sqlite:///sophie.db"
 """The ledger ``sophie`` uses when ``--db`` is not given: ``sophie.db`` in the current directory."""
 
 
-class LedgerError(SophieError, RuntimeError):
-    """The ledger cannot be used: a schema from a newer sophie, a corrupt file, a failed write."""
-
-    __module__ = "sophie"
 
 
-class LedgerConflictError(LedgerError):
-    """Another writer changed the same tasks first; re-read and reconcile again.
-
-    Attributes:
-        task_id: The task whose write conflicted.
-    """
-
-    __module__ = "sophie"
-
-    def __init__(self, message: str, *, task_id: str) -> None:
-        self.task_id = task_id
-        super().__init__(message)
 
 
 @dataclass(frozen=True, slots=True)

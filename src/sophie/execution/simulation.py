@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sophie.execution.actions import TransitionError
+from sophie.errors import TransitionError
 from sophie.execution.engine import CycleResult, run_cycle
 from sophie.execution.ledger import sqlite_path
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
@@ -191,6 +191,7 @@ def simulate(
     *,
     start: date | None = None,
     settings: ExecutionSettings = DEFAULT_SETTINGS,
+    on_day: Callable[[DayReport], None] | None = None,
 ) -> SimulationReport:
     """Run the demo practice through ``days`` calendar days of sophie (see the module docstring).
 
@@ -202,6 +203,7 @@ def simulate(
         pack: Packs by name or path, or compiled (default: ``dental-core``, else ``example``).
         start: The first day (default: the demo's default Monday).
         settings: Ownership and reopen settings.
+        on_day: Called with each day's report as soon as the day is done (progress display).
 
     Raises:
         ConfigurationError: Bad settings (too few patients, an unknown pack...).
@@ -231,6 +233,8 @@ def simulate(
             _count([early, late], changes)
             reports.append(DayReport(day, {r: dict(c) for r, c in sorted(changes.items())}, dict(moves),
                                      early.findings, late.open_tasks))  # fmt: skip
+            if on_day is not None:
+                on_day(reports[-1])
         queue = tuple(ledger.queue(practice_id=practice_id))
     versions = {p.name: p.version for p in packs}
     return SimulationReport(practice_id, seed, patients, versions, tuple(reports), queue)

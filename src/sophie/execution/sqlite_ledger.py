@@ -23,10 +23,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sophie.errors import UnknownNameError
-from sophie.execution.actions import Action, ActionResult, TransitionError, apply_action
+from sophie.errors import LedgerConflictError, LedgerError, TransitionError, UnknownNameError
+from sophie.execution.actions import Action, ActionResult, apply_action
 from sophie.execution.audit import AuditEvent, chain_hash, event_for_action
-from sophie.execution.ledger import CycleRecord, LedgerConflictError, LedgerError, sqlite_path
+from sophie.execution.ledger import CycleRecord, sqlite_path
 from sophie.execution.outbox import OutboxMessage
 from sophie.execution.sqlite_schema import OPEN_SQL, WATCHED_SQL, migrate
 from sophie.execution.tasks import ChangeKind, Task, TaskChange, TaskStatus, priority_rank

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from sophie.execution.ledger import LedgerError
+from sophie.errors import LedgerError
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "OPEN_SQL", "WATCHED_SQL", "migrate"]
 

@@ -14,12 +14,13 @@ Nothing here does I/O except reading pack files, and nothing reads the clock.
 
 from __future__ import annotations
 
+from sophie.errors import ExpressionError
 from sophie.rules.compiled_pack import CompiledPack, CompiledRule, EscalationStep
 from sophie.rules.context import EvalContext
 from sophie.rules.durations import Duration, parse_duration
 from sophie.rules.evaluation import Evaluation, Finding, SubjectError, evaluate
 from sophie.rules.explain import RuleExplanation, explain_rule
-from sophie.rules.expressions import CheckedExpression, ExpressionError, Scope, check_expression
+from sophie.rules.expressions import CheckedExpression, Scope, check_expression
 from sophie.rules.functions import FunctionRegistry, RuleFunction
 from sophie.rules.loader import compile_pack
 from sophie.rules.pack_tests import TestReport, TestResult, run_pack_tests

@@ -11,8 +11,9 @@ import ast
 import math
 from collections.abc import Callable, Sequence
 
+from sophie.errors import ExpressionProblem
 from sophie.model import ENTITY_TYPES
-from sophie.rules.expressions import ExpressionProblem, Scope, char_position
+from sophie.rules.expressions import Scope, char_position
 from sophie.rules.expressions_ir import (
     Arith,
     Attr,

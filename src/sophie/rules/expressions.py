@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from sophie.errors import SophieError, UnknownNameError
+from sophie.errors import ExpressionError, ExpressionProblem, UnknownNameError
 from sophie.model import ENTITY_TYPES
 from sophie.rules.expressions_ir import Node
 from sophie.rules.functions import FunctionRegistry
@@ -46,43 +46,8 @@ _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
 
 
-@dataclass(frozen=True)
-class ExpressionProblem:
-    """One problem in an expression.
-
-    Attributes:
-        line: 1-based line within the expression text.
-        column: 1-based column (in characters) within that line.
-        message: What is wrong, in plain words.
-        suggestion: A close known name, for "did you mean".
-    """
-
-    line: int
-    column: int
-    message: str
-    suggestion: str | None = None
-
-    def __str__(self) -> str:
-        text = f"{self.line}:{self.column}: {self.message}"
-        if self.suggestion:
-            text += f" (did you mean {self.suggestion!r}?)"
-        return text
 
 
-class ExpressionError(SophieError, ValueError):
-    """An expression that cannot be used: every problem found, each located.
-
-    Attributes:
-        problems: All problems, in text order.
-        text: The expression text.
-    """
-
-    __module__ = "sophie"
-
-    def __init__(self, problems: tuple[ExpressionProblem, ...] | list[ExpressionProblem], *, text: str = "") -> None:
-        self.problems = tuple(sorted(problems, key=lambda p: (p.line, p.column)))
-        self.text = text
-        super().__init__("\n".join(str(problem) for problem in self.problems) or "invalid expression")
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,17 @@ A placeholder whose value is null renders as an empty string.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sophie.errors import SophieError
+from sophie.errors import ExpressionError, TemplateError, TemplateProblem
 from sophie.model.calendar import BusinessDuration
 from sophie.rules.compiler import compile_expression
 from sophie.rules.diagnostics import suggest
 from sophie.rules.durations import DurationSyntaxError, looks_like_duration, parse_duration
-from sophie.rules.expressions import CheckedExpression, ExpressionError, Scope, check_expression
+from sophie.rules.expressions import CheckedExpression, Scope, check_expression
 from sophie.rules.functions import FILTERS, format_value
 from sophie.rules.pack_schema import PRIORITIES
 from sophie.rules.types import DATETIME, STR
@@ -54,27 +54,8 @@ __all__ = [
 _QUOTES = ("'", '"')
 
 
-@dataclass(frozen=True)
-class TemplateProblem:
-    """One problem in a template.
-
-    Attributes:
-        offset: 0-based character offset in the template text.
-        message: What is wrong.
-        suggestion: A close known name, when one fits.
-    """
-
-    offset: int
-    message: str
-    suggestion: str | None = None
 
 
-class TemplateError(SophieError, ValueError):
-    """A template that cannot be used; holds every problem found."""
-
-    def __init__(self, problems: Sequence[TemplateProblem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("; ".join(p.message for p in self.problems))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,119 @@
+"""``sophie demo``: the whole loop on a synthetic practice, so a new user sees sophie move."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+import click
+from rich.table import Table
+
+from sophie.adapters import DemoAdapter
+from sophie.cli.options import FORMAT_OPTION, AwareDateTime
+from sophie.cli.render import console, print_json, print_summary
+from sophie.execution.simulation import DayReport, SimulationReport, simulate
+
+__all__ = ["SIMULATION_PATIENT_LIMIT", "demo_command"]
+
+SIMULATION_PATIENT_LIMIT = 100_000
+"""Above this many patients ``sophie demo`` summarises the practice but does not simulate it."""
+
+_KINDS = ("created", "escalated", "resolved", "reopened", "expired")
+
+
+def _day_table(report: SimulationReport) -> Table:
+    table = Table(title="Two weeks of sophie, day by day", title_justify="left")
+    for column in ("day", "findings", *_KINDS, "open at midday"):
+        table.add_column(column, justify="left" if column == "day" else "right")
+    for day in report.days:
+        totals = day.totals()
+        table.add_row(
+            f"{day.day:%a %b %d}", str(day.findings), *(str(totals.get(k, 0)) for k in _KINDS), str(day.open_tasks)
+        )
+    return table
+
+
+def _role_table(report: SimulationReport) -> Table:
+    per_role: dict[str, Counter[str]] = {}
+    for day in report.days:
+        for role, counts in day.changes.items():
+            per_role.setdefault(role, Counter()).update(counts)
+    table = Table(title="Per role, over the whole simulation", title_justify="left")
+    for column in ("role", *_KINDS, "per business day"):
+        table.add_column(column, justify="left" if column == "role" else "right")
+    business_days = max(1, len(report.days))
+    for role, counts in sorted(per_role.items()):
+        table.add_row(
+            role, *(str(counts.get(k, 0)) for k in _KINDS), f"{counts.get('created', 0) / business_days:.1f}"
+        )
+    return table
+
+
+def _queue_table(report: SimulationReport, limit: int) -> Table:
+    table = Table(title=f"The queue at the end ({len(report.queue)} open; first {limit})", title_justify="left")
+    for column in ("task", "priority", "role", "owner", "escalated", "title"):
+        table.add_column(column)
+    for task in report.queue[:limit]:
+        table.add_row(
+            task.id, str(task.priority), task.owner_role, task.owner_id, str(task.escalation_level), task.title
+        )
+    return table
+
+
+@click.command("demo")
+@click.option("--patients", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Size of the synthetic practice.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same practice, same story.")
+@click.option("--days", type=click.IntRange(min=0, max=60), default=None,
+              help=f"Calendar days to run sophie over [default: 14; 0 above {SIMULATION_PATIENT_LIMIT:,} patients].")
+@click.option("--db", default=":memory:", show_default=True, metavar="URL",
+              help="Keep the ledger (sqlite:///PATH) to explore it afterwards with `sophie queue`.")
+@click.option("--now", type=AwareDateTime(), help="Read the practice at this time (default: a fixed Monday morning).")
+@click.option("--queue", "queue_limit", type=click.IntRange(min=0), default=15, show_default=True,
+              help="How many tasks of the final queue to show.")
+@FORMAT_OPTION
+def demo_command(
+    patients: int, seed: int, days: int | None, db: str, now: datetime | None, queue_limit: int, output_format: str
+) -> None:
+    """Run sophie on a synthetic practice: summarise it, then simulate two weeks.
+
+    The practice is deterministic for a seed, with stalls of every kind planted in
+    it. Each simulated business day sophie evaluates the default pack twice,
+    creates and escalates tasks, and simulated staff work some of them (in the PMS,
+    so tasks resolve by themselves) and leave others (so they escalate).
+    Practices above 100,000 patients are summarised as a stream and not simulated.
+    """
+    practice = DemoAdapter(seed=seed, patients=patients, as_of=now).practice()
+    summary = practice.summary(max_openings=10)
+    if days is None:
+        days = 14 if patients <= SIMULATION_PATIENT_LIMIT else 0
+    elif days and patients > SIMULATION_PATIENT_LIMIT:
+        raise click.UsageError(f"--days needs at most {SIMULATION_PATIENT_LIMIT:,} patients (use --days 0)")
+    out = console()
+    if output_format == "table":
+        print_summary(summary, now=summary.as_of)
+    report = None
+    if days:
+        start = summary.as_of.astimezone(summary.as_of.tzinfo).date()
+        with out.status("simulating…", spinner="dots") as status:
+
+            def progress(day: DayReport) -> None:
+                status.update(f"simulating {day.day:%a %b %d}: {day.open_tasks} open tasks")
+
+            report = simulate(days=days, patients=patients, seed=seed, db=db, start=start, on_day=progress)
+    if output_format == "json":
+        print_json({"practice": summary.as_dict(), "simulation": None if report is None else report.as_dict()})
+        return
+    if report is None:
+        return
+    out.print(_day_table(report))
+    out.print(_role_table(report))
+    out.print(_queue_table(report, queue_limit))
+    totals = report.totals()
+    out.print(
+        f"In {len(report.days)} business days sophie created {totals.get('created', 0)} tasks, "
+        f"escalated {totals.get('escalated', 0)}, closed {totals.get('resolved', 0)} by itself when the PMS "
+        f"showed the work done, and reopened {totals.get('reopened', 0)} marked done too early."
+    )
+    if db != ":memory:":
+        out.print(f"The ledger is in {db}: try `sophie queue --db {db}`.")
