@@ -154,3 +154,35 @@ def test_nothing_is_loaded_at_import_time(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+OBSERVER = """
+import os
+from sophie.plugins import hookimpl
+
+@hookimpl
+def sophie_task_changed(change):
+    with open(os.environ["OBSERVED_FILE"], "a") as out:
+        out.write(f"{change.kind} {change.task.id}\\n")
+"""
+FAILING_OBSERVER = """
+from sophie.plugins import hookimpl
+
+@hookimpl
+def sophie_task_changed(change):
+    raise RuntimeError("observer down")
+"""
+
+
+def test_observers_see_every_committed_change_and_cannot_break_the_run(tmp_path: Path) -> None:
+    from snapshot_data import EXAMPLE_SNAPSHOT
+
+    root = make_distribution(tmp_path / "site", "sophie-watcher", {"watcher": OBSERVER, "grumpy": FAILING_OBSERVER})
+    observed = tmp_path / "observed.txt"
+    args = ("run", "--adapter", "files", "--source", str(EXAMPLE_SNAPSHOT), "--now", "2026-03-05T11:50:00-05:00",
+            "--db", f"sqlite:///{tmp_path / 'l.db'}", "--format", "json")
+    result = run_sophie(*args, path=root, env={"OBSERVED_FILE": str(observed)})
+    assert result.returncode == 0, result.stderr
+    changes = json.loads(result.stdout)["changes"]
+    assert observed.read_text().splitlines() == [f"{c['change']} {c['task']['id']}" for c in changes]
+    assert result.stderr.count("observer grumpy failed: RuntimeError: observer down") == len(changes)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import logging
-import sqlite3
 import textwrap
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from sophie.notifiers.console import ConsoleNotifier
 from sophie.notifiers.delivery import DeliveryWorker, OutboxCounts
 from sophie.notifiers.email import EmailNotifier
-from sophie.notifiers.sqlite_outbox import OUTBOX_MIGRATION, SqliteOutbox
+from sophie.notifiers.sqlite_outbox import SqliteOutbox
 from sophie.notifiers.webhook import WebhookNotifier
 from sophie.testing import canned_practice_data
 
@@ -40,15 +39,6 @@ rules:
       priority: high
       due: 1 business_day
 """
-
-
-def upgrade_outbox(path: Path) -> None:
-    """Add the delivery columns unless the ledger's own migrations already did."""
-    with sqlite3.connect(path) as db:
-        columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
-        if "dead_at" not in columns:
-            for statement in OUTBOX_MIGRATION:
-                db.execute(statement)
 
 
 def test_no_patient_name_or_procedure_code_reaches_logs_or_messages(
@@ -73,7 +63,6 @@ def test_no_patient_name_or_procedure_code_reaches_logs_or_messages(
             result = run_cycle(snapshot, [load_pack(pack_file)], ledger, now=now)
         [created] = result.changes
         assert "Zebediah" in created.task.title  # the ledger keeps the title; it must not travel
-        upgrade_outbox(db)
         with SqliteOutbox(str(db)) as outbox:
             worker = DeliveryWorker(outbox, {
                 "webhook": WebhookNotifier(webhook_sink.url, timeout=5),

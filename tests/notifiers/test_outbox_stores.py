@@ -12,22 +12,17 @@ import pytest
 
 from sophie.notifiers.base import Message, NotifierError
 from sophie.notifiers.delivery import DeliveryWorker, InMemoryOutbox, OutboxCounts
-from sophie.notifiers.sqlite_outbox import OUTBOX_MIGRATION, SqliteOutbox
+from sophie.notifiers.sqlite_outbox import SqliteOutbox
 
 from .loopback import T0, Recorder
 
 Add = Callable[[str, datetime], None]
 
 
-def ledger_file(path: Path, *, upgraded: bool = True) -> Path:
+def ledger_file(path: Path) -> Path:
     from sophie.execution import SqliteLedger
 
-    SqliteLedger(str(path)).close()
-    if upgraded:
-        with sqlite3.connect(path) as db:
-            if "dead_at" not in {row[1] for row in db.execute("PRAGMA table_info(outbox)")}:
-                for statement in OUTBOX_MIGRATION:
-                    db.execute(statement)
+    SqliteLedger(str(path)).close()  # the ledger's migrations add the delivery columns
     return path
 
 

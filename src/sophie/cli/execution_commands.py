@@ -17,11 +17,10 @@ import click
 from rich import box
 from rich.table import Table
 
-from sophie.cli.options import FORMAT_OPTION, AwareDateTime, now_or
+from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, AwareDateTime, now_or
 from sophie.cli.render import console, print_json
 from sophie.errors import ConfigurationError
 from sophie.execution import (
-    DEFAULT_DB_URL,
     Action,
     CycleResult,
     SqliteLedger,
@@ -33,6 +32,7 @@ from sophie.execution import (
 from sophie.model import Snapshot
 
 if TYPE_CHECKING:
+    from sophie.plugins import Plugins
     from sophie.rules import CompiledPack
 
 __all__ = ["DEFAULT_PACKS", "queue_command", "run_command", "task_group"]
@@ -41,11 +41,6 @@ DEFAULT_PACKS = ("dental-core", "example")
 """``sophie run`` without ``--pack`` uses the first of these that is installed."""
 
 
-DB_OPTION = click.option(
-    "--db", "db_url", default=DEFAULT_DB_URL, show_default=True, metavar="URL",
-    help="The ledger: sqlite:///PATH or :memory:.",
-)  # fmt: skip
-NOW_OPTION = click.option("--now", type=AwareDateTime(), help="Act at this time instead of the clock.")
 
 
 def _existing_ledger(db_url: str) -> SqliteLedger:
@@ -55,12 +50,12 @@ def _existing_ledger(db_url: str) -> SqliteLedger:
     return SqliteLedger(path)
 
 
-def _packs(refs: Sequence[str]) -> list[CompiledPack]:
+def _packs(refs: Sequence[str], plugins: Plugins | None = None) -> list[CompiledPack]:
     """Load packs by name or path, with the packs and rule functions that plugins provide."""
     from sophie.plugins import Plugins
     from sophie.rules import FunctionRegistry, load_pack
 
-    plugins = Plugins()
+    plugins = plugins or Plugins()
     extra = {name: source.path for name, source in plugins.rule_packs().items()}
     functions = plugins.rule_functions()
     registry = FunctionRegistry(functions.values()) if functions else FunctionRegistry.builtin()
@@ -144,10 +139,12 @@ def run_command(
     Running it again on the same data changes nothing; moving --now forward escalates what
     is overdue; data in which a stall has cleared resolves its task.
     """
+    from sophie.plugins import Plugins
     from sophie.rules import evaluate, parse_param_overrides
 
     path = sqlite_path(db_url)
-    packs = _packs(pack_refs)
+    plugins = Plugins()
+    packs = _packs(pack_refs, plugins)
     params = parse_param_overrides(packs, param_pairs)
     when = now_or(now)
     snapshot = _snapshot(adapter, source, when)
@@ -155,6 +152,9 @@ def run_command(
     versions = {pack.name: pack.version for pack in packs}
     with SqliteLedger(path) as ledger:
         result = apply_evaluation(ledger, snapshot, evaluation, rules=rules_by_id(packs), now=when, packs=versions)
+    for change in result.changes:  # committed: observers can no longer undo anything
+        for problem in plugins.notify_task_changed(change):
+            click.echo(f"sophie: warning: {problem}", err=True)
     if output_format == "json":
         print_json(result.as_dict())
     else:

@@ -7,7 +7,9 @@ from typing import Any
 
 import click
 
-__all__ = ["FORMAT_OPTION", "AwareDateTime", "now_or"]
+from sophie.execution.ledger import DEFAULT_DB_URL as _DEFAULT_DB_URL
+
+__all__ = ["DB_OPTION", "FORMAT_OPTION", "NOW_OPTION", "AwareDateTime", "now_or"]
 
 
 class AwareDateTime(click.ParamType[datetime, str | datetime]):
@@ -41,3 +43,9 @@ FORMAT_OPTION = click.option(
     show_default=True,
     help="Print a table for people or JSON for programs.",
 )
+
+DB_OPTION = click.option(
+    "--db", "db_url", default=_DEFAULT_DB_URL, show_default=True, metavar="URL",
+    help="The ledger: sqlite:///PATH or :memory:.",
+)  # fmt: skip
+NOW_OPTION = click.option("--now", type=AwareDateTime(), help="Act at this time instead of the clock.")

@@ -131,7 +131,16 @@ _V1 = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+_V2 = (
+    # Delivery state for the notification worker: dead letters, and the channels that
+    # already accepted a row (so a retry never repeats a channel that succeeded).
+    "ALTER TABLE outbox ADD COLUMN dead_at TEXT",
+    "ALTER TABLE outbox ADD COLUMN delivered_json TEXT NOT NULL DEFAULT '[]'",
+    "DROP INDEX IF EXISTS outbox_pending",
+    "CREATE INDEX outbox_pending ON outbox (not_before) WHERE sent_at IS NULL AND dead_at IS NULL",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 """Migration ``n`` (1-based) brings the schema from version ``n - 1`` to ``n``."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -4,7 +4,7 @@ The ledger (:mod:`sophie.execution.sqlite_ledger`) writes outbox rows in the sam
 transaction as the task changes; this class reads and updates them for the delivery
 worker through its own connection, one short ``BEGIN IMMEDIATE`` transaction per
 step, so a worker in another process is safe. It needs two columns beyond the
-ledger's first schema, added by :data:`OUTBOX_MIGRATION`: ``dead_at`` (dead letters)
+ledger's first schema, added by the ledger's schema version 2: ``dead_at`` (dead letters)
 and ``delivered_json`` (the channels that already accepted a row). It does not
 import the execution layer; it speaks SQL to the table.
 
@@ -23,15 +23,7 @@ from datetime import UTC, datetime, timedelta
 from sophie.notifiers.base import Message, MessageSettings, NotifierError
 from sophie.notifiers.delivery import OutboxCounts, OutboxEntry
 
-__all__ = ["OUTBOX_MIGRATION", "SqliteOutbox"]
-
-OUTBOX_MIGRATION: tuple[str, ...] = (
-    "ALTER TABLE outbox ADD COLUMN dead_at TEXT",
-    "ALTER TABLE outbox ADD COLUMN delivered_json TEXT NOT NULL DEFAULT '[]'",
-    "DROP INDEX IF EXISTS outbox_pending",
-    "CREATE INDEX outbox_pending ON outbox (not_before) WHERE sent_at IS NULL AND dead_at IS NULL",
-)
-"""The ledger schema migration the delivery worker needs (to run as the ledger's next version)."""
+__all__ = ["SqliteOutbox"]
 
 _NEEDED = ("key", "payload_json", "not_before", "attempts", "claimed_until", "sent_at", "last_error", "dead_at",
            "delivered_json")
@@ -69,7 +61,7 @@ class SqliteOutbox:
             self._db.close()
             raise NotifierError(
                 f"{path}: the ledger's outbox lacks {', '.join(missing)}; upgrade the ledger schema "
-                "(sophie.notifiers.sqlite_outbox.OUTBOX_MIGRATION)"
+                "(open it once with this version of sophie, e.g. `sophie queue --db ...`)"
             )
 
     def close(self) -> None:

@@ -1,0 +1,126 @@
+"""``sophie outbox``: what is waiting to be delivered, and delivering it.
+
+Secrets never go on the command line (where process lists show them): the webhook
+secret is read from ``SOPHIE_WEBHOOK_SECRET`` and SMTP credentials from
+``SOPHIE_SMTP_USER`` / ``SOPHIE_SMTP_PASSWORD``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, now_or
+from sophie.cli.render import console, print_json
+from sophie.errors import ConfigurationError
+from sophie.execution import SqliteLedger, sqlite_path
+from sophie.notifiers.base import Notifier
+from sophie.notifiers.delivery import DeliveryWorker, RetryPolicy
+from sophie.notifiers.plugin import create_notifier
+from sophie.notifiers.sqlite_outbox import SqliteOutbox
+
+__all__ = ["outbox_group"]
+
+
+def _outbox(db_url: str) -> SqliteOutbox:
+    path = sqlite_path(db_url)
+    if path == ":memory:" or not Path(path).is_file():
+        raise ConfigurationError(f"no ledger at {path}; run `sophie run` first, or pass --db")
+    SqliteLedger(path).close()  # brings an older ledger's schema up to date
+    return SqliteOutbox(path)
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Notifications waiting in the ledger's outbox: status and delivery."""
+
+
+@outbox_group.command("status")
+@DB_OPTION
+@NOW_OPTION
+@FORMAT_OPTION
+def status_command(db_url: str, now: datetime | None, output_format: str) -> None:
+    """Count outbox messages: pending, due, retrying, sent, dead-lettered."""
+    with _outbox(db_url) as outbox:
+        counts = outbox.counts(now_or(now))
+    if output_format == "json":
+        print_json(asdict(counts))
+        return
+    table = Table(title="Outbox", title_justify="left")
+    table.add_column("state")
+    table.add_column("messages", justify="right")
+    for state, number in asdict(counts).items():
+        table.add_row(state.replace("_", " "), str(number))
+    console().print(table)
+
+
+def _notifiers(
+    use_console: bool, webhook: str | None, smtp: str | None, mail_from: str | None, mail_to: tuple[str, ...]
+) -> dict[str, Notifier]:
+    chosen: dict[str, Notifier] = {}
+    if use_console:
+        chosen["console"] = create_notifier("console")
+    if webhook:
+        secret = os.environ.get("SOPHIE_WEBHOOK_SECRET")
+        chosen["webhook"] = create_notifier("webhook", {"url": webhook, "secret": secret})
+    if smtp:
+        host, _, port = smtp.partition(":")
+        if not mail_from or not mail_to:
+            raise ConfigurationError("--smtp needs --mail-from and at least one --mail-to")
+        chosen["email"] = create_notifier(
+            "email",
+            {
+                "host": host,
+                "port": int(port) if port else None,
+                "sender": mail_from,
+                "to": list(mail_to),
+                "username": os.environ.get("SOPHIE_SMTP_USER"),
+                "password": os.environ.get("SOPHIE_SMTP_PASSWORD"),
+            },
+        )
+    if not chosen:
+        raise ConfigurationError("choose at least one channel: --console, --webhook URL or --smtp HOST[:PORT]")
+    return chosen
+
+
+@outbox_group.command("deliver")
+@DB_OPTION
+@NOW_OPTION
+@click.option("--console", "use_console", is_flag=True, help="Print each message on stdout.")
+@click.option("--webhook", metavar="URL", help="POST each message as signed JSON (secret: $SOPHIE_WEBHOOK_SECRET).")
+@click.option("--smtp", metavar="HOST[:PORT]", help="Send each message by email (STARTTLS; login from $SOPHIE_SMTP_*).")
+@click.option("--mail-from", metavar="ADDRESS", help="The sender address for --smtp.")
+@click.option("--mail-to", metavar="ADDRESS", multiple=True, help="A recipient for --smtp (repeatable).")
+@click.option("--max-attempts", type=click.IntRange(min=1), default=12, show_default=True,
+              help="Dead-letter a message after this many failed attempts.")
+@FORMAT_OPTION
+def deliver_command(
+    db_url: str,
+    now: datetime | None,
+    use_console: bool,
+    webhook: str | None,
+    smtp: str | None,
+    mail_from: str | None,
+    mail_to: tuple[str, ...],
+    max_attempts: int,
+    output_format: str,
+) -> None:
+    """Deliver every message that is due, once; failures are retried later with backoff."""
+    notifiers = _notifiers(use_console, webhook, smtp, mail_from, mail_to)
+    with _outbox(db_url) as outbox:
+        worker = DeliveryWorker(outbox, notifiers, policy=RetryPolicy(max_attempts=max_attempts))
+        report = worker.run_once(now_or(now))
+    data = asdict(report)
+    data["next_due"] = None if report.next_due is None else report.next_due.isoformat()
+    if output_format == "json":
+        print_json(data)
+        return
+    click.echo(
+        f"sent {report.sent}, retrying {report.retried}, dead-lettered {report.dead_lettered}"
+        + (f"; next attempt due {data['next_due']}" if report.next_due else "")
+    )
