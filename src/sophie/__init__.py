@@ -1,8 +1,19 @@
 """sophie: the execution layer for dental practice-management systems.
 
-The public API, in the order data flows: a snapshot of the practice (from an
-adapter or a file), its index of relations, derived values and openings, and the
-business calendar. Everything listed in ``__all__`` is documented and stable.
+The public API, in the order data flows: an adapter reads a practice into a
+:class:`Snapshot`; rule packs (:func:`load_pack`) are evaluated over it
+(:func:`evaluate`) into findings; :func:`run_cycle` reconciles them into owned,
+escalating tasks in a ledger (:class:`SqliteLedger`). Everything listed in
+``__all__`` is documented and stable; the errors are in :mod:`sophie.errors`.
+
+Example:
+    >>> import sophie
+    >>> snapshot = sophie.load_snapshot_file("examples/snapshots/cancellation-morning.yaml")
+    >>> packs = [sophie.load_pack("dental-core")]
+    >>> with sophie.SqliteLedger(":memory:") as ledger:
+    ...     result = sophie.run_cycle(snapshot, packs, ledger, now=snapshot.as_of)
+    >>> sorted({change.task.owner_role for change in result.changes})[:2]
+    ['financial_coordinator', 'front_desk']
 """
 
 from __future__ import annotations
@@ -19,7 +30,11 @@ from sophie.errors import (
     DeliveryError,
     Diagnostic,
     EvaluationError,
+    ExpressionError,
+    ExpressionProblem,
     IntegrityError,
+    LedgerConflictError,
+    LedgerError,
     NotifierError,
     PluginConflictError,
     PluginError,
@@ -30,12 +45,26 @@ from sophie.errors import (
     SophieError,
     SourceUnavailableError,
     StaleSnapshotError,
+    TemplateError,
+    TemplateProblem,
+    TransitionError,
     UnknownNameError,
     WebhookVerificationError,
+)
+from sophie.execution import (
+    CycleResult,
+    ExecutionSettings,
+    SqliteLedger,
+    Task,
+    TaskChange,
+    TaskStatus,
+    reconcile,
+    run_cycle,
 )
 from sophie.model import Opening, Snapshot, SnapshotIndex, View, parse_snapshot
 from sophie.model.calendar import BusinessCalendar, BusinessDuration, business_days, business_hours
 from sophie.model.summary import PracticeSummary
+from sophie.rules import CompiledPack, Evaluation, Finding, evaluate, explain_rule, load_pack, run_pack_tests
 
 try:
     __version__ = version("sophie")
@@ -50,13 +79,22 @@ __all__ = [
     "BusinessCalendar",
     "BusinessDuration",
     "CalendarError",
+    "CompiledPack",
     "ConfigurationError",
+    "CycleResult",
     "DeliveryError",
     "DemoAdapter",
     "Diagnostic",
+    "Evaluation",
     "EvaluationError",
+    "ExecutionSettings",
+    "ExpressionError",
+    "ExpressionProblem",
     "FilesAdapter",
+    "Finding",
     "IntegrityError",
+    "LedgerConflictError",
+    "LedgerError",
     "NotifierError",
     "Opening",
     "PluginConflictError",
@@ -70,7 +108,14 @@ __all__ = [
     "SnapshotIndex",
     "SophieError",
     "SourceUnavailableError",
+    "SqliteLedger",
     "StaleSnapshotError",
+    "Task",
+    "TaskChange",
+    "TaskStatus",
+    "TemplateError",
+    "TemplateProblem",
+    "TransitionError",
     "UnknownNameError",
     "View",
     "WebhookVerificationError",
@@ -78,6 +123,12 @@ __all__ = [
     "business_days",
     "business_hours",
     "create_adapter",
+    "evaluate",
+    "explain_rule",
+    "load_pack",
     "load_snapshot_file",
     "parse_snapshot",
+    "reconcile",
+    "run_cycle",
+    "run_pack_tests",
 ]
