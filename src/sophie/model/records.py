@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 from sophie.model.enums import (
     AppointmentStatus,
@@ -74,8 +74,18 @@ Instant = Annotated[AwareDatetime, AfterValidator(_fixed_offset)]
 RecordId = Annotated[str, Field(min_length=1, max_length=200)]
 """An identifier: any non-empty string, unique within its section."""
 
-Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2, allow_inf_nan=False)]
-"""An amount of money, held as a decimal with at most two decimal places."""
+def _money_json(value: Decimal) -> float:
+    # SPEC §3: money is a JSON number. Two decimal places below 10**12 survive the trip
+    # through a float exactly (its shortest repr is the decimal text).
+    return float(value)
+
+
+Money = Annotated[
+    Decimal,
+    Field(max_digits=14, decimal_places=2, allow_inf_nan=False),
+    PlainSerializer(_money_json, return_type=float, when_used="json"),
+]
+"""An amount of money: an exact decimal with at most two places; a number in JSON."""
 
 
 def _check_role(value: str) -> str:
