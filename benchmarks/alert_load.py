@@ -122,7 +122,7 @@ class LedgerDay:
         morning: When the cycle ran.
         created: Tasks created, by owner role.
         handed: Escalations that handed a task to someone else, by the new owner's role.
-        raised: Escalations that only raised a task's priority, by its owner's role.
+        raised: Escalations that kept the owner (a priority step, or a role the owner also holds), by role.
         open_tasks: Open tasks after the cycle.
     """
 
@@ -209,7 +209,7 @@ def ledger_table(days: Sequence[LedgerDay]) -> str:
     later = days[1:]
     lines = [
         "| owner role | created day one | created per later day: mean | max | "
-        "escalated to this role per day: mean | max | priority raised per day: mean |",
+        "escalated to this role per day: mean | max | escalated, same owner, per day: mean |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for role in roles:

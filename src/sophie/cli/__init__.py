@@ -9,6 +9,7 @@ import click
 
 from sophie.cli.app import SophieGroup
 from sophie.cli.demo_command import demo_command
+from sophie.cli.docs_commands import docs_group
 from sophie.cli.execution_commands import queue_command, run_command, task_group
 from sophie.cli.outbox_commands import outbox_group
 from sophie.cli.plugin_commands import plugins_command
@@ -44,6 +45,7 @@ cli.add_command(test_command)
 cli.add_command(explain_command)
 cli.add_command(functions_command)
 cli.add_command(outbox_group)
+cli.add_command(docs_group)
 
 
 def main() -> None:
