@@ -22,19 +22,11 @@ from sophie.model.records import (
     Recall,
     TreatmentPlan,
 )
+from sophie.model.snapshot import SECTIONS
 
 __all__ = ["FAMILY_SECTIONS", "FamilyRecords", "Ids"]
 
-FAMILY_SECTIONS: tuple[str, ...] = (
-    "patients",
-    "appointments",
-    "procedures",
-    "treatment_plans",
-    "claims",
-    "recalls",
-    "contacts",
-    "balances",
-)
+FAMILY_SECTIONS: tuple[str, ...] = SECTIONS[SECTIONS.index("patients") :]
 """The sections a family contributes to, in snapshot order."""
 
 

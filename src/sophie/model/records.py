@@ -142,7 +142,7 @@ class Practice(Record):
 
 
 class Period(Record):
-    """A span of time, such as a staff member's leave."""
+    """A span of time, such as a staff member's leave; ``end`` must come after ``start``."""
 
     start: Instant
     end: Instant
@@ -182,19 +182,11 @@ class Operatory(Record):
     hygiene: bool = False
 
 
-class ScheduleBlock(Record):
-    """When a provider works in a chair."""
+class ScheduleBlock(Period):
+    """When a provider works in a chair (``start`` to ``end``)."""
 
     provider_id: RecordId
     operatory_id: RecordId
-    start: Instant
-    end: Instant
-
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> Self:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        return self
 
 
 class Patient(Record):
