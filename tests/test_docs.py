@@ -25,7 +25,7 @@ def test_python_examples_run(doc: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert code, f"{doc} has no python example"
     namespace: dict[str, object] = {}
     for block in code:  # blocks of one page share their names, as a reader's session would
-        exec(compile(block, doc, "exec"), namespace)  # noqa: S102
+        exec(compile(block, doc, "exec"), namespace)
 
 
 def shell_commands(path: Path) -> list[list[str]]:
