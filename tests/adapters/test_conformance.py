@@ -25,7 +25,7 @@ from sophie.adapters.base import (
 )
 from sophie.adapters.files import FilesAdapter
 from sophie.adapters.registry import DemoAdapter, create_adapter
-from sophie.errors import SourceUnavailableError
+from sophie.errors import ConfigurationError, SourceUnavailableError
 from sophie.model import Snapshot, parse_snapshot
 from sophie.plugins import Plugins
 from sophie.testing import AdapterConformance, canned_practice_data
@@ -40,7 +40,11 @@ NEW_CONTACT = {
 
 
 class TestDemoAdapter(AdapterConformance):
-    """The demo generator has no source that could fail, so the broken-source check is skipped for it."""
+    """The demo generator has no source that could fail; its typed error is a bad setting instead."""
+
+    def test_an_unreadable_source_raises_a_typed_error(self, request: pytest.FixtureRequest) -> None:
+        with pytest.raises(ConfigurationError, match="at least 200"):
+            DemoAdapter(patients=10)
 
     @pytest.fixture
     def sophie_adapter(self) -> DemoAdapter:

@@ -10,11 +10,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sophie.adapters.base import Adapter
-from sophie.errors import ConfigurationError
 from sophie.model import Snapshot
 
 if TYPE_CHECKING:
-    from sophie.adapters.demo import DemoPractice
+    from sophie.adapters.demo import DemoPractice, DemoSettings
     from sophie.plugins import Plugins
 
 __all__ = ["DemoAdapter", "adapter_names", "create_adapter"]
@@ -32,21 +31,23 @@ class DemoAdapter(Adapter):
     name = "demo"
 
     def __init__(self, *, seed: int = 1, patients: int = 2000, as_of: datetime | None = None) -> None:
-        if patients < 1:
-            raise ConfigurationError(f"patients must be at least 1, not {patients}")
         self.seed = seed
         self.patients = patients
         self.as_of = as_of
+        self._settings()  # refuse bad settings now, not at the first fetch
+
+    def _settings(self) -> DemoSettings:
+        from sophie.adapters.demo import DemoSettings
+
+        if self.as_of is None:
+            return DemoSettings(seed=self.seed, patients=self.patients)
+        return DemoSettings(seed=self.seed, patients=self.patients, as_of=self.as_of)
 
     def practice(self) -> DemoPractice:
         """Return the generator for these settings."""
-        from sophie.adapters.demo import DemoPractice, DemoSettings
+        from sophie.adapters.demo import DemoPractice
 
-        if self.as_of is None:
-            settings = DemoSettings(seed=self.seed, patients=self.patients)
-        else:
-            settings = DemoSettings(seed=self.seed, patients=self.patients, as_of=self.as_of)
-        return DemoPractice(settings)
+        return DemoPractice(self._settings())
 
     def fetch(self) -> Snapshot:
         """Generate the practice."""

@@ -61,7 +61,7 @@ def _queue_table(report: SimulationReport, limit: int) -> Table:
 
 
 @click.command("demo")
-@click.option("--patients", type=click.IntRange(min=1), default=2000, show_default=True,
+@click.option("--patients", type=click.IntRange(min=200), default=2000, show_default=True,
               help="Size of the synthetic practice.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same practice, same story.")
 @click.option("--days", type=click.IntRange(min=0, max=60), default=None,
