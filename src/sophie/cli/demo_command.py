@@ -110,8 +110,9 @@ def demo_command(
     out.print(_role_table(report))
     out.print(_queue_table(report, queue_limit))
     totals = report.totals()
+    days_run = f"{len(report.days)} business day" + ("" if len(report.days) == 1 else "s")
     out.print(
-        f"In {len(report.days)} business days sophie created {totals.get('created', 0)} tasks, "
+        f"In {days_run} sophie created {totals.get('created', 0)} tasks, "
         f"escalated {totals.get('escalated', 0)}, closed {totals.get('resolved', 0)} by itself when the PMS "
         f"showed the work done, and reopened {totals.get('reopened', 0)} marked done too early."
     )
