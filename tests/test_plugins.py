@@ -61,10 +61,10 @@ def run_sophie(*args: str, path: Path | None = None, env: dict[str, str] | None 
 
 def test_builtins_register_through_the_same_hooks() -> None:
     plugins = Plugins(entry_points_enabled=False)
-    assert sorted(plugins.adapters()) == ["demo", "files"]
+    assert sorted(plugins.adapters()) == ["demo", "files", "opendental"]
     [builtin] = plugins.describe()
     assert builtin.name == "sophie.builtin"
-    assert builtin.provides["adapters"] == ["demo", "files"]
+    assert builtin.provides["adapters"] == ["demo", "files", "opendental"]
     assert "business_age" in builtin.provides["rule_functions"]
 
 
@@ -75,7 +75,7 @@ def test_a_plugin_registered_in_code_adds_an_adapter() -> None:
             yield AdapterInfo("Extra-PMS", lambda source=None: None, "extra")
 
     plugins = Plugins(entry_points_enabled=False, extra=[Extra()])
-    assert sorted(plugins.adapters()) == ["demo", "extra-pms", "files"]
+    assert sorted(plugins.adapters()) == ["demo", "extra-pms", "files", "opendental"]
 
 
 def test_unknown_adapter_suggests_the_closest_name() -> None:
@@ -100,7 +100,7 @@ def test_a_hook_returning_the_wrong_type_is_reported_not_fatal() -> None:
             yield "not a record"
 
     plugins = Plugins(entry_points_enabled=False, extra=[Sloppy()])
-    assert sorted(plugins.adapters()) == ["demo", "files"]
+    assert sorted(plugins.adapters()) == ["demo", "files", "opendental"]
     assert "returned a str, not a AdapterInfo" in str(plugins.problems[0])
     with pytest.raises(PluginLoadError):
         Plugins(entry_points_enabled=False, extra=[Sloppy()], strict=True).adapters()

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sophie.adapters.opendental import plugin as opendental_plugin
 from sophie.adapters.registry import DemoAdapter
 from sophie.notifiers.plugin import sophie_notifiers
 from sophie.plugin_records import AdapterInfo, RulePackSource
@@ -41,6 +42,7 @@ def sophie_adapters() -> Iterator[AdapterInfo]:
     """The ``demo`` and ``files`` adapters."""
     yield AdapterInfo("demo", _demo, "a deterministic synthetic practice with planted stalls")
     yield AdapterInfo("files", _files, "a snapshot from a JSON or YAML file (--source PATH)")
+    yield from opendental_plugin.sophie_adapters()
 
 
 @hookimpl
