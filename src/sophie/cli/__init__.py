@@ -21,6 +21,7 @@ from sophie.cli.rules_commands import (
     test_command,
 )
 from sophie.cli.snapshot_commands import inspect_command, schema_group
+from sophie.cli.watch_command import watch_command
 
 __all__ = ["cli", "main"]
 
@@ -46,6 +47,7 @@ cli.add_command(explain_command)
 cli.add_command(functions_command)
 cli.add_command(outbox_group)
 cli.add_command(docs_group)
+cli.add_command(watch_command)
 
 
 def main() -> None:

@@ -41,6 +41,7 @@ from sophie.rules.expressions_ir import (
     ToDecimal,
     children,
 )
+from sophie.rules.opening_evidence import with_opening_candidates
 from sophie.rules.pack_schema import PRIORITIES
 from sophie.rules.params import parse_param_overrides, resolve_params
 from sophie.rules.templates import Evaluator
@@ -224,6 +225,7 @@ def finding_for(
     if not key:
         raise ValueError("the key template rendered empty text")
     evidence = _evidence(pack.evidence_probes(rule), context, view) if with_evidence else {}
+    evidence = with_opening_candidates(rule.entity_type, context, view, evidence) if with_evidence else evidence
     return Finding(
         rule_id=rule.id,
         pack=pack.name,

@@ -17,6 +17,7 @@ from sophie.rules.context import EvalContext
 from sophie.rules.diagnostics import suggest
 from sophie.rules.evaluation import Finding, finding_for, plain_value, subject_id
 from sophie.rules.interpreter import ExplainNode, explain
+from sophie.rules.opening_evidence import candidate_lines
 from sophie.rules.params import resolve_params
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class RuleExplanation:
         if self.finding is not None:
             f = self.finding
             lines.append(f"  task: {f.title!r} owner={f.owner} priority={f.priority} due={f.due_at.isoformat()}")
+            lines.extend(candidate_lines(f.evidence))
         return lines
 
     def as_dict(self) -> dict[str, Any]:

@@ -1,0 +1,184 @@
+"""``sophie watch``: keep running; poll and consume events, reconcile, escalate, deliver.
+
+Output: on a terminal, a status line that shows the last tick and the next wake, plus one
+line per tick that changed tasks; otherwise (a pipe, a log collector) one JSON object per
+tick. Both carry ids and counts only, never patient names.
+
+Exit codes: 0 after ``--once``, ``--until`` or SIGINT/SIGTERM (the current cycle finishes
+first); 2 for bad input or when another watcher holds the ledger's lock.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import click
+from rich.status import Status
+
+from sophie.cli.options import DB_OPTION, AwareDateTime
+from sophie.cli.render import console
+from sophie.execution import SqliteLedger, sqlite_path
+from sophie.execution.task_cache import CachedTaskLedger
+from sophie.execution.watch import SimulatedClock, SystemClock, WatchClock, Watcher, WatchLock, WatchTick
+
+if TYPE_CHECKING:
+    from sophie.adapters.base import Adapter
+    from sophie.notifiers.delivery import DeliveryWorker
+    from sophie.plugins import Plugins
+
+__all__ = ["watch_command"]
+
+
+def _adapter(name: str, source: str | None, events: str | None, clock: WatchClock) -> Adapter:
+    from sophie.adapters import DemoAdapter, create_adapter
+
+    if name == "files" and source is not None:
+        from sophie.adapters.event_files import EventFilesAdapter
+
+        return EventFilesAdapter(source, events)
+    if name == "demo" and source is None:
+        demo = DemoAdapter(as_of=clock.now())
+        if events == "simulate":
+            from sophie.adapters.demo_events import DemoEventsAdapter
+
+            return DemoEventsAdapter(demo.fetch(), clock.now)
+        return demo
+    return create_adapter(name, source=source)
+
+
+def _delivery(path: str, console_notifier: bool) -> DeliveryWorker | None:
+    if not console_notifier or path == ":memory:":
+        return None
+    from sophie.notifiers.delivery import DeliveryWorker
+    from sophie.notifiers.plugin import create_notifier
+    from sophie.notifiers.sqlite_outbox import SqliteOutbox
+
+    return DeliveryWorker(SqliteOutbox(path), {"console": create_notifier("console")})
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _printer(output: str, plugins: Plugins) -> tuple[Status | None, Callable[[WatchTick], None]]:
+    out = console()
+    terminal = output == "text" or (output == "auto" and out.is_terminal)
+    status = out.status("sophie watch: starting") if terminal else None
+
+    def on_tick(tick: WatchTick) -> None:
+        if tick.result is not None:
+            for change in tick.result.changes:
+                for problem in plugins.notify_task_changed(change):
+                    click.echo(f"sophie: warning: {problem}", err=True)
+        if not terminal:
+            click.echo(json.dumps(tick.as_log(), separators=(",", ":")))
+            sys.stdout.flush()
+            return
+        record = tick.as_log()
+        wake = "" if tick.next_wake is None else f"; next {tick.next_wake:%H:%M:%S}"
+        if record.get("changes") or tick.error:
+            counts = tick.result.counts() if tick.result is not None else {}
+            what = tick.error or ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+            out.print(f"{tick.at:%Y-%m-%d %H:%M:%S} {tick.trigger}: {what}")
+        if status is not None:
+            status.update(
+                f"sophie watch: {tick.trigger} at {tick.at:%H:%M:%S}, {record.get('open_tasks', '?')} open{wake}"
+            )
+
+    return status, on_tick
+
+
+@click.command("watch")
+@click.option("--adapter", required=True, help="Where the snapshot comes from (files, demo, or a plugin's).")
+@click.option("--source", help="The adapter's source, e.g. the snapshot file for --adapter files.")
+@click.option("--events", "events_path", metavar="FILE.jsonl",
+              help="A JSON-lines file of change events (files); 'simulate' with --adapter demo.")  # fmt: skip
+@click.option(
+    "--interval", type=click.FloatRange(min=1), default=300, show_default=True, help="Seconds between full reads."
+)
+@click.option("--event-poll", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+              help="Seconds between checks of the events file.")  # fmt: skip
+@click.option("--pack", "pack_refs", multiple=True, metavar="PACK", help="A rule pack by name or path (repeatable).")
+@click.option("--param", "param_pairs", multiple=True, metavar="K=V", help="Override a pack parameter.")
+@DB_OPTION
+@click.option("--once", is_flag=True, help="Run one tick (a full read and cycle) and exit.")
+@click.option("--until", type=AwareDateTime(), help="Stop when the clock reaches this time.")
+@click.option("--clock-start", type=AwareDateTime(), help="Run on a simulated clock starting here (tests, replays).")
+@click.option("--clock-speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Simulated clock speed; 0 jumps straight to each wake-up.")  # fmt: skip
+@click.option("--notify-console", is_flag=True, help="Deliver the outbox to the console each tick.")
+@click.option("--output", type=click.Choice(["auto", "text", "json"]), default="auto", show_default=True,
+              help="A status line (terminal) or JSON lines (otherwise).")  # fmt: skip
+def watch_command(
+    adapter: str,
+    source: str | None,
+    events_path: str | None,
+    interval: float,
+    event_poll: float,
+    pack_refs: tuple[str, ...],
+    param_pairs: tuple[str, ...],
+    db_url: str,
+    once: bool,
+    until: datetime | None,
+    clock_start: datetime | None,
+    clock_speed: float,
+    notify_console: bool,
+    output: str,
+) -> None:
+    """Keep running: read the practice, consume its events, reconcile, escalate as time passes.
+
+    One watcher per ledger (a lock file beside it); SIGINT or SIGTERM finishes the current
+    cycle and exits 0. See docs/watch.md.
+    """
+    from sophie.cli.execution_commands import _packs
+    from sophie.plugins import Plugins
+    from sophie.rules import parse_param_overrides
+
+    path = sqlite_path(db_url)
+    plugins = Plugins()
+    packs = _packs(pack_refs, plugins)
+    params = parse_param_overrides(packs, param_pairs)
+    clock: WatchClock = SystemClock() if clock_start is None else SimulatedClock(clock_start, clock_speed)
+    source_adapter = _adapter(adapter, source, events_path, clock)
+    stop = threading.Event()
+    status, on_tick = _printer(output, plugins)
+    with WatchLock(path), SqliteLedger(path) as store, _stop_on_signals(stop):
+        ledger = CachedTaskLedger(store, path)
+        watcher = Watcher(
+            source_adapter,
+            packs,
+            ledger,
+            clock=clock,
+            interval=timedelta(seconds=interval),
+            event_poll=timedelta(seconds=event_poll) if events_path else None,
+            params=params,
+            delivery=_delivery(path, notify_console),
+            on_tick=on_tick,
+        )
+        if status is not None:
+            with status:
+                watcher.run(stop, until=until, once=once)
+        else:
+            watcher.run(stop, until=until, once=once)
+        ledger.close()
+    source_adapter.close()

@@ -1,0 +1,315 @@
+"""``sophie watch``: events re-evaluate only what changed, timers escalate without a poll, one watcher per ledger."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+from sophie.adapters import load_snapshot_file
+from sophie.adapters.event_files import EventFilesAdapter, diff_snapshots
+from sophie.cli.watch_command import watch_command
+from sophie.execution import ChangeKind, SqliteLedger, TaskStatus
+from sophie.execution.watch import SimulatedClock, Watcher, WatchLock, WatchLockedError, WatchTick
+from sophie.notifiers.delivery import DeliveryWorker
+from sophie.notifiers.sqlite_outbox import SqliteOutbox
+from sophie.rules import load_pack
+
+STORY = Path(__file__).parents[1] / "fixtures" / "opening_story"
+NY = ZoneInfo("America/New_York")
+RULE = "sched.opening.today"
+OPENING = "op-1@2026-03-02T14:00"
+CANCELLED = {"kind": "appointment_cancelled", "record_id": "a-3", "at": "2026-03-02T11:38:00-05:00", "patient_id": "p-1"}
+BOOKED = {"kind": "appointment_rescheduled", "record_id": "a-6", "at": "2026-03-02T12:04:00-05:00", "patient_id": "p-5"}
+
+
+def at(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, 2, hour, minute, tzinfo=NY)
+
+
+@pytest.fixture(scope="module")
+def packs():
+    return [load_pack("dental-core")]
+
+
+class Practice:
+    """A snapshot file the 'PMS' rewrites, and an events file it appends to."""
+
+    def __init__(self, root: Path) -> None:
+        self.snapshot = root / "practice.yaml"
+        self.events = root / "events.jsonl"
+        self.events.write_text("")
+
+    def show(self, name: str) -> None:
+        shutil.copyfile(STORY / name, self.snapshot)
+
+    def emit(self, event: dict) -> None:
+        with self.events.open("a") as out:
+            out.write(json.dumps(event) + "\n")
+
+
+def opening_changes(tick: WatchTick) -> list:
+    assert tick.result is not None, tick.error
+    return [c for c in tick.result.changes if c.task.rule == RULE]
+
+
+def make_watcher(tmp_path, packs, ledger, start, **kwargs) -> tuple[Practice, Watcher]:
+    practice = Practice(tmp_path)
+    adapter = EventFilesAdapter(practice.snapshot, practice.events)
+    watcher = Watcher(adapter, packs, ledger, clock=SimulatedClock(start), interval=timedelta(hours=12), **kwargs)
+    return practice, watcher
+
+
+def test_events_drive_the_story_incrementally(tmp_path, packs):
+    with SqliteLedger(str(tmp_path / "w.db")) as ledger:
+        practice, watcher = make_watcher(tmp_path, packs, ledger, at(11, 30))
+        practice.show("before.yaml")
+        first = watcher.tick(at(11, 30))
+        assert first.trigger == "poll" and opening_changes(first) == []
+
+        practice.show("after-cancellation.yaml")
+        practice.emit(CANCELLED)
+        created = watcher.tick(at(11, 40))
+        assert (created.trigger, created.events) == ("events", 1)
+        [change] = opening_changes(created)
+        assert change.kind is ChangeKind.CREATED and change.task.owner_id == "s-3"
+        assert [c["patient_id"] for c in change.task.evidence["candidates"]] == ["p-5", "p-6", "p-7"]
+
+        practice.emit(CANCELLED)  # a duplicate, late event: a re-read that changes nothing
+        duplicate = watcher.tick(at(11, 41))
+        assert duplicate.trigger == "events" and opening_changes(duplicate) == []
+
+        practice.show("after-booking.yaml")
+        practice.emit(BOOKED)
+        booked = watcher.tick(at(12, 5))
+        assert [(c.kind, c.task.id) for c in opening_changes(booked)] == [(ChangeKind.RESOLVED, change.task.id)]
+
+
+def test_incremental_and_full_cycles_agree(tmp_path, packs):
+    with SqliteLedger(str(tmp_path / "w.db")) as ledger:
+        practice, watcher = make_watcher(tmp_path, packs, ledger, at(11, 30))
+        practice.show("before.yaml")
+        watcher.tick(at(11, 30))
+        practice.show("after-cancellation.yaml")
+        practice.emit(CANCELLED)
+        watcher.tick(at(11, 40))
+        watcher._next_poll = at(11, 40)  # force a complete read now
+        full = watcher.tick(at(11, 40))
+        assert full.trigger == "poll"
+        assert full.result is not None and full.result.listed_changes == ()
+
+
+def test_nobody_acts_timers_escalate_then_expire_without_a_poll(tmp_path, packs):
+    ticks: list[WatchTick] = []
+    with SqliteLedger(str(tmp_path / "w.db")) as ledger:
+        practice, watcher = make_watcher(tmp_path, packs, ledger, at(11, 40), on_tick=ticks.append, event_poll=None)
+        practice.show("after-cancellation.yaml")
+        watcher.run(until=at(14, 5))
+        task = next(t for t in ledger.queue() + [ledger.get(c.task.id) for tk in ticks if tk.result
+                                                  for c in tk.result.changes] if t.rule == RULE)  # fmt: skip
+        final = ledger.get(task.id)
+    rule = packs[0].rule(RULE)
+    declared = final.due_at + rule.escalate[0].after
+    timers = [(tick.at, [c.kind for c in opening_changes(tick)]) for tick in ticks if tick.trigger == "timer"]
+    assert any(moment == declared and ChangeKind.ESCALATED in kinds for moment, kinds in timers)
+    assert len(ticks) <= 4, [(t.at, t.trigger) for t in ticks]
+    assert (at(14), [ChangeKind.EXPIRED]) in timers
+    assert [tick.trigger for tick in ticks].count("poll") == 1
+    assert final.status is TaskStatus.EXPIRED and final.escalation_level == 1
+
+
+def test_a_failed_reread_never_resolves(tmp_path, packs):
+    with SqliteLedger(str(tmp_path / "w.db")) as ledger:
+        practice, watcher = make_watcher(tmp_path, packs, ledger, at(11, 40))
+        practice.show("after-cancellation.yaml")
+        [created] = opening_changes(watcher.tick(at(11, 40)))
+        practice.snapshot.write_text("patients: [unclosed")
+        practice.emit(BOOKED)
+        failed = watcher.tick(at(11, 45))
+        assert failed.error is not None and failed.result is None
+        assert ledger.get(created.task.id).status is TaskStatus.OPEN
+        practice.show("after-booking.yaml")  # the PMS export recovers; the event is still pending
+        recovered = watcher.tick(at(12, 5))
+        assert [c.kind for c in opening_changes(recovered)] == [ChangeKind.RESOLVED]
+
+
+def test_outbox_is_drained_each_tick(tmp_path, packs):
+    sent = []
+
+    class Recorder:
+        def send(self, message, *, now):
+            sent.append(message)
+
+    db = tmp_path / "w.db"
+    with SqliteLedger(str(db)) as ledger:
+        delivery = DeliveryWorker(SqliteOutbox(str(db)), {"test": Recorder()})  # type: ignore[dict-item]
+        practice, watcher = make_watcher(tmp_path, packs, ledger, at(11, 40), delivery=delivery)
+        practice.show("after-cancellation.yaml")
+        tick = watcher.tick(at(11, 40))
+    assert tick.delivered >= 1 and len(sent) == tick.delivered
+
+
+def test_stop_finishes_the_current_tick_then_returns(tmp_path, packs):
+    stop = threading.Event()
+    ticks: list[WatchTick] = []
+
+    def on_tick(tick: WatchTick) -> None:
+        ticks.append(tick)
+        stop.set()
+
+    with SqliteLedger(str(tmp_path / "w.db")) as ledger:
+        practice, watcher = make_watcher(tmp_path, packs, ledger, at(11, 40), on_tick=on_tick)
+        practice.show("after-cancellation.yaml")
+        assert watcher.run(stop) == 1
+    assert ticks[0].result is not None
+
+
+def test_two_watchers_on_one_ledger_never_both_run(tmp_path):
+    db = str(tmp_path / "w.db")
+    with WatchLock(db):
+        with pytest.raises(WatchLockedError, match=str(os.getpid())):
+            WatchLock(db).acquire()
+        practice = Practice(tmp_path)
+        practice.show("after-cancellation.yaml")
+        result = CliRunner().invoke(watch_command, ["--adapter", "files", "--source", str(practice.snapshot),
+                                                    "--db", f"sqlite:///{db}", "--once"])  # fmt: skip
+        assert isinstance(result.exception, WatchLockedError)
+    with WatchLock(db):  # released: the next watcher may take it
+        pass
+
+
+def test_cli_once_prints_json_lines_with_ids_not_names(tmp_path):
+    practice = Practice(tmp_path)
+    practice.show("after-cancellation.yaml")
+    result = CliRunner().invoke(watch_command, [
+        "--adapter", "files", "--source", str(practice.snapshot), "--db", f"sqlite:///{tmp_path / 'w.db'}",
+        "--once", "--clock-start", "2026-03-02T11:40:00-05:00", "--clock-speed", "0", "--output", "json",
+    ], catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [line] = result.stdout.strip().splitlines()
+    record = json.loads(line)
+    assert record["trigger"] == "poll" and record["changes"]["created"] >= 1
+    assert "Eva" not in line and "Lima" not in line
+
+
+def test_cli_simulated_clock_runs_until_expiry(tmp_path):
+    practice = Practice(tmp_path)
+    practice.show("after-cancellation.yaml")
+    result = CliRunner().invoke(watch_command, [
+        "--adapter", "files", "--source", str(practice.snapshot), "--db", f"sqlite:///{tmp_path / 'w.db'}",
+        "--interval", "86400", "--clock-start", "2026-03-02T11:40:00-05:00", "--clock-speed", "0",
+        "--until", "2026-03-02T14:05:00-05:00", "--output", "json",
+    ], catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    changes = [(r["trigger"], r.get("changes", {})) for r in records]
+    assert any(trigger == "timer" and "escalated" in c for trigger, c in changes)
+    assert any(trigger == "timer" and "expired" in c for trigger, c in changes)
+
+
+@pytest.mark.slow
+def test_sigterm_finishes_the_cycle_and_exits_zero(tmp_path):
+    practice = Practice(tmp_path)
+    practice.show("after-cancellation.yaml")
+    code = "import sys; from sophie.cli.watch_command import watch_command; watch_command(sys.argv[1:])"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, "--adapter", "files", "--source", str(practice.snapshot),
+         "--db", f"sqlite:///{tmp_path / 'w.db'}", "--interval", "3600", "--output", "json"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        first = json.loads(process.stdout.readline())
+        assert first["trigger"] == "poll"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+    with WatchLock(str(tmp_path / "w.db")):  # released with the process
+        pass
+
+
+def test_diff_of_identical_snapshots_is_empty():
+    snapshot = load_snapshot_file(STORY / "before.yaml")
+    assert diff_snapshots(snapshot, load_snapshot_file(STORY / "before.yaml")).is_empty()
+
+
+def test_events_file_skips_bad_lines_and_waits_for_a_partial_one(tmp_path):
+    practice = Practice(tmp_path)
+    practice.show("before.yaml")
+    practice.events.write_text(json.dumps(CANCELLED) + "\nnot json\n" + json.dumps(BOOKED)[:20])
+    adapter = EventFilesAdapter(practice.snapshot, practice.events)
+    events = list(adapter.events(None))
+    assert [(e.record_id, e.watermark) for e in events] == [("a-3", "lines:1")]
+    assert list(adapter.events("lines:2")) == []
+
+
+def test_demo_day_of_events_replays_through_the_watcher(tmp_path, packs):
+    from sophie.adapters.demo import DemoPractice, DemoSettings
+    from sophie.adapters.demo_events import DemoEventsAdapter, day_of_events
+
+    snapshot = DemoPractice(DemoSettings(seed=3, patients=300)).snapshot()
+    day = day_of_events(snapshot, seed=3, count=12)
+    assert day == day_of_events(snapshot, seed=3, count=12)  # deterministic
+    assert [item.event.at for item in day] == sorted(item.event.at for item in day)
+    clock = SimulatedClock(snapshot.as_of)
+    ticks: list[WatchTick] = []
+    with SqliteLedger(str(tmp_path / "demo.db")) as ledger:
+        adapter = DemoEventsAdapter(snapshot, clock.now, seed=3, count=12)
+        watcher = Watcher(adapter, packs, ledger, clock=clock, interval=timedelta(days=2),
+                          event_poll=timedelta(minutes=1), on_tick=ticks.append)  # fmt: skip
+        watcher.run(until=day[-1].event.at + timedelta(minutes=2))
+        assert sum(t.events for t in ticks) == len(day)
+        assert all(t.error is None for t in ticks)
+        state = watcher.state
+        assert state is not None
+        from sophie.execution import run_cycle
+
+        # A sweep after the events finds only what time alone changed elsewhere (a visit now
+        # inside 72 hours, say): nothing for the patients the events touched, nothing to resolve.
+        sweep = run_cycle(state.snapshot, packs, ledger, now=day[-1].event.at)
+        touched = {item.event.patient_id for item in day}
+        assert sweep.counts()["resolved"] == 0
+        assert not [c for c in sweep.listed_changes if c.task.patient_id in touched and c.task.subject_type != "opening"]
+
+
+def test_cli_demo_simulates_a_day_of_events(tmp_path):
+    result = CliRunner().invoke(watch_command, [
+        "--adapter", "demo", "--events", "simulate", "--db", f"sqlite:///{tmp_path / 'w.db'}",
+        "--interval", "86400", "--event-poll", "300", "--clock-start", "2026-03-02T07:30:00-05:00",
+        "--clock-speed", "0", "--until", "2026-03-02T09:00:00-05:00", "--output", "json",
+    ], catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[0]["trigger"] == "poll"
+    assert sum(r["events"] for r in records) > 0
+
+
+def test_cached_open_tasks_notice_another_writer(tmp_path, packs):
+    from sophie.execution import run_cycle
+    from sophie.execution.task_cache import CachedTaskLedger
+
+    db = str(tmp_path / "w.db")
+    with SqliteLedger(db) as store:
+        run_cycle(load_snapshot_file(STORY / "after-cancellation.yaml"), packs, store, now=at(11, 40))
+        cached = CachedTaskLedger(store, db)
+        task = next(t for t in cached.open_tasks("story-dental") if t.rule == RULE)
+        with SqliteLedger(db) as person:  # `sophie task ack` in another process
+            person.transition(task.id, "ack", actor="staff:s-3", now=at(11, 45))
+        seen = {t.id: t for t in cached.open_tasks("story-dental")}
+        assert seen[task.id].status is TaskStatus.ACKNOWLEDGED
+        cached.close()
