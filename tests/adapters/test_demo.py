@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from snapshot_data import OTHER_DEMO_MORNINGS
 from sophie.adapters.demo import DEFAULT_AS_OF, DemoPractice, DemoSettings, Plant
 from sophie.errors import ConfigurationError
 from sophie.model import (
@@ -432,15 +433,7 @@ class Reference:
         return self.today_visit(appointment) and family is not None and family.past_due > 0
 
 
-AS_OF_CASES = [
-    DEFAULT_AS_OF,
-    datetime(2026, 3, 4, 8, 15, tzinfo=NEW_YORK),  # a Wednesday
-    datetime(2026, 3, 6, 7, 0, tzinfo=NEW_YORK),  # a Friday: tomorrow is closed
-    datetime(2026, 5, 26, 7, 45, tzinfo=NEW_YORK),  # the Tuesday after Memorial Day
-    datetime(2026, 11, 2, 7, 30, tzinfo=NEW_YORK),  # the Monday after DST ends
-    datetime(2026, 3, 5, 14, 0, tzinfo=NEW_YORK),  # a Thursday afternoon: no plants about today
-    datetime(2026, 3, 7, 11, 0, tzinfo=NEW_YORK),  # a Saturday
-]
+AS_OF_CASES = [DEFAULT_AS_OF, *OTHER_DEMO_MORNINGS]
 
 
 @pytest.mark.parametrize("as_of", AS_OF_CASES, ids=lambda t: t.strftime("%a-%Y-%m-%dT%H%M"))

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
+from snapshot_data import OTHER_DEMO_MORNINGS
 from sophie.adapters.demo import DEFAULT_AS_OF, DemoPractice, DemoSettings
 from sophie.cli.docs_commands import docs_group
 from sophie.model import Snapshot
@@ -187,14 +188,7 @@ def test_every_planted_stall_is_found_and_no_near_miss_fires(seed: int) -> None:
     assert wrong_plants(seed, 2000, DEFAULT_AS_OF) == []
 
 
-AS_OF_CASES = [
-    datetime(2026, 3, 4, 8, 15, tzinfo=NEW_YORK),  # a Wednesday
-    datetime(2026, 3, 6, 7, 0, tzinfo=NEW_YORK),  # a Friday: tomorrow is closed
-    datetime(2026, 5, 26, 7, 45, tzinfo=NEW_YORK),  # the Tuesday after Memorial Day
-    datetime(2026, 11, 2, 7, 30, tzinfo=NEW_YORK),  # the Monday after DST ends
-    datetime(2026, 3, 5, 14, 0, tzinfo=NEW_YORK),  # a Thursday afternoon: no plants about today
-    datetime(2026, 3, 7, 11, 0, tzinfo=NEW_YORK),  # a Saturday
-]
+AS_OF_CASES = OTHER_DEMO_MORNINGS
 
 
 @pytest.mark.parametrize("as_of", AS_OF_CASES, ids=lambda t: t.strftime("%a-%Y-%m-%dT%H%M"))
