@@ -37,7 +37,7 @@ __all__ = [
 BUILTIN_PACKS_DIR = Path(__file__).resolve().parent / "packs"
 """Where the built-in packs live."""
 
-PACK_SCHEMA_ID = "https://sophie.dev/schemas/pack/v1.json"
+PACK_SCHEMA_ID = "urn:sophie:schema:pack:v1"  # a name, not a place: the project owns no web domain
 """The ``$id`` of the pack JSON Schema (version 1 of the pack format)."""
 
 _SUFFIXES = (".yaml", ".yml")
