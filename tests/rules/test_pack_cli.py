@@ -227,7 +227,7 @@ def test_schema_pack_path_writes_a_stable_file(runner: CliRunner, tmp_path: Path
     second = runner.invoke(schema_pack_command, ["--path"], env=env)
     assert first.exit_code == 0
     assert first.stdout == second.stdout == f"{tmp_path}/sophie/schemas/pack.v1.json\n"
-    assert json.loads(Path(first.stdout.strip()).read_text(encoding="utf-8"))["$id"].endswith("/pack/v1.json")
+    assert json.loads(Path(first.stdout.strip()).read_text(encoding="utf-8"))["$id"] == "urn:sophie:schema:pack:v1"
 
 
 def test_functions_lists_functions_and_fields(runner: CliRunner) -> None:
