@@ -39,7 +39,8 @@ SCENARIO = [  # (now, firing subjects)
     (at("2026-03-11T10:00"), SUBJECTS[:35]),
     (at("2026-03-13T10:00"), SUBJECTS[5:35]),
 ]
-ROUNDS = 140
+KILLS = 100  # SIGKILLs that must land inside a cycle
+MAX_ROUNDS = 400
 TABLES = ("task", "task_event", "outbox", "cycle", "assignment_cursor", "practice")
 
 
@@ -137,7 +138,11 @@ def test_sigkill_during_reconcile_loses_and_duplicates_nothing(tmp_path):
     rng = random.Random(20260309)
     outcomes = {"killed": 0, "finished": 0}
     committed = []
-    for round_number in range(ROUNDS):
+    round_number = 0
+    # Timed kills can miss a child that finishes early on a loaded machine, so rounds go on
+    # until 100 kills have really landed (statement kills always land), within a cap.
+    while outcomes["killed"] < KILLS and round_number < MAX_ROUNDS:
+        round_number += 1
         path = tmp_path / f"crash-{round_number}.db"
         outcomes[crash_once(path, rng, statements, seconds)] += 1
         done = check_consistent(path) if path.exists() else 0
@@ -149,5 +154,5 @@ def test_sigkill_during_reconcile_loses_and_duplicates_nothing(tmp_path):
     print(
         f"crash rounds: {outcomes}, statements per scenario: {statements}, committed cycles at kill: {sorted(set(committed))}"
     )
-    assert outcomes["killed"] >= 100, outcomes
+    assert outcomes["killed"] >= KILLS, outcomes
     assert len(set(committed)) >= 3, committed  # crashes landed in different cycles
