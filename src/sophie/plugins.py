@@ -20,13 +20,18 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
 from sophie.errors import PluginConflictError, PluginError, PluginLoadError, UnknownNameError
 from sophie.hookspecs import PROJECT_NAME, SophieSpecs
 from sophie.plugin_records import AdapterInfo, NotifierInfo, RulePackSource
+
+if TYPE_CHECKING:
+    from sophie.rules.functions import FunctionRegistry
+    from sophie.rules.loader import CompiledPack
 
 __all__ = ["DISABLE_ENV", "PluginDescription", "Plugins", "hookimpl"]
 
@@ -172,6 +177,31 @@ class Plugins:
         from sophie.rules.functions import RuleFunction
 
         return self._collect("sophie_rule_functions", "rule function", RuleFunction)
+
+    def function_registry(self) -> FunctionRegistry:
+        """Return every plugin's rule functions (the built-ins included) as one registry."""
+        from sophie.rules.functions import FunctionRegistry
+
+        if "function_registry" not in self._cache:
+            functions = self.rule_functions()
+            registry = FunctionRegistry(functions.values()) if functions else FunctionRegistry.builtin()
+            self._cache["function_registry"] = registry
+        registry_: FunctionRegistry = self._cache["function_registry"]
+        return registry_
+
+    def load_pack(self, ref: str | Path) -> CompiledPack:
+        """Load and compile a pack by path or by the name a plugin registered it under.
+
+        Its expressions are checked against every plugin's rule functions.
+
+        Raises:
+            RuleError: the pack has problems (every one, located).
+            UnknownNameError: no file or registered pack by that name.
+        """
+        from sophie.rules.packs import load_pack
+
+        packs = {name: source.path for name, source in self.rule_packs().items()}
+        return load_pack(ref, functions=self.function_registry(), extra=packs)
 
     def adapter(self, name: str) -> AdapterInfo:
         """Return the adapter called ``name``.

@@ -30,15 +30,9 @@ def _fail(lines: list[str]) -> NoReturn:
 
 def _document(ref: str) -> str:
     from sophie.plugins import Plugins
-    from sophie.rules.functions import FunctionRegistry
     from sophie.rules.pack_docs import pack_document
-    from sophie.rules.packs import load_pack
 
-    plugins = Plugins()
-    extra = {name: source.path for name, source in plugins.rule_packs().items()}
-    functions = plugins.rule_functions()
-    registry = FunctionRegistry(functions.values()) if functions else FunctionRegistry.builtin()
-    return pack_document(load_pack(ref, functions=registry, extra=extra))
+    return pack_document(Plugins().load_pack(ref))
 
 
 @click.group("docs")

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from sophie.plugins import Plugins
     from sophie.rules import CompiledPack
 
-__all__ = ["DEFAULT_PACKS", "queue_command", "run_command", "task_group"]
+__all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "task_group"]
 
 DEFAULT_PACKS = ("dental-core", "example")
 """``sophie run`` without ``--pack`` uses the first of these that is installed."""
@@ -50,26 +50,20 @@ def _existing_ledger(db_url: str) -> SqliteLedger:
     return SqliteLedger(path)
 
 
-def _packs(refs: Sequence[str], plugins: Plugins | None = None) -> list[CompiledPack]:
-    """Load packs by name or path, with the packs and rule functions that plugins provide."""
-    from sophie.plugins import Plugins
-    from sophie.rules import FunctionRegistry, load_pack
-
-    plugins = plugins or Plugins()
-    extra = {name: source.path for name, source in plugins.rule_packs().items()}
-    functions = plugins.rule_functions()
-    registry = FunctionRegistry(functions.values()) if functions else FunctionRegistry.builtin()
+def load_packs(refs: Sequence[str], plugins: Plugins) -> list[CompiledPack]:
+    """Load the packs named on the command line, or the default pack when none is."""
     if not refs:
-        refs = [next((name for name in DEFAULT_PACKS if name in extra), DEFAULT_PACKS[-1])]
-    return [load_pack(ref, functions=registry, extra=extra) for ref in refs]
+        known = plugins.rule_packs()
+        refs = [next((name for name in DEFAULT_PACKS if name in known), DEFAULT_PACKS[-1])]
+    return [plugins.load_pack(ref) for ref in refs]
 
 
-def _snapshot(adapter: str, source: str | None, now: datetime) -> Snapshot:
+def _snapshot(adapter: str, source: str | None, now: datetime, plugins: Plugins) -> Snapshot:
     from sophie.adapters import DemoAdapter, create_adapter
 
     if adapter == "demo" and source is None:
         return DemoAdapter(as_of=now).fetch()
-    return create_adapter(adapter, source=source).fetch()
+    return create_adapter(adapter, source=source, plugins=plugins).fetch()
 
 
 def _local(value: datetime | None, tz: str) -> str:
@@ -144,10 +138,10 @@ def run_command(
 
     path = sqlite_path(db_url)
     plugins = Plugins()
-    packs = _packs(pack_refs, plugins)
+    packs = load_packs(pack_refs, plugins)
     params = parse_param_overrides(packs, param_pairs)
     when = now_or(now)
-    snapshot = _snapshot(adapter, source, when)
+    snapshot = _snapshot(adapter, source, when, plugins)
     evaluation = evaluate(packs, snapshot, when, params)
     versions = {pack.name: pack.version for pack in packs}
     with SqliteLedger(path) as ledger:

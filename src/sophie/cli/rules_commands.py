@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -23,35 +22,15 @@ from sophie.cli.options import AwareDateTime, now_or
 from sophie.cli.render import console, print_json
 from sophie.errors import Diagnostic, RuleError, SophieError
 from sophie.model import ENTITY_TYPES
+from sophie.plugins import Plugins
 from sophie.rules.evaluation import parse_param_overrides
 from sophie.rules.explain import explain_rule
 from sophie.rules.functions import FunctionRegistry
 from sophie.rules.loader import CompiledPack
 from sophie.rules.pack_tests import run_pack_tests
-from sophie.rules.packs import load_pack, pack_json_schema, write_pack_schema
+from sophie.rules.packs import pack_json_schema, write_pack_schema
 
 __all__ = ["check_command", "explain_command", "functions_command", "schema_pack_command", "test_command"]
-
-
-@dataclass(frozen=True)
-class _Sources:
-    """The packs (by name) and rule functions that the installed plugins provide."""
-
-    packs: dict[str, Path]
-    functions: FunctionRegistry
-
-    @classmethod
-    def from_plugins(cls) -> _Sources:
-        from sophie.plugins import Plugins
-
-        plugins = Plugins()
-        packs = {name: source.path for name, source in plugins.rule_packs().items()}
-        functions = plugins.rule_functions()
-        registry = FunctionRegistry(functions.values()) if functions else FunctionRegistry.builtin()
-        return cls(packs, registry)
-
-    def load(self, ref: str) -> CompiledPack:
-        return load_pack(ref, functions=self.functions, extra=self.packs)
 
 
 def _fail(error: SophieError) -> NoReturn:
@@ -103,12 +82,12 @@ def check_command(packs: Sequence[str], output_format: str) -> None:
     diagnostics: list[Diagnostic] = []
     clean: list[dict[str, Any]] = []
     try:
-        sources = _Sources.from_plugins()
+        plugins = Plugins()
     except SophieError as err:
         _fail(err)
     for ref in packs:
         try:
-            pack = sources.load(ref)
+            pack = plugins.load_pack(ref)
         except RuleError as err:
             diagnostics.extend(err.diagnostics)
             continue
@@ -130,12 +109,12 @@ def check_command(packs: Sequence[str], output_format: str) -> None:
 
 
 def _load_all(refs: Sequence[str]) -> list[CompiledPack]:
-    sources = _Sources.from_plugins()
+    plugins = Plugins()
     loaded: list[CompiledPack] = []
     problems: list[Diagnostic] = []
     for ref in refs:
         try:
-            loaded.append(sources.load(ref))
+            loaded.append(plugins.load_pack(ref))
         except RuleError as err:
             problems.extend(err.diagnostics)
     if problems:
@@ -242,7 +221,7 @@ def functions_command(output_format: str) -> None:
     """List the expression functions and every entity type's fields, with types."""
     from rich.table import Table
 
-    data = _functions_data(_Sources.from_plugins().functions)
+    data = _functions_data(Plugins().function_registry())
     if output_format == "json":
         print_json(data)
         return

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["watch_command"]
 
 
-def _adapter(name: str, source: str | None, events: str | None, clock: WatchClock) -> Adapter:
+def _adapter(name: str, source: str | None, events: str | None, clock: WatchClock, plugins: Plugins) -> Adapter:
     from sophie.adapters import DemoAdapter, create_adapter
 
     if name == "files" and source is not None:
@@ -51,7 +51,7 @@ def _adapter(name: str, source: str | None, events: str | None, clock: WatchCloc
 
             return DemoEventsAdapter(demo.fetch(), clock.now)
         return demo
-    return create_adapter(name, source=source)
+    return create_adapter(name, source=source, plugins=plugins)
 
 
 def _delivery(path: str, console_notifier: bool) -> DeliveryWorker | None:
@@ -150,16 +150,16 @@ def watch_command(
     One watcher per ledger (a lock file beside it); SIGINT or SIGTERM finishes the current
     cycle and exits 0. See docs/watch.md.
     """
-    from sophie.cli.execution_commands import _packs
+    from sophie.cli.execution_commands import load_packs
     from sophie.plugins import Plugins
     from sophie.rules import parse_param_overrides
 
     path = sqlite_path(db_url)
     plugins = Plugins()
-    packs = _packs(pack_refs, plugins)
+    packs = load_packs(pack_refs, plugins)
     params = parse_param_overrides(packs, param_pairs)
     clock: WatchClock = SystemClock() if clock_start is None else SimulatedClock(clock_start, clock_speed)
-    source_adapter = _adapter(adapter, source, events_path, clock)
+    source_adapter = _adapter(adapter, source, events_path, clock, plugins)
     stop = threading.Event()
     status, on_tick = _printer(output, plugins)
     with WatchLock(path), SqliteLedger(path) as store, _stop_on_signals(stop):
