@@ -128,6 +128,26 @@ def test_nobody_acts_timers_escalate_then_expire_without_a_poll(tmp_path, packs)
     assert final.status is TaskStatus.EXPIRED and final.escalation_level == 1
 
 
+def test_events_go_first_and_timers_due_then_run_next_even_with_more_events(tmp_path, packs):
+    with SqliteLedger(str(tmp_path / "w.db")) as ledger:
+        practice, watcher = make_watcher(tmp_path, packs, ledger, at(11, 40))
+        practice.show("after-cancellation.yaml")
+        [created] = opening_changes(watcher.tick(at(11, 40)))
+        declared = created.task.due_at + packs[0].rule(RULE).escalate[0].after
+        elsewhere = {"kind": "contact_logged", "record_id": "c-new", "at": declared.isoformat(), "patient_id": "p-9"}
+        practice.emit(elsewhere)  # an event about someone else, at the escalation's minute
+        first = watcher.tick(declared)
+        assert (first.trigger, opening_changes(first)) == ("events", [])
+        assert first.next_wake == declared  # the timer is due: wake at once
+        practice.emit(elsewhere)  # and another event is already waiting
+        second = watcher.tick(declared)
+        assert second.trigger == "timer"
+        assert ChangeKind.ESCALATED in [c.kind for c in opening_changes(second)]
+        third = watcher.tick(declared)
+        assert (third.trigger, third.events) == ("events", 1)
+        assert ledger.get(created.task.id).escalation_level == 1
+
+
 def test_a_failed_reread_never_resolves(tmp_path, packs):
     with SqliteLedger(str(tmp_path / "w.db")) as ledger:
         practice, watcher = make_watcher(tmp_path, packs, ledger, at(11, 40))

@@ -459,3 +459,24 @@ def test_the_examples_in_docs_calendar_md_run() -> None:
     result = doctest.testfile(str(path), module_relative=False, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_shared_calendars_are_one_object_per_setting() -> None:
+    hours = {"mon": [["08:00", "12:00"], ["13:00", "17:00"]], "tue": [["08:00", "17:00"]]}
+    first = BusinessCalendar.shared("America/New_York", hours, [date(2026, 3, 3)])
+    again = BusinessCalendar.shared("America/New_York", {k: [list(i) for i in v] for k, v in hours.items()},
+                                    (date(2026, 3, 3),))  # fmt: skip
+    assert again is first
+    other = BusinessCalendar.shared("America/New_York", hours, [])
+    assert other is not first
+    assert not first.is_business_day(date(2026, 3, 3)) and other.is_business_day(date(2026, 3, 3))
+    built = BusinessCalendar.from_strings("America/New_York", hours, [date(2026, 3, 3)])
+    start = datetime(2026, 3, 2, 16, 0, tzinfo=ZoneInfo("America/New_York"))
+    assert first.add(start, business_days(1)) == built.add(start, business_days(1))
+
+
+def test_shared_reports_bad_hours_like_from_strings() -> None:
+    with pytest.raises(CalendarError, match="unknown day"):
+        BusinessCalendar.shared("America/New_York", {"someday": [["08:00", "12:00"]]})
+    with pytest.raises(CalendarError):
+        BusinessCalendar.shared("America/New_York", {"mon": [[8, 12]]})  # type: ignore[list-item]

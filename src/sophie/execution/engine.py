@@ -20,7 +20,7 @@ re-read and reconcile again (so two processes never open the same stall twice).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from sophie.errors import LedgerConflictError, LedgerError
 from sophie.execution.audit import event_for_change
 from sophie.execution.inputs import EvaluationLike, FindingLike, RuleLike
-from sophie.execution.ledger import CycleRecord, Ledger
+from sophie.execution.ledger import CycleRecord, Ledger, TaskSelection, select_all
 from sophie.execution.outbox import message_for_change
 from sophie.execution.reconcile import ReconcileResult, opening_start, reconcile
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
@@ -135,8 +135,13 @@ def apply_evaluation(
     now: datetime,
     settings: ExecutionSettings = DEFAULT_SETTINGS,
     packs: Mapping[str, str] | None = None,
+    select: Callable[[], TaskSelection] | None = None,
 ) -> CycleResult:
     """Reconcile an evaluation of ``snapshot`` into ``ledger`` in one transaction (retrying on conflict).
+
+    ``select`` reads the tasks to follow (called again on each attempt); by default every
+    open-ish task of the practice. An incremental cycle passes only the tasks of the
+    subjects it re-read, so its cost follows the change, not the size of the practice.
 
     Raises:
         LedgerError: After ``settings.max_attempts`` conflicting writes, or if the store fails.
@@ -160,9 +165,9 @@ def apply_evaluation(
 
     errors = len(getattr(evaluation, "errors", ()))
     for attempt in range(1, settings.max_attempts + 1):
-        tasks = ledger.open_tasks(practice.id)
+        selection = select() if select is not None else select_all(ledger.open_tasks(practice.id))
         result = reconcile(
-            tasks,
+            selection.tasks,
             evaluation,
             now,
             practice_id=practice.id,
@@ -174,8 +179,8 @@ def apply_evaluation(
             subject_exists=subject_exists,
             expiry_of=expiry_of,
             generation=ledger.cycle_count(practice.id),
+            open_counts=selection.open_counts,
         )
-        open_before = sum(1 for task in tasks if task.is_open)
         cycle = _cycle_record(practice.id, now, evaluation, result, errors, packs or {})
         try:
             _write(ledger, result, rules, snapshot, cycle)
@@ -191,7 +196,7 @@ def apply_evaluation(
             findings=len(evaluation.findings),
             errors=errors,
             complete=evaluation.complete,
-            open_tasks=open_before + opened - closed,
+            open_tasks=selection.open_total + opened - closed,
             attempts=attempt,
             packs=dict(packs or {}),
         )

@@ -18,6 +18,7 @@ path, or ``:memory:`` (also ``sqlite://`` and ``sqlite:///:memory:``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +39,8 @@ __all__ = [
     "Ledger",
     "LedgerConflictError",
     "LedgerError",
+    "TaskSelection",
+    "select_all",
     "sqlite_path",
 ]
 
@@ -45,8 +48,28 @@ DEFAULT_DB_URL = "sqlite:///sophie.db"
 """The ledger ``sophie`` uses when ``--db`` is not given: ``sophie.db`` in the current directory."""
 
 
+@dataclass(frozen=True, slots=True)
+class TaskSelection:
+    """The tasks one reconcile follows, with the practice-wide counts that ownership needs.
+
+    A complete cycle follows every open-ish task; an incremental one follows only the tasks
+    whose subjects it re-read, while least-open ownership still weighs everyone's load.
+
+    Attributes:
+        tasks: The open-ish and awaiting-verification tasks to reconcile.
+        open_counts: Open tasks per owner id, over the whole practice.
+        open_total: Open tasks in the whole practice.
+    """
+
+    tasks: Sequence[Task]
+    open_counts: Mapping[str, int]
+    open_total: int
 
 
+def select_all(tasks: Sequence[Task]) -> TaskSelection:
+    """Return a selection of every task in ``tasks`` (a complete cycle's view)."""
+    counts = Counter(task.owner_id for task in tasks if task.is_open and task.owner_id is not None)
+    return TaskSelection(tasks, counts, sum(1 for task in tasks if task.is_open))
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from sophie.execution.assignment import Assigner
 from sophie.execution.escalation import due_steps, end_block, grace_passed
@@ -48,7 +48,7 @@ from sophie.model.calendar import BusinessCalendar
 from sophie.model.enums import Priority
 from sophie.model.records import StaffMember
 
-__all__ = ["ReconcileResult", "finding_key", "opening_start", "reconcile"]
+__all__ = ["ReconcileResult", "finding_key", "opening_chair_day", "opening_start", "reconcile"]
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +89,17 @@ def opening_start(opening_id: str, calendar: BusinessCalendar) -> datetime | Non
     return None if local.tzinfo is not None else local.replace(tzinfo=calendar.tz)
 
 
+def opening_chair_day(opening_id: str) -> tuple[str, date] | None:
+    """Return ``(operatory id, practice-local date)`` of an opening id, or ``None`` if it is not one."""
+    chair, at, stamp = opening_id.rpartition("@")
+    if not at:
+        return None
+    try:
+        return chair, datetime.fromisoformat(stamp).date()
+    except ValueError:
+        return None
+
+
 def reconcile(
     tasks: Iterable[Task],
     evaluation: EvaluationLike,
@@ -103,6 +114,7 @@ def reconcile(
     subject_exists: SubjectExists | None = None,
     expiry_of: ExpiryOf | None = None,
     generation: int = 0,
+    open_counts: Mapping[str, int] | None = None,
 ) -> ReconcileResult:
     """Return the task changes that bring ``tasks`` in line with ``evaluation`` at ``now``.
 
@@ -121,6 +133,9 @@ def reconcile(
         expiry_of: When a new task's chance lapses (default: an opening's start).
         generation: The ledger's cycle count, folded into new task ids (see
             :func:`~sophie.execution.tasks.task_id_for`).
+        open_counts: Open tasks per owner in the whole practice, for least-open ownership.
+            Default: counted from ``tasks``. Pass it when ``tasks`` is only the part of the
+            practice an incremental evaluation re-read.
 
     Returns:
         The changes and the new round-robin state.
@@ -128,11 +143,12 @@ def reconcile(
     run = _Reconcile(evaluation, now.astimezone(calendar.tz), practice_id, rules, calendar, settings, subject_exists)
     run.generation = generation
     previous = sorted(tasks, key=lambda task: (task.key, task.created_at, task.id))
-    counts = Counter(task.owner_id for task in previous if task.is_open and task.owner_id is not None)
+    if open_counts is None:
+        open_counts = Counter(task.owner_id for task in previous if task.is_open and task.owner_id is not None)
     run.assigner = Assigner(
         staff,
         run.now,
-        open_counts=counts,
+        open_counts=open_counts,
         strategy=settings.strategy,
         ladder=settings.ladder,
         fixed_owners=settings.fixed_owners,

@@ -384,4 +384,4 @@ class SqliteLedger:
         practice = self.practice(practice_id)
         if practice is None:
             return None
-        return BusinessCalendar.from_strings(practice.timezone, practice.hours, practice.holidays)
+        return BusinessCalendar.shared(practice.timezone, practice.hours, practice.holidays)

@@ -1,10 +1,13 @@
 """A ledger wrapper that keeps the open tasks in memory between a watcher's cycles.
 
 Reading every open task from SQLite costs more than the rest of an incremental cycle (a
-large practice has thousands). :class:`CachedTaskLedger` reads them once, then keeps the
-list current from the changes it writes itself. Writes by other processes (a person's
-``sophie task done``) are noticed through SQLite's ``PRAGMA data_version``, read on a
-second connection, and drop the cache.
+large practice has tens of thousands). :class:`CachedTaskLedger` reads them once, then
+keeps them current from the changes it writes itself, indexed by patient and by chair-day
+so that an incremental cycle finds the tasks of its scope without walking them all, and
+with each owner's open count kept as tasks open and close (least-open ownership needs the
+whole practice's load). Writes by other processes (a person's ``sophie task done``) are
+noticed through SQLite's ``PRAGMA data_version``, read on a second connection, and drop
+the cache.
 
 A stale cache is safe: every update is compare-and-set on the task's version and a create
 conflicts on the open-key index, so a cycle planned on stale tasks fails with
@@ -15,11 +18,14 @@ and reconciles again. Nothing is ever acted on twice.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sophie.errors import LedgerConflictError
+from sophie.execution.ledger import TaskSelection
+from sophie.execution.reconcile import opening_chair_day
 from sophie.execution.tasks import Task, TaskChange
 
 if TYPE_CHECKING:
@@ -29,11 +35,75 @@ if TYPE_CHECKING:
     from sophie.execution.outbox import OutboxMessage
     from sophie.model.records import Practice
 
-__all__ = ["CachedTaskLedger"]
+__all__ = ["CachedTaskLedger", "touches"]
+
+ChairDay = tuple[str, date]
 
 
 def _watched(task: Task) -> bool:
     return task.is_open or task.awaits_verification
+
+
+def _place(task: Task) -> tuple[str, str | ChairDay] | None:
+    """Where a task sits in the scope indexes: by its opening's chair-day, or by its patient."""
+    if task.subject_type == "opening":
+        chair_day = opening_chair_day(task.subject_id)
+        return None if chair_day is None else ("chair", chair_day)
+    return None if task.patient_id is None else ("patient", task.patient_id)
+
+
+def touches(task: Task, patients: Collection[str], chair_days: Collection[ChairDay]) -> bool:
+    """Whether ``task`` concerns one of ``patients`` or an opening on one of ``chair_days``."""
+    place = _place(task)
+    if place is None:
+        return False
+    kind, where = place
+    return where in chair_days if kind == "chair" else where in patients
+
+
+class _PracticeTasks:
+    """One practice's watched tasks, with the indexes and counts kept as they change."""
+
+    def __init__(self, tasks: Iterable[Task]) -> None:
+        self.by_id: dict[str, Task] = {}
+        self.by_place: dict[tuple[str, str | ChairDay], set[str]] = defaultdict(set)
+        self.open_counts: Counter[str] = Counter()
+        self.open_total = 0
+        for task in tasks:
+            self.put(task)
+
+    def put(self, task: Task) -> None:
+        self.drop(task.id)
+        if not _watched(task):
+            return
+        self.by_id[task.id] = task
+        place = _place(task)
+        if place is not None:
+            self.by_place[place].add(task.id)
+        if task.is_open:
+            self.open_total += 1
+            if task.owner_id is not None:
+                self.open_counts[task.owner_id] += 1
+
+    def drop(self, task_id: str) -> None:
+        old = self.by_id.pop(task_id, None)
+        if old is None:
+            return
+        place = _place(old)
+        if place is not None:
+            self.by_place[place].discard(task_id)
+        if old.is_open:
+            self.open_total -= 1
+            if old.owner_id is not None:
+                self.open_counts[old.owner_id] -= 1
+
+    def touching(self, patients: Iterable[str], chair_days: Iterable[ChairDay]) -> list[Task]:
+        ids: set[str] = set()
+        for patient_id in patients:
+            ids |= self.by_place.get(("patient", patient_id), set())
+        for chair_day in chair_days:
+            ids |= self.by_place.get(("chair", chair_day), set())
+        return [self.by_id[task_id] for task_id in ids]
 
 
 class CachedTaskLedger:
@@ -48,8 +118,10 @@ class CachedTaskLedger:
     def __init__(self, ledger: Ledger, path: str | None = None) -> None:
         self.ledger = ledger
         self._probe = None if path in (None, ":memory:") else sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        self._tasks: dict[str | None, dict[str, Task]] = {}
+        self._tasks: dict[str | None, _PracticeTasks] = {}
         self._version: int | None = None
+        self._changed: list[Task] = []
+        self._reset = True
 
     def _data_version(self) -> int | None:
         if self._probe is None:
@@ -59,18 +131,48 @@ class CachedTaskLedger:
     def invalidate(self) -> None:
         """Forget the cached tasks (the next read goes to the store)."""
         self._tasks.clear()
+        self._changed.clear()
+        self._reset = True
 
-    def open_tasks(self, practice_id: str | None = None) -> list[Task]:
-        """Return the open-ish and awaiting-verification tasks (from memory when current)."""
+    def _check_writers(self) -> None:
         version = self._data_version()
         if version != self._version:
             self.invalidate()
             self._version = version
+
+    def drain_changes(self) -> tuple[bool, list[Task]]:
+        """Return the tasks this wrapper wrote since the last call, and forget them.
+
+        The first element is ``True`` when that list is not the whole story (the first
+        call, or the cache was dropped because another process wrote): the caller must
+        then read :meth:`open_tasks` afresh. One consumer only (the watcher's timers).
+        """
+        self._check_writers()
+        reset, changed = self._reset, self._changed
+        self._reset, self._changed = False, []
+        return reset, changed
+
+    def _current(self, practice_id: str | None) -> _PracticeTasks:
+        self._check_writers()
         cached = self._tasks.get(practice_id)
         if cached is None:
-            cached = {task.id: task for task in self.ledger.open_tasks(practice_id)}
+            cached = _PracticeTasks(self.ledger.open_tasks(practice_id))
             self._tasks[practice_id] = cached
-        return list(cached.values())
+        return cached
+
+    def open_tasks(self, practice_id: str | None = None) -> list[Task]:
+        """Return the open-ish and awaiting-verification tasks (from memory when current)."""
+        return list(self._current(practice_id).by_id.values())
+
+    def select_touching(
+        self, practice_id: str, patients: Iterable[str], chair_days: Iterable[ChairDay]
+    ) -> TaskSelection:
+        """Return the tasks of ``patients`` and of openings on ``chair_days``, with the practice's counts.
+
+        Costs the number of tasks found, not the number open in the practice.
+        """
+        cached = self._current(practice_id)
+        return TaskSelection(cached.touching(patients, chair_days), dict(cached.open_counts), cached.open_total)
 
     def apply(
         self,
@@ -91,15 +193,11 @@ class CachedTaskLedger:
         # Our own commit moves the data version: take the new one as ours. A write by someone
         # else in between goes unnoticed here, and is caught by compare-and-set later.
         self._version = self._data_version()
+        self._changed.extend(change.task for change in changes)
         for practice_id, cached in self._tasks.items():
             for change in changes:
-                task = change.task
-                if practice_id is not None and task.practice_id != practice_id:
-                    continue
-                if _watched(task):
-                    cached[task.id] = task
-                else:
-                    cached.pop(task.id, None)
+                if practice_id is None or change.task.practice_id == practice_id:
+                    cached.put(change.task)
 
     def get(self, task_id: str) -> Task:
         """Return one task (from the store)."""

@@ -43,10 +43,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from sophie.errors import LedgerError, SophieError
 from sophie.execution.engine import CycleResult, rules_by_id, run_cycle
-from sophie.execution.escalation import escalation_deadline
-from sophie.execution.incremental import PracticeState, Scope, run_incremental_cycle
+from sophie.execution.incremental import run_incremental_cycle
+from sophie.execution.practice_state import PracticeState, Scope
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
-from sophie.execution.tasks import Task, TaskStatus
+from sophie.execution.task_cache import CachedTaskLedger
+from sophie.execution.task_timers import TaskTimers
+from sophie.execution.tasks import Task
 from sophie.model.calendar import BusinessCalendar
 
 if TYPE_CHECKING:
@@ -223,6 +225,11 @@ class Watcher:
     _event_mark: Watermark | None = field(default=None, init=False, repr=False)
     _next_poll: datetime | None = field(default=None, init=False, repr=False)
     _last_timer: datetime | None = field(default=None, init=False, repr=False)
+    _timers: TaskTimers = field(init=False, repr=False)
+    _after_events: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._timers = TaskTimers(rules_by_id(self.packs))
 
     def run(self, stop: threading.Event | None = None, *, until: datetime | None = None, once: bool = False) -> int:
         """Tick until ``stop`` is set, ``until`` passes, or once; return the number of ticks."""
@@ -248,20 +255,28 @@ class Watcher:
         """Run one tick at ``now``: a poll, an event cycle, a timer cycle or nothing."""
         started = time.perf_counter()
         trigger, events, result, error = "idle", 0, None, None
+        pending: list[AdapterEvent] = []
         try:
             if self.state is None or self._next_poll is None or now >= self._next_poll:
                 trigger, result = "poll", self._poll(now)
             else:
-                pending = self._events()
-                due = self._due_tasks(now)
+                # Events go first (an event's task should not wait behind a batch of
+                # escalations due at the same minute); timers due meanwhile run in the very
+                # next tick, before any further events, so a stream of events never starves them.
+                due = self._due_tasks(now) if self._after_events else []
+                pending = [] if due else self._events()
                 if pending:
-                    trigger, events, result = "events", len(pending), self._on_events(pending, due, now)
-                elif due:
-                    trigger, result = "timer", self._on_timer(due, now)
+                    trigger, events, result = "events", len(pending), self._on_events(pending, now)
+                else:
+                    due = due or (self._due_tasks(now) if not self._after_events else [])
+                    if due:
+                        trigger, result = "timer", self._on_timer(due, now)
         except SophieError as err:
             error = f"{type(err).__name__}: {err}"
             logger.warning("watch tick at %s failed: %s", now.isoformat(), type(err).__name__)
-        self._last_timer = now
+        self._after_events = bool(pending)
+        if not pending:
+            self._last_timer = now
         delivered = self._deliver(now)
         return WatchTick(now, trigger, events, result, error, delivered, self._next_wake(now),
                          time.perf_counter() - started)  # fmt: skip
@@ -288,7 +303,7 @@ class Watcher:
             return []
         return list(self.adapter.events(self._event_mark))
 
-    def _on_events(self, events: list[AdapterEvent], due: list[Task], now: datetime) -> CycleResult:
+    def _on_events(self, events: list[AdapterEvent], now: datetime) -> CycleResult:
         assert self.state is not None
         outcome = self.adapter.fetch_since(self._watermark)
         if outcome.complete:
@@ -298,7 +313,6 @@ class Watcher:
             scope = self.state.apply(outcome.changes)
             for event in events:
                 scope.add(self.state.scope_of_event(event))
-            scope.add(self.state.scope_of_tasks(due))
             result = run_incremental_cycle(self.state, scope, self.packs, self.ledger, now=now,
                                            params=self.params, settings=self.settings)  # fmt: skip
         self._watermark = outcome.watermark
@@ -321,38 +335,39 @@ class Watcher:
         if self.state is None:
             return None
         practice = self.state.practice
-        return BusinessCalendar.from_strings(practice.timezone, practice.hours, practice.holidays)
+        return BusinessCalendar.shared(practice.timezone, practice.hours, practice.holidays)
+
+    def _synced_timers(self) -> TaskTimers | None:
+        """Bring the timer schedule up to date with the ledger: only changed tasks, when it can tell."""
+        if self.state is None:
+            return None
+        calendar = self._calendar()
+        assert calendar is not None
+        practice_id = self.state.practice.id
+        reset, changed = self.ledger.drain_changes() if isinstance(self.ledger, CachedTaskLedger) else (True, [])
+        if reset or calendar is not self._timers.calendar:
+            self._timers.reset(self.ledger.open_tasks(practice_id), calendar)
+        else:
+            self._timers.update(task for task in changed if task.practice_id == practice_id)
+        return self._timers
 
     def task_times(self) -> list[tuple[datetime, Task]]:
-        """Return the next time each open task needs the clock: escalation, expiry, snooze or block end."""
-        if self.state is None:
-            return []
-        calendar = self._calendar()
-        rules = rules_by_id(self.packs)
-        times: list[tuple[datetime, Task]] = []
-        for task in self.ledger.open_tasks(self.state.practice.id):
-            if not task.is_open:
-                continue
-            moments = [task.expires_at, task.snoozed_until, task.blocked_until]
-            rule = rules.get(task.rule)
-            level = task.escalation_level
-            if rule is not None and level < len(rule.escalate) and task.status is not TaskStatus.BLOCKED:
-                moments.append(escalation_deadline(task, rule.escalate[level], calendar))
-            times.extend((moment, task) for moment in moments if moment is not None)
-        return times
+        """Return when open tasks still need the clock (escalation, expiry, snooze or block end), earliest first."""
+        timers = self._synced_timers()
+        return [] if timers is None else timers.times()
 
     def _due_tasks(self, now: datetime) -> list[Task]:
-        since = self._last_timer
-        due = {
-            task.id: task for moment, task in self.task_times() if moment <= now and (since is None or moment > since)
-        }
-        return list(due.values())
+        timers = self._synced_timers()
+        return [] if timers is None else timers.due(self._last_timer, now)
 
     def _next_wake(self, now: datetime) -> datetime:
         candidates = [self._next_poll or now + self.interval]
         if self.adapter.supports_events and self.event_poll is not None:
             candidates.append(now + self.event_poll)
-        candidates.extend(moment for moment, _ in self.task_times() if moment > now)
+        timers = self._synced_timers()
+        moment = None if timers is None else timers.next_after(self._last_timer)
+        if moment is not None:
+            candidates.append(max(moment, now))  # a timer already due (an events tick ran first): at once
         if self.delivery is not None:
             retry = self.delivery.outbox.next_due()
             if retry is not None:

@@ -105,6 +105,10 @@ def _as_float(n: object) -> float:
     return float(n)
 
 
+_SHARED: dict[object, BusinessCalendar] = {}
+_SHARED_MAX = 32
+
+
 class BusinessCalendar:
     """When a practice is open, in its own timezone.
 
@@ -171,6 +175,36 @@ class BusinessCalendar:
                 raise CalendarError(f"hours for {day}: expected a list of [start, end] pairs, got {intervals!r}")
             parsed[_DAY_NAMES.index(day)] = [_parse_interval(day, interval) for interval in intervals]
         return cls(timezone, parsed, holidays)
+
+    @classmethod
+    def shared(
+        cls,
+        timezone: str,
+        hours: Mapping[str, Sequence[Sequence[str]]],
+        holidays: Iterable[date] = (),
+    ) -> BusinessCalendar:
+        """Return :meth:`from_strings`, shared among equal settings (with the tables it has built).
+
+        A watcher builds many small snapshots of one practice; each would otherwise build
+        the same calendar and its open-time tables again. A calendar never changes once
+        built, so sharing it is safe. Up to 32 settings are kept, oldest dropped first.
+
+        Raises:
+            CalendarError: As :meth:`from_strings`.
+        """
+        holiday_list = list(holidays)
+        try:
+            key = (timezone, tuple((day, tuple(map(tuple, spans))) for day, spans in hours.items()),
+                   tuple(sorted(holiday_list)))  # fmt: skip
+            found = _SHARED.get(key)
+        except TypeError:  # malformed hours or holidays: let from_strings name the problem
+            return cls.from_strings(timezone, hours, holiday_list)
+        if found is None:
+            found = cls.from_strings(timezone, hours, holiday_list)
+            if len(_SHARED) >= _SHARED_MAX:
+                del _SHARED[next(iter(_SHARED))]
+            _SHARED[key] = found
+        return found
 
     def __repr__(self) -> str:
         return f"BusinessCalendar(timezone={self._timezone_name!r}, holidays={len(self._holidays)})"

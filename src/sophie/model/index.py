@@ -95,7 +95,7 @@ class SnapshotIndex:
     def calendar(self) -> BusinessCalendar:
         """The practice's business calendar (hours, holidays, timezone)."""
         practice = self.snapshot.practice
-        return BusinessCalendar.from_strings(practice.timezone, practice.hours, practice.holidays)
+        return BusinessCalendar.shared(practice.timezone, practice.hours, practice.holidays)
 
     def subjects(self, entity_type: str) -> Sequence[View]:
         """Return every view of ``entity_type`` (a key of ``ENTITY_TYPES``), in snapshot order."""

@@ -112,11 +112,22 @@ class Emitter:
         hoist: Move run-constant sub-expressions into :attr:`prelude`.
         preload: Chains ``subject.a.b`` to load once per subject into :attr:`loads`
             (``None`` to load nothing ahead).
+        lazy_cutoffs: Compute business-time cut-offs only when the run has many subjects
+            (the generated code must bind ``_many``); a few subjects are cheaper to test
+            directly than the cut-off's search is to run.
     """
 
-    def __init__(self, namespace: dict[str, Any], *, hoist: bool, preload: frozenset[tuple[str, ...]] | None = None):
+    def __init__(
+        self,
+        namespace: dict[str, Any],
+        *,
+        hoist: bool,
+        preload: frozenset[tuple[str, ...]] | None = None,
+        lazy_cutoffs: bool = False,
+    ):
         self.namespace = namespace
         self.hoist_enabled = hoist
+        self.lazy_cutoffs = lazy_cutoffs
         self.preload = preload or frozenset()
         self.prelude: list[tuple[str, str]] = []
         self.helpers: list[str] = []

@@ -32,7 +32,8 @@ def emit_business_compare(emitter: Emitter, node: BusinessAgeCompare) -> str:
     duration = emitter.emit(node.duration)
     op = repr(node.op)
     if emitter.hoist_enabled and emitter.is_run_constant(node.duration):
-        cutoff = emitter.hoist(f"_bcut(cal, now, {duration}, {op})")
+        search = f"_bcut(cal, now, {duration}, {op})"
+        cutoff = emitter.hoist(f"({search} if _many else None)" if emitter.lazy_cutoffs else search)
         test = "<=" if node.op in (">=", ">") else ">"
         direct = f"_bage(cal, {since_ref}, now, {duration}, {op})"
         return (

@@ -35,7 +35,14 @@ if TYPE_CHECKING:
     from sophie.rules.context import EvalContext
     from sophie.rules.expressions import CheckedExpression
 
-__all__ = ["CompiledExpression", "ConditionResults", "compile_conditions", "compile_expression", "generated_source"]
+__all__ = [
+    "CUTOFF_MIN_SUBJECTS",
+    "CompiledExpression",
+    "ConditionResults",
+    "compile_conditions",
+    "compile_expression",
+    "generated_source",
+]
 
 _RUN_LOCALS = (("now", "ctx.now"), ("today", "ctx.today"), ("practice", "ctx.practice"),
                ("params", "ctx.params"), ("cal", "ctx.calendar"))
@@ -53,6 +60,11 @@ class ConditionResults:
 
     matches: list[list[View]] = field(default_factory=list)
     errors: list[tuple[int, View, str]] = field(default_factory=list)
+
+
+CUTOFF_MIN_SUBJECTS = 64
+"""From this many subjects a fused run finds each business-time cut-off once (a search of
+about fifty calendar steps); below it, each subject's business age is measured directly."""
 
 
 def _run_locals(body: str) -> list[str]:
@@ -164,13 +176,15 @@ class _FusedBuilder:
                     f"condition {expr.text!r} is written for {expr.scope.entity_type}, not {entity_type}"
                 )
         self.namespace = base_namespace()
-        emitter = Emitter(self.namespace, hoist=True, preload=_shared_chains(conditions))
+        emitter = Emitter(self.namespace, hoist=True, preload=_shared_chains(conditions), lazy_cutoffs=True)
         blocks = [self.block(emitter, group) for group in _groups(conditions)]
         prelude = [f"{name} = {source}" for name, source in emitter.prelude]
         count = len(conditions)
         lines = [*emitter.helpers, "def _run(ctx, subjects):"]
         body = "\n".join(prelude + blocks + [source for _, source in emitter.loads])
         lines += [f"    {line}" for line in _run_locals(body)]
+        if "_many" in body:
+            lines.append(f"    _many = len(subjects) >= {CUTOFF_MIN_SUBJECTS}")
         if prelude:
             lines += ["    try:", *(f"        {line}" for line in prelude), "    except Exception:",
                       "        return _slow(ctx, subjects)"]

@@ -66,8 +66,7 @@ class EvalContext:
         """
         if now.tzinfo is None or now.utcoffset() is None:
             raise ConfigurationError(f"now must be a timezone-aware datetime, got {now.isoformat()}")
-        practice = index.snapshot.practice
-        calendar = BusinessCalendar.from_strings(practice.timezone, practice.hours, practice.holidays)
+        calendar = index.calendar
         return cls(
             now=now,
             today=calendar.local_date(now),
