@@ -36,12 +36,14 @@ from threading import Event
 from sophie.adapters.demo import DemoPractice, DemoSettings
 from sophie.adapters.demo_events import DemoEventsAdapter
 from sophie.execution import SqliteLedger, run_cycle
+from sophie.execution.sweep import FAMILIES_PER_STEP, Sweep
 from sophie.execution.task_cache import CachedTaskLedger
 from sophie.execution.watch import Watcher
 from sophie.model import Snapshot
 from sophie.rules import load_pack
 
 WARM_UP = 10
+SWEEP_STEPS = 30
 
 
 class _SetClock:
@@ -117,6 +119,18 @@ def main() -> None:
                 counts = tick.result.counts()
                 created += counts["created"]
                 resolved += counts["resolved"]
+        # Sweep steps (``sophie watch --sweep``): one slice of families and chair-days each.
+        sweep = Sweep(timedelta(0))
+        assert watcher.state is not None
+        sweep.plan(watcher.state, clock.at)
+        watcher.sweep = sweep
+        sweep_seconds: list[float] = []
+        for _ in range(SWEEP_STEPS):
+            started = time.perf_counter()
+            tick = watcher.tick(clock.at)
+            if tick.trigger == "sweep":
+                sweep_seconds.append(time.perf_counter() - started)
+        slices = -(-len(watcher.state.family_heads()) // FAMILIES_PER_STEP)
         cached.close()
 
     ms = [value * 1000 for value in latencies]
@@ -131,6 +145,10 @@ def main() -> None:
         timer_ms = [value * 1000 for value in timer_seconds]
         print(f"timer ticks between the events (escalations and expiries coming due): {len(timer_ms)} ticks, "
               f"{timer_changes} task changes; p50 {statistics.median(timer_ms):.1f} ms, max {max(timer_ms):.1f} ms")
+    if sweep_seconds:
+        sweep_ms = [value * 1000 for value in sweep_seconds]
+        print(f"sweep steps ({FAMILIES_PER_STEP} families each; a whole round is {slices} steps): "
+              f"p50 {statistics.median(sweep_ms):.1f} ms, max {max(sweep_ms):.1f} ms over {len(sweep_ms)} steps")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from rich.status import Status
 from sophie.cli.options import DB_OPTION, AwareDateTime
 from sophie.cli.render import console
 from sophie.execution import SqliteLedger, sqlite_path
+from sophie.execution.sweep import Sweep
 from sophie.execution.task_cache import CachedTaskLedger
 from sophie.execution.watch import SimulatedClock, SystemClock, WatchClock, Watcher, WatchLock, WatchTick
 
@@ -116,6 +117,9 @@ def _printer(output: str, plugins: Plugins) -> tuple[Status | None, Callable[[Wa
 @click.option(
     "--interval", type=click.FloatRange(min=1), default=300, show_default=True, help="Seconds between full reads."
 )
+@click.option("--sweep", type=click.FloatRange(min=1), metavar="SECONDS",
+              help="Re-evaluate the practice a slice at a time between full reads, a whole round every "
+                   "SECONDS (catches stalls that time alone makes true; for large practices).")  # fmt: skip
 @click.option("--event-poll", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
               help="Seconds between checks of the events file.")  # fmt: skip
 @click.option("--pack", "pack_refs", multiple=True, metavar="PACK", help="A rule pack by name or path (repeatable).")
@@ -134,6 +138,7 @@ def watch_command(
     source: str | None,
     events_path: str | None,
     interval: float,
+    sweep: float | None,
     event_poll: float,
     pack_refs: tuple[str, ...],
     param_pairs: tuple[str, ...],
@@ -174,6 +179,7 @@ def watch_command(
             params=params,
             delivery=_delivery(path, notify_console),
             on_tick=on_tick,
+            sweep=None if sweep is None else Sweep(timedelta(seconds=sweep)),
         )
         if status is not None:
             with status:

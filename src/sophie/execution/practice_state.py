@@ -188,6 +188,16 @@ class PracticeState:
         """The index of the last complete read, for slot-fill candidates from the whole practice."""
         return self._full.index
 
+    def family_heads(self) -> list[str]:
+        """Return the id of each family's head (a patient's guarantor, or the patient), sorted."""
+        heads = {str(getattr(p, "guarantor_id", None) or key) for key, p in self.sections["patients"].items()}
+        return sorted(heads)
+
+    def chair_days(self, since: date) -> list[ChairDay]:
+        """Return the chair-days from ``since`` on that hold appointments or schedule blocks, sorted."""
+        found = {chair for by_chair in self._chair_records.values() for chair, keys in by_chair.items() if keys}
+        return sorted(chair for chair in found if chair[1] >= since)
+
     def family(self, patient_ids: Iterable[str]) -> set[str]:
         """Return the patients with their guarantors and the guarantors' dependents."""
         patients = self.sections["patients"]

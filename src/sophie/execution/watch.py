@@ -1,6 +1,6 @@
 """The watch loop: keep a practice's tasks current as the PMS changes and the clock moves.
 
-Each *tick* does one of three things, then drains the notification outbox:
+Each *tick* does one of four things, then drains the notification outbox:
 
 * **poll** (at start, then every ``interval``): a complete read and a full cycle, which
   also catches any change an event missed;
@@ -8,10 +8,16 @@ Each *tick* does one of three things, then drains the notification outbox:
   (``fetch_since``) and run an incremental cycle on their scope
   (:mod:`sophie.execution.incremental`);
 * **timer**: no data changed, but a task's escalation deadline, expiry, snooze or block
-  end has come: re-evaluate those tasks' subjects on the data last read (no poll needed).
+  end has come: re-evaluate those tasks' subjects on the data last read (no poll needed);
+* **sweep** (with a :class:`~sophie.execution.sweep.Sweep`): nothing else is waiting and a
+  sweep step is due: re-evaluate the next slice of families and chair-days on the data
+  last read, so stalls that time alone makes true appear between polls.
+
+Events go first; timers due at the same moment run in the very next tick, before further
+events; sweep steps only when neither waits.
 
 Between ticks the loop sleeps until the earliest of: the next poll, the next event check,
-the next task deadline in the ledger, the next outbox retry, ``until``.
+the next task deadline in the ledger, the next sweep step, the next outbox retry, ``until``.
 
 **One writer per ledger.** :class:`WatchLock` takes an exclusive ``fcntl.flock`` on
 ``<db>.watch.lock`` for the life of the loop; a second watcher on the same ledger fails at
@@ -46,6 +52,7 @@ from sophie.execution.engine import CycleResult, rules_by_id, run_cycle
 from sophie.execution.incremental import run_incremental_cycle
 from sophie.execution.practice_state import PracticeState, Scope
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
+from sophie.execution.sweep import Sweep
 from sophie.execution.task_cache import CachedTaskLedger
 from sophie.execution.task_timers import TaskTimers
 from sophie.execution.tasks import Task
@@ -164,7 +171,7 @@ class WatchTick:
     """What one tick did (ids and counts only: safe to log).
 
     Attributes:
-        at: The tick's time. trigger: ``poll``, ``events`` or ``timer``.
+        at: The tick's time. trigger: ``poll``, ``events``, ``timer``, ``sweep`` or ``idle``.
         events: How many events were consumed. result: The cycle, if one ran.
         error: Why the read failed, if it did. delivered: Outbox rows sent.
         next_wake: When the loop will wake next. seconds: How long the tick took.
@@ -207,6 +214,8 @@ class Watcher:
         params / settings: As for :func:`~sophie.execution.engine.run_cycle`.
         delivery: Drains the outbox each tick, when notifiers are configured.
         on_tick: Called after each tick that did something (the CLI prints it).
+        sweep: Re-evaluates the practice a slice at a time between polls, so that stalls
+            time alone makes true are caught without a complete read (``None``: polls only).
         state: The last complete read, with the changes applied since (set by the loop).
     """
 
@@ -220,6 +229,7 @@ class Watcher:
     settings: ExecutionSettings = DEFAULT_SETTINGS
     delivery: DeliveryWorker | None = None
     on_tick: Callable[[WatchTick], None] | None = None
+    sweep: Sweep | None = None
     state: PracticeState | None = field(default=None, init=False, repr=False)
     _watermark: Watermark | None = field(default=None, init=False, repr=False)
     _event_mark: Watermark | None = field(default=None, init=False, repr=False)
@@ -271,6 +281,8 @@ class Watcher:
                     due = due or (self._due_tasks(now) if not self._after_events else [])
                     if due:
                         trigger, result = "timer", self._on_timer(due, now)
+                    elif self.sweep is not None and self.sweep.due(now):
+                        trigger, result = "sweep", self._on_sweep(self.sweep, now)
         except SophieError as err:
             error = f"{type(err).__name__}: {err}"
             logger.warning("watch tick at %s failed: %s", now.isoformat(), type(err).__name__)
@@ -293,6 +305,8 @@ class Watcher:
         gc.unfreeze()  # let the previous read be collected
         self.state = PracticeState(snapshot)
         result = run_cycle(snapshot, self.packs, self.ledger, now=now, params=self.params, settings=self.settings)
+        if self.sweep is not None:
+            self.sweep.plan(self.state, now)
         # The read stays until the next poll: keep the collector from scanning it on every
         # event (a full collection over a large practice's records is a latency spike).
         gc.freeze()
@@ -321,7 +335,14 @@ class Watcher:
 
     def _full(self, snapshot: Snapshot, now: datetime) -> CycleResult:
         self.state = PracticeState(snapshot)
+        if self.sweep is not None:
+            self.sweep.plan(self.state, now)
         return run_cycle(snapshot, self.packs, self.ledger, now=now, params=self.params, settings=self.settings)
+
+    def _on_sweep(self, sweep: Sweep, now: datetime) -> CycleResult:
+        assert self.state is not None
+        return run_incremental_cycle(self.state, sweep.take(now), self.packs, self.ledger, now=now,
+                                     params=self.params, settings=self.settings)  # fmt: skip
 
     def _on_timer(self, tasks: list[Task], now: datetime) -> CycleResult:
         assert self.state is not None
@@ -368,6 +389,8 @@ class Watcher:
         moment = None if timers is None else timers.next_after(self._last_timer)
         if moment is not None:
             candidates.append(max(moment, now))  # a timer already due (an events tick ran first): at once
+        if self.sweep is not None and self.sweep.next_at is not None:
+            candidates.append(max(self.sweep.next_at, now))
         if self.delivery is not None:
             retry = self.delivery.outbox.next_due()
             if retry is not None:
