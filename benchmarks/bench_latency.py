@@ -70,6 +70,8 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--person-every", type=int, default=10,
+                        help="a person acknowledges a task from another connection before every Nth event (0: never)")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -90,6 +92,8 @@ def main() -> None:
         full_seconds = time.perf_counter() - started
 
         cached = CachedTaskLedger(ledger, str(Path(folder) / "bench.db"))
+        person = SqliteLedger(str(Path(folder) / "bench.db"))  # another process: a person's `sophie task ack`
+        acted = 0
         watcher = Watcher(adapter, packs, cached, clock=clock, interval=timedelta(days=7),
                           event_poll=timedelta(seconds=1))  # fmt: skip
         started = time.perf_counter()
@@ -108,6 +112,10 @@ def main() -> None:
                 assert before.result is not None
                 timer_changes += len(before.result.changes)
             clock.at = moment
+            if args.person_every and number % args.person_every == 0:  # staff work the queue meanwhile
+                open_ids = sorted(t.id for t in person.queue(practice_id=snapshot.practice.id))
+                person.transition(open_ids[number % len(open_ids)], "ack", actor="staff:bench", now=moment)
+                acted += number >= WARM_UP
             started = time.perf_counter()
             tick = watcher.tick(clock.at)
             seconds = time.perf_counter() - started
@@ -132,12 +140,14 @@ def main() -> None:
                 sweep_seconds.append(time.perf_counter() - started)
         slices = -(-len(watcher.state.family_heads()) // FAMILIES_PER_STEP)
         cached.close()
+        person.close()
 
     ms = [value * 1000 for value in latencies]
     print(f"first full cycle (fills the ledger, {first.open_tasks} open tasks): {first_seconds:.2f} s")
     print(f"watcher's first poll (complete read, PracticeState, full cycle): {poll_seconds:.2f} s")
     print(f"full re-evaluation, steady state (index + evaluate + reconcile + commit): {full_seconds * 1000:.0f} ms")
-    print(f"event -> task committed, one watch tick each, {len(ms)} ticks ({created} created, {resolved} resolved):")
+    print(f"event -> task committed, one watch tick each, {len(ms)} ticks ({created} created, {resolved} resolved; "
+          f"a person acknowledged a task from another connection before {acted} of them):")  # fmt: skip
     print(f"  p50 {statistics.median(ms):.1f} ms   p99 {_percentile(ms, 0.99):.1f} ms   max {max(ms):.1f} ms")
     print(f"  full re-evaluation / p50 event: {full_seconds * 1000 / statistics.median(ms):.0f}x")
     print(f"  target p99 <= 50 ms: {'met' if _percentile(ms, 0.99) <= 50 else 'NOT met'}")

@@ -8,14 +8,17 @@ the cache to the same day replayed on the plain store (which filters every task)
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sophie.adapters.demo import DemoPractice, DemoSettings
 from sophie.adapters.demo_events import day_of_events
-from sophie.execution import SqliteLedger, run_cycle
+from sophie.execution import SqliteLedger, TaskStatus, TransitionError, run_cycle
 from sophie.execution.incremental import PracticeState, run_incremental_cycle
 from sophie.execution.ledger import select_all
 from sophie.execution.task_cache import CachedTaskLedger, touches
@@ -107,18 +110,82 @@ def test_a_person_closing_a_task_elsewhere_moves_the_counts(tmp_path, practice, 
         cache.close()
 
 
-def test_the_change_feed_reports_own_writes_and_resets_on_another_writer(tmp_path, practice, packs):
+class CountingStore:
+    """The SQLite ledger, counting whole reads of the open tasks and single-task reads."""
+
+    def __init__(self, store: SqliteLedger) -> None:
+        self.store = store
+        self.whole_reads = 0
+        self.single_reads: list[str] = []
+
+    def open_tasks(self, practice_id=None):
+        self.whole_reads += 1
+        return self.store.open_tasks(practice_id)
+
+    def get(self, task_id):
+        self.single_reads.append(task_id)
+        return self.store.get(task_id)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def test_another_writer_costs_the_tasks_it_changed_not_a_full_read(tmp_path, practice, packs):
     snapshot, _ = practice
     path = tmp_path / "f.db"
     with SqliteLedger(str(path)) as store:
-        cache = CachedTaskLedger(store, str(path))
+        counting = CountingStore(store)
+        cache = CachedTaskLedger(counting, str(path))  # type: ignore[arg-type]
         assert cache.drain_changes() == (True, [])  # nothing known yet: read everything
         first = run_cycle(snapshot, packs, cache, now=snapshot.as_of)
         reset, changed = cache.drain_changes()
         assert not reset
         assert [t.id for t in changed] == [c.task.id for c in first.changes]
         assert cache.drain_changes() == (False, [])  # drained
-        task = cache.open_tasks(snapshot.practice.id)[0]
+        assert counting.whole_reads == 1 and counting.single_reads == []  # its own writes: nothing re-read
+
+        practice_id = snapshot.practice.id
+        task = cache.open_tasks(practice_id)[0]
         person_acts(path, task.id, "ack", snapshot.as_of + timedelta(minutes=1))
-        assert cache.drain_changes() == (True, [])  # someone else wrote: start again from the store
+        seen = {t.id: t for t in cache.open_tasks(practice_id)}
+        assert seen[task.id].status is TaskStatus.ACKNOWLEDGED
+        assert counting.whole_reads == 1 and counting.single_reads == [task.id]
+        reset, changed = cache.drain_changes()
+        assert not reset
+        assert [(t.id, t.status) for t in changed] == [(task.id, TaskStatus.ACKNOWLEDGED)]
+
+        second = run_cycle(snapshot, packs, cache, now=snapshot.as_of + timedelta(hours=1))
+        assert second.attempts == 1  # planned on current tasks: no conflict
+        assert counting.whole_reads == 1
+        fresh, kept = select_all(store.open_tasks(practice_id)), cache.select_touching(practice_id, (), ())
+        assert (+Counter(kept.open_counts), kept.open_total) == (+Counter(fresh.open_counts), fresh.open_total)
+        cache.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_cache_matches_the_store_while_people_act_between_cycles(tmp_path_factory, practice, packs, data):
+    snapshot, _ = practice
+    path = tmp_path_factory.mktemp("race") / "r.db"
+    practice_id = snapshot.practice.id
+    with SqliteLedger(str(path)) as store, SqliteLedger(str(path)) as person:
+        cache = CachedTaskLedger(store, str(path))
+        now = snapshot.as_of
+        run_cycle(snapshot, packs, cache, now=now)
+        for _ in range(data.draw(st.integers(1, 8), label="steps")):
+            now += timedelta(hours=data.draw(st.integers(0, 30), label="hours"))
+            if data.draw(st.booleans(), label="a person acts"):
+                ids = sorted(t.id for t in person.open_tasks(practice_id))
+                for task_id in data.draw(st.lists(st.sampled_from(ids), max_size=3), label="tasks"):
+                    action = data.draw(st.sampled_from(["ack", "done", "snooze", "reopen"]), label="action")
+                    with contextlib.suppress(TransitionError):
+                        person.transition(task_id, action, actor="staff:x", now=now,
+                                          until=now + timedelta(hours=2) if action == "snooze" else None)  # fmt: skip
+            else:
+                run_cycle(snapshot, packs, cache, now=now)
+            truth = store.open_tasks(practice_id)
+            kept = cache.open_tasks(practice_id)
+            assert sorted((t.id, t.version) for t in kept) == sorted((t.id, t.version) for t in truth)
+            fresh, counted = select_all(truth), cache.select_touching(practice_id, (), ())
+            assert (+Counter(counted.open_counts), counted.open_total) == (+Counter(fresh.open_counts), fresh.open_total)
         cache.close()

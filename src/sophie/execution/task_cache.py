@@ -2,15 +2,20 @@
 
 Reading every open task from SQLite costs more than the rest of an incremental cycle (a
 large practice has tens of thousands). :class:`CachedTaskLedger` reads them once, then
-keeps them current from the changes it writes itself, indexed by patient and by chair-day
-so that an incremental cycle finds the tasks of its scope without walking them all, and
-with each owner's open count kept as tasks open and close (least-open ownership needs the
-whole practice's load). Writes by other processes (a person's ``sophie task done``) are
-noticed through SQLite's ``PRAGMA data_version``, read on a second connection, and drop
-the cache.
+keeps them current, indexed by patient and by chair-day so that an incremental cycle finds
+the tasks of its scope without walking them all, and with each owner's open count kept as
+tasks open and close (least-open ownership needs the whole practice's load).
 
-A stale cache is safe: every update is compare-and-set on the task's version and a create
-conflicts on the open-key index, so a cycle planned on stale tasks fails with
+Keeping current: its own writes update the cache directly. Any write to the file (its own,
+or another process's, such as a person's ``sophie task done``) moves SQLite's
+``PRAGMA data_version``, read on a second, read-only connection. When it moved, the cache
+reads which tasks the audit trail (append-only, one event per change, numbered by ``seq``)
+shows changed since it last looked, compares their versions with its own, and re-reads
+only those that differ. So a person acting on one task costs the watcher one task's read,
+not the practice's.
+
+A stale cache is still safe: every update is compare-and-set on the task's version and a
+create conflicts on the open-key index, so a cycle planned on stale tasks fails with
 :class:`~sophie.errors.LedgerConflictError`, the cache is dropped, and the engine re-reads
 and reconciles again. Nothing is ever acted on twice.
 """
@@ -36,6 +41,9 @@ if TYPE_CHECKING:
     from sophie.model.records import Practice
 
 __all__ = ["CachedTaskLedger", "touches"]
+
+_REFRESH_LIMIT = 5000
+"""Past this many tasks changed by others, the cache reads every open task again instead."""
 
 ChairDay = tuple[str, date]
 
@@ -122,6 +130,7 @@ class CachedTaskLedger:
         self._version: int | None = None
         self._changed: list[Task] = []
         self._reset = True
+        self._seq: int | None = None  # the audit trail is read up to here
 
     def _data_version(self) -> int | None:
         if self._probe is None:
@@ -133,12 +142,43 @@ class CachedTaskLedger:
         self._tasks.clear()
         self._changed.clear()
         self._reset = True
+        self._seq = None
 
     def _check_writers(self) -> None:
         version = self._data_version()
-        if version != self._version:
+        if version == self._version:
+            return
+        self._version = version  # read before the audit trail: a later write moves it again
+        if self._probe is None or self._seq is None or not self._tasks:
             self.invalidate()
-            self._version = version
+            return
+        rows = self._probe.execute(
+            "SELECT task_id, max(seq) FROM task_event WHERE seq > ? GROUP BY task_id", (self._seq,)
+        ).fetchall()
+        if len(rows) > _REFRESH_LIMIT:  # a large outside change: reading everything is cheaper
+            self.invalidate()
+            return
+        self._seq = max([self._seq, *(int(seq) for _, seq in rows)])
+        self._refresh([str(task_id) for task_id, _ in rows])
+
+    def _refresh(self, task_ids: list[str]) -> None:
+        """Re-read the tasks among ``task_ids`` whose stored version differs from the cached one."""
+        assert self._probe is not None
+        known: dict[str, int] = {}
+        for cached in self._tasks.values():
+            known.update((task_id, task.version) for task_id, task in cached.by_id.items())
+        stale: list[str] = []
+        for start in range(0, len(task_ids), 500):
+            chunk = task_ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._probe.execute(f"SELECT id, version FROM task WHERE id IN ({marks})", chunk)
+            stale += [str(task_id) for task_id, version in rows if known.get(str(task_id)) != version]
+        for task_id in stale:
+            task = self.ledger.get(task_id)
+            self._changed.append(task)
+            for practice_id, cached in self._tasks.items():
+                if practice_id is None or task.practice_id == practice_id:
+                    cached.put(task)
 
     def drain_changes(self) -> tuple[bool, list[Task]]:
         """Return the tasks this wrapper wrote since the last call, and forget them.
@@ -156,9 +196,17 @@ class CachedTaskLedger:
         self._check_writers()
         cached = self._tasks.get(practice_id)
         if cached is None:
+            if self._seq is None:  # before the tasks: a write in between is read again, harmlessly
+                self._seq = self._last_seq()
             cached = _PracticeTasks(self.ledger.open_tasks(practice_id))
             self._tasks[practice_id] = cached
         return cached
+
+    def _last_seq(self) -> int:
+        if self._probe is None:
+            return 0
+        row = self._probe.execute("SELECT max(seq) FROM task_event").fetchone()
+        return int(row[0] or 0)
 
     def open_tasks(self, practice_id: str | None = None) -> list[Task]:
         """Return the open-ish and awaiting-verification tasks (from memory when current)."""
@@ -190,9 +238,8 @@ class CachedTaskLedger:
         except LedgerConflictError:
             self.invalidate()
             raise
-        # Our own commit moves the data version: take the new one as ours. A write by someone
-        # else in between goes unnoticed here, and is caught by compare-and-set later.
-        self._version = self._data_version()
+        # Our own commit moves the data version too; the next check reads the audit trail and
+        # finds these tasks already at their stored versions, so it re-reads none of them.
         self._changed.extend(change.task for change in changes)
         for practice_id, cached in self._tasks.items():
             for change in changes:
@@ -219,9 +266,13 @@ class CachedTaskLedger:
         until: datetime | None = None,
         reason: str | None = None,
     ) -> ActionResult:
-        """Apply a person's action (and forget the cache)."""
-        self.invalidate()
-        return self.ledger.transition(task_id, action, actor=actor, now=now, until=until, reason=reason)
+        """Apply a person's action, and keep the cache current with its result."""
+        result = self.ledger.transition(task_id, action, actor=actor, now=now, until=until, reason=reason)
+        self._changed.append(result.task)
+        for practice_id, cached in self._tasks.items():
+            if practice_id is None or result.task.practice_id == practice_id:
+                cached.put(result.task)
+        return result
 
     def audit(self, task_id: str) -> list[AuditEvent]:
         """Return a task's audit events."""
