@@ -131,6 +131,7 @@ class CachedTaskLedger:
         self._changed: list[Task] = []
         self._reset = True
         self._seq: int | None = None  # the audit trail is read up to here
+        self._written: dict[str, int] = {}  # versions this wrapper wrote since the last refresh
 
     def _data_version(self) -> int | None:
         if self._probe is None:
@@ -143,6 +144,7 @@ class CachedTaskLedger:
         self._changed.clear()
         self._reset = True
         self._seq = None
+        self._written.clear()
 
     def _check_writers(self) -> None:
         version = self._data_version()
@@ -164,15 +166,24 @@ class CachedTaskLedger:
     def _refresh(self, task_ids: list[str]) -> None:
         """Re-read the tasks among ``task_ids`` whose stored version differs from the cached one."""
         assert self._probe is not None
-        known: dict[str, int] = {}
-        for cached in self._tasks.values():
-            known.update((task_id, task.version) for task_id, task in cached.by_id.items())
+
+        written, self._written = self._written, {}
+
+        def cached_version(task_id: str) -> int | None:
+            if task_id in written:  # also covers tasks it closed, which the cache no longer holds
+                return written[task_id]
+            for cached in self._tasks.values():
+                task = cached.by_id.get(task_id)
+                if task is not None:
+                    return task.version
+            return None
+
         stale: list[str] = []
         for start in range(0, len(task_ids), 500):
             chunk = task_ids[start : start + 500]
             marks = ", ".join("?" * len(chunk))
             rows = self._probe.execute(f"SELECT id, version FROM task WHERE id IN ({marks})", chunk)
-            stale += [str(task_id) for task_id, version in rows if known.get(str(task_id)) != version]
+            stale += [str(task_id) for task_id, version in rows if cached_version(str(task_id)) != version]
         for task_id in stale:
             task = self.ledger.get(task_id)
             self._changed.append(task)
@@ -241,6 +252,7 @@ class CachedTaskLedger:
         # Our own commit moves the data version too; the next check reads the audit trail and
         # finds these tasks already at their stored versions, so it re-reads none of them.
         self._changed.extend(change.task for change in changes)
+        self._written.update((change.task.id, change.task.version) for change in changes)
         for practice_id, cached in self._tasks.items():
             for change in changes:
                 if practice_id is None or change.task.practice_id == practice_id:
@@ -269,6 +281,7 @@ class CachedTaskLedger:
         """Apply a person's action, and keep the cache current with its result."""
         result = self.ledger.transition(task_id, action, actor=actor, now=now, until=until, reason=reason)
         self._changed.append(result.task)
+        self._written[result.task.id] = result.task.version
         for practice_id, cached in self._tasks.items():
             if practice_id is None or result.task.practice_id == practice_id:
                 cached.put(result.task)
