@@ -81,7 +81,9 @@ def main() -> None:
     packs = [load_pack("dental-core")]
     clock = _SetClock(snapshot.as_of)
     adapter = DemoEventsAdapter(snapshot, clock.now, seed=args.seed, count=args.events + WARM_UP)
-    with tempfile.TemporaryDirectory() as folder, SqliteLedger(str(Path(folder) / "bench.db")) as ledger:
+    with tempfile.TemporaryDirectory() as folder, SqliteLedger(
+        str(Path(folder) / "bench.db"), autocheckpoint=False  # as `sophie watch` opens it
+    ) as ledger:
         now = snapshot.as_of
         started = time.perf_counter()
         first = run_cycle(snapshot, packs, ledger, now=now)
@@ -113,7 +115,7 @@ def main() -> None:
                 timer_changes += len(before.result.changes)
             clock.at = moment
             if args.person_every and number % args.person_every == 0:  # staff work the queue meanwhile
-                open_ids = sorted(t.id for t in person.queue(practice_id=snapshot.practice.id))
+                open_ids = sorted(t.id for t in cached.open_tasks(snapshot.practice.id) if t.is_open)
                 person.transition(open_ids[number % len(open_ids)], "ack", actor="staff:bench", now=moment)
                 acted += number >= WARM_UP
             started = time.perf_counter()

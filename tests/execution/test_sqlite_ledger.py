@@ -226,3 +226,20 @@ def test_an_unknown_task_id_is_a_lookup_error(ledger):
         ledger.get("nope")
     with pytest.raises(UnknownNameError):
         ledger.transition("nope", "ack", actor="cli", now=at("2026-03-09T11:00"))
+
+
+def test_without_autocheckpoint_commits_stay_in_the_log_until_checkpoint(tmp_path):
+    from sophie.adapters.demo import DemoPractice, DemoSettings
+    from sophie.execution import run_cycle
+    from sophie.rules import load_pack
+
+    snapshot = DemoPractice(DemoSettings(seed=1, patients=1000)).snapshot()
+    path = tmp_path / "quiet.db"
+    with SqliteLedger(str(path), autocheckpoint=False) as quiet:
+        assert quiet._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        run_cycle(snapshot, [load_pack("dental-core")], quiet, now=snapshot.as_of)
+        log, before = (path.with_name("quiet.db-wal")).stat().st_size, path.stat().st_size
+        assert log > 100_000  # the cycle's pages wait in the log
+        quiet.checkpoint()
+        assert path.stat().st_size > before + log // 4
+        assert len(quiet.open_tasks()) > 100

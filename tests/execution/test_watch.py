@@ -333,3 +333,23 @@ def test_cached_open_tasks_notice_another_writer(tmp_path, packs):
         seen = {t.id: t for t in cached.open_tasks("story-dental")}
         assert seen[task.id].status is TaskStatus.ACKNOWLEDGED
         cached.close()
+
+
+def test_the_watcher_checkpoints_the_ledger_log_when_idle(tmp_path, packs):
+    calls: list[str] = []
+
+    class Spy(SqliteLedger):
+        def checkpoint(self) -> None:
+            calls.append("checkpoint")
+            super().checkpoint()
+
+    with Spy(str(tmp_path / "w.db"), autocheckpoint=False) as ledger:
+        practice, watcher = make_watcher(tmp_path, packs, ledger, at(11, 30))
+        practice.show("after-cancellation.yaml")
+        assert watcher.tick(at(11, 30)).trigger == "poll"
+        assert calls == ["checkpoint"]
+        practice.emit(CANCELLED)
+        assert watcher.tick(at(11, 40)).trigger == "events"
+        assert calls == ["checkpoint"]  # a busy tick: no checkpoint
+        assert watcher.tick(at(11, 41)).trigger == "idle"
+        assert calls == ["checkpoint", "checkpoint"]

@@ -167,7 +167,7 @@ def watch_command(
     source_adapter = _adapter(adapter, source, events_path, clock, plugins)
     stop = threading.Event()
     status, on_tick = _printer(output, plugins)
-    with WatchLock(path), SqliteLedger(path) as store, _stop_on_signals(stop):
+    with WatchLock(path), SqliteLedger(path, autocheckpoint=False) as store, _stop_on_signals(stop):
         ledger = CachedTaskLedger(store, path)
         watcher = Watcher(
             source_adapter,

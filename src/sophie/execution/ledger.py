@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sophie.errors import ConfigurationError, LedgerConflictError, LedgerError
 from sophie.execution.tasks import JsonValue, Task, TaskChange
@@ -39,6 +39,7 @@ __all__ = [
     "Ledger",
     "LedgerConflictError",
     "LedgerError",
+    "SupportsCheckpoint",
     "TaskSelection",
     "select_all",
     "sqlite_path",
@@ -160,6 +161,14 @@ class Ledger(Protocol):
 
     def close(self) -> None:
         """Release the store's resources."""
+
+
+@runtime_checkable
+class SupportsCheckpoint(Protocol):
+    """A store with a write-ahead log that a long-running writer checkpoints when idle."""
+
+    def checkpoint(self) -> None:
+        """Copy the log into the main store without waiting for, or blocking, anyone."""
 
 
 def sqlite_path(url: str) -> str:

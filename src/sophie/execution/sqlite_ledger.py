@@ -116,12 +116,23 @@ class SqliteLedger:
         statement_hook: Called with each SQL statement inside write transactions, before it
             runs; a seam for fault-injection tests (raise, sleep or kill the process there).
         busy_timeout_ms: How long a writer waits for another to finish.
+        autocheckpoint: Let SQLite copy the write-ahead log into the database file when a
+            commit finds it long (the default). A long-running writer that cares about the
+            latency of each commit (``sophie watch``) turns it off and calls
+            :meth:`checkpoint` when it is idle, so no commit pays for a checkpoint.
 
     Raises:
         LedgerError: The file is not a sophie ledger, is from a newer sophie, or cannot be opened.
     """
 
-    def __init__(self, path: str, *, statement_hook: StatementHook | None = None, busy_timeout_ms: int = 30_000):
+    def __init__(
+        self,
+        path: str,
+        *,
+        statement_hook: StatementHook | None = None,
+        busy_timeout_ms: int = 30_000,
+        autocheckpoint: bool = True,
+    ):
         self.path = path
         self._hook = statement_hook
         try:
@@ -131,6 +142,8 @@ class SqliteLedger:
             if path != ":memory:":
                 self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = FULL")
+            if not autocheckpoint:
+                self._db.execute("PRAGMA wal_autocheckpoint = 0")
             self._db.execute("PRAGMA foreign_keys = ON")
             migrate(self._db, path=path)
         except sqlite3.DatabaseError as err:
@@ -145,6 +158,19 @@ class SqliteLedger:
     def close(self) -> None:
         """Close the connection."""
         self._db.close()
+
+    def checkpoint(self) -> None:
+        """Copy what the write-ahead log holds into the database file, as far as readers allow.
+
+        Passive: it never waits for, or blocks, another connection.
+
+        Raises:
+            LedgerError: The store fails.
+        """
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.DatabaseError as err:
+            raise LedgerError(f"{self.path}: checkpoint failed: {err}") from err
 
     # -- transactions ------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sophie.errors import LedgerConflictError
-from sophie.execution.ledger import TaskSelection
+from sophie.execution.ledger import SupportsCheckpoint, TaskSelection
 from sophie.execution.reconcile import opening_chair_day
 from sophie.execution.tasks import Task, TaskChange
 
@@ -257,6 +257,11 @@ class CachedTaskLedger:
             for change in changes:
                 if practice_id is None or change.task.practice_id == practice_id:
                     cached.put(change.task)
+
+    def checkpoint(self) -> None:
+        """Checkpoint the wrapped ledger's write-ahead log, if it has one."""
+        if isinstance(self.ledger, SupportsCheckpoint):
+            self.ledger.checkpoint()
 
     def get(self, task_id: str) -> Task:
         """Return one task (from the store)."""

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Protocol
 from sophie.errors import LedgerError, SophieError
 from sophie.execution.engine import CycleResult, rules_by_id, run_cycle
 from sophie.execution.incremental import run_incremental_cycle
+from sophie.execution.ledger import SupportsCheckpoint
 from sophie.execution.practice_state import PracticeState, Scope
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
 from sophie.execution.sweep import Sweep
@@ -68,6 +69,9 @@ if TYPE_CHECKING:
 __all__ = ["SimulatedClock", "SystemClock", "WatchClock", "WatchLock", "WatchLockedError", "WatchTick", "Watcher"]
 
 logger = logging.getLogger(__name__)
+
+_CHECKPOINT_EVERY = 200
+"""Busy ticks in a row after which the ledger's log is checkpointed even though work waits."""
 
 
 class WatchLockedError(LedgerError):
@@ -237,6 +241,7 @@ class Watcher:
     _last_timer: datetime | None = field(default=None, init=False, repr=False)
     _timers: TaskTimers = field(init=False, repr=False)
     _after_events: bool = field(default=False, init=False, repr=False)
+    _busy_ticks: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._timers = TaskTimers(rules_by_id(self.packs))
@@ -289,6 +294,9 @@ class Watcher:
         self._after_events = bool(pending)
         if not pending:
             self._last_timer = now
+        self._busy_ticks = 0 if trigger in ("idle", "poll") else self._busy_ticks + 1
+        if self._busy_ticks % _CHECKPOINT_EVERY == 0 and isinstance(self.ledger, SupportsCheckpoint):
+            self._checkpoint()  # when nothing waits, or at least every so many busy ticks
         delivered = self._deliver(now)
         return WatchTick(now, trigger, events, result, error, delivered, self._next_wake(now),
                          time.perf_counter() - started)  # fmt: skip
@@ -396,6 +404,14 @@ class Watcher:
             if retry is not None:
                 candidates.append(max(retry, now))
         return min(candidates)
+
+    def _checkpoint(self) -> None:
+        """Checkpoint the ledger's log while nothing waits (``sophie watch`` turns SQLite's own off)."""
+        assert isinstance(self.ledger, SupportsCheckpoint)
+        try:
+            self.ledger.checkpoint()
+        except SophieError as err:
+            logger.warning("ledger checkpoint failed: %s", type(err).__name__)
 
     def _deliver(self, now: datetime) -> int:
         if self.delivery is None:
