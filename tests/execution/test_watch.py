@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from sophie.adapters import load_snapshot_file
 from sophie.adapters.event_files import EventFilesAdapter, diff_snapshots
+from sophie.cli import cli
 from sophie.cli.watch_command import watch_command
 from sophie.execution import ChangeKind, SqliteLedger, TaskStatus
 from sophie.execution.watch import SimulatedClock, Watcher, WatchLock, WatchLockedError, WatchTick
@@ -353,3 +354,34 @@ def test_the_watcher_checkpoints_the_ledger_log_when_idle(tmp_path, packs):
         assert calls == ["checkpoint"]  # a busy tick: no checkpoint
         assert watcher.tick(at(11, 41)).trigger == "idle"
         assert calls == ["checkpoint", "checkpoint"]
+
+
+def test_a_failed_complete_read_is_retried_soon_backing_off(tmp_path, packs):
+    with SqliteLedger(str(tmp_path / "w.db")) as ledger:
+        practice, watcher = make_watcher(tmp_path, packs, ledger, at(11, 30), event_poll=None)
+        practice.snapshot.write_text("patients: [unclosed")  # the PMS export is half-written
+        waits = []
+        moment = at(11, 30)
+        for _ in range(4):
+            tick = watcher.tick(moment)
+            assert (tick.trigger, tick.result) == ("poll", None)
+            assert tick.error is not None and tick.next_wake is not None
+            waits.append(tick.next_wake - moment)
+            moment = tick.next_wake
+        assert waits == [timedelta(seconds=5), timedelta(seconds=10), timedelta(seconds=20), timedelta(seconds=40)]
+        practice.show("after-cancellation.yaml")
+        recovered = watcher.tick(moment)
+        assert recovered.trigger == "poll" and recovered.error is None
+        assert [c.kind for c in opening_changes(recovered)] == [ChangeKind.CREATED]
+
+
+def test_cli_once_exits_2_when_the_read_fails(tmp_path):
+    broken = tmp_path / "practice.yaml"
+    broken.write_text("patients: [unclosed")
+    result = CliRunner().invoke(cli, [
+        "watch", "--adapter", "files", "--source", str(broken), "--db", f"sqlite:///{tmp_path / 'w.db'}", "--once",
+        "--output", "json",
+    ])  # fmt: skip
+    assert result.exit_code == 2
+    assert "the read failed: SnapshotError" in result.output
+    assert "Traceback" not in result.output

@@ -5,7 +5,8 @@ line per tick that changed tasks; otherwise (a pipe, a log collector) one JSON o
 tick. Both carry ids and counts only, never patient names.
 
 Exit codes: 0 after ``--once``, ``--until`` or SIGINT/SIGTERM (the current cycle finishes
-first); 2 for bad input or when another watcher holds the ledger's lock.
+first); 2 for bad input, when another watcher holds the ledger's lock, or when the one
+tick of ``--once`` could not read the practice.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rich.status import Status
 
 from sophie.cli.options import DB_OPTION, AwareDateTime
 from sophie.cli.render import console
+from sophie.errors import AdapterError
 from sophie.execution import SqliteLedger, sqlite_path
 from sophie.execution.sweep import Sweep
 from sophie.execution.task_cache import CachedTaskLedger
@@ -166,7 +168,14 @@ def watch_command(
     clock: WatchClock = SystemClock() if clock_start is None else SimulatedClock(clock_start, clock_speed)
     source_adapter = _adapter(adapter, source, events_path, clock, plugins)
     stop = threading.Event()
-    status, on_tick = _printer(output, plugins)
+    status, printer = _printer(output, plugins)
+    failed: list[str] = []
+
+    def on_tick(tick: WatchTick) -> None:
+        if tick.error:
+            failed[:] = [tick.error]
+        printer(tick)
+
     with WatchLock(path), SqliteLedger(path, autocheckpoint=False) as store, _stop_on_signals(stop):
         ledger = CachedTaskLedger(store, path)
         watcher = Watcher(
@@ -188,3 +197,5 @@ def watch_command(
             watcher.run(stop, until=until, once=once)
         ledger.close()
     source_adapter.close()
+    if once and failed:  # one tick was asked for, and it could not read the practice
+        raise AdapterError(f"the read failed: {failed[0]}")

@@ -29,7 +29,8 @@ sleeping; the CLI sets it on SIGINT/SIGTERM, so the current cycle finishes (its
 transaction commits or rolls back whole) and the loop returns.
 
 **Failures.** A read that fails (source down, bad data) is reported in the tick and retried
-at the next event check or poll; nothing is reconciled from it, so no task is resolved.
+(a failed event re-read at the next event check; a failed complete read after 5 s, then
+10 s, 20 s … up to the interval); nothing is reconciled from it, so no task is resolved.
 Logs carry ids and counts only, never patient names.
 """
 
@@ -69,6 +70,9 @@ if TYPE_CHECKING:
 __all__ = ["SimulatedClock", "SystemClock", "WatchClock", "WatchLock", "WatchLockedError", "WatchTick", "Watcher"]
 
 logger = logging.getLogger(__name__)
+
+_FIRST_RETRY = timedelta(seconds=5)
+"""After a failed complete read, the next is tried this soon, then twice as late each time, up to the interval."""
 
 _CHECKPOINT_EVERY = 200
 """Busy ticks in a row after which the ledger's log is checkpointed even though work waits."""
@@ -242,6 +246,7 @@ class Watcher:
     _timers: TaskTimers = field(init=False, repr=False)
     _after_events: bool = field(default=False, init=False, repr=False)
     _busy_ticks: int = field(default=0, init=False, repr=False)
+    _poll_retry: timedelta = field(default=timedelta(seconds=5), init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._timers = TaskTimers(rules_by_id(self.packs))
@@ -272,8 +277,12 @@ class Watcher:
         trigger, events, result, error = "idle", 0, None, None
         pending: list[AdapterEvent] = []
         try:
-            if self.state is None or self._next_poll is None or now >= self._next_poll:
-                trigger, result = "poll", self._poll(now)
+            if self._next_poll is None or now >= self._next_poll:
+                trigger = "poll"
+                result = self._poll(now)
+                self._poll_retry = _FIRST_RETRY
+            elif self.state is None:
+                pass  # the first complete read failed: nothing to act on until its retry
             else:
                 # Events go first (an event's task should not wait behind a batch of
                 # escalations due at the same minute); timers due meanwhile run in the very
@@ -281,16 +290,22 @@ class Watcher:
                 due = self._due_tasks(now) if self._after_events else []
                 pending = [] if due else self._events()
                 if pending:
-                    trigger, events, result = "events", len(pending), self._on_events(pending, now)
+                    trigger, events = "events", len(pending)
+                    result = self._on_events(pending, now)
                 else:
                     due = due or (self._due_tasks(now) if not self._after_events else [])
                     if due:
-                        trigger, result = "timer", self._on_timer(due, now)
+                        trigger = "timer"
+                        result = self._on_timer(due, now)
                     elif self.sweep is not None and self.sweep.due(now):
-                        trigger, result = "sweep", self._on_sweep(self.sweep, now)
+                        trigger = "sweep"
+                        result = self._on_sweep(self.sweep, now)
         except SophieError as err:
             error = f"{type(err).__name__}: {err}"
             logger.warning("watch tick at %s failed: %s", now.isoformat(), type(err).__name__)
+            if trigger == "poll":  # try again soon, backing off to the interval
+                self._next_poll = now + min(self._poll_retry, self.interval)
+                self._poll_retry = min(self._poll_retry * 2, self.interval)
         self._after_events = bool(pending)
         if not pending:
             self._last_timer = now
