@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sophie.errors import UnknownNameError
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from sophie.model import Snapshot
     from sophie.rules.compiled_pack import CompiledPack, CompiledRule
 
-__all__ = ["RuleExplanation", "explain_rule", "find_rule"]
+__all__ = ["RuleExplanation", "duration_text", "explain_rule", "find_rule"]
 
 _MAX_CANDIDATES = 5000  # did-you-mean over more ids than this costs more than it helps
 
@@ -42,6 +43,7 @@ class RuleExplanation:
         tree: The condition's explanation tree.
         finding: The finding the rule makes, when it fires.
         error: Why the finding could not be made (or the condition failed), if it could not.
+        timezone: The practice's timezone: times are shown in it (``None``: as they are).
     """
 
     pack: str
@@ -54,6 +56,7 @@ class RuleExplanation:
     tree: ExplainNode | None
     finding: Finding | None
     error: str | None = None
+    timezone: tzinfo | None = None
 
     def lines(self) -> list[str]:
         """Return the explanation as an indented tree of ``text => value`` lines."""
@@ -66,7 +69,7 @@ class RuleExplanation:
             while stack:
                 node, depth = stack.pop()
                 text = " ".join(node.text.split())
-                lines.append(f"{'  ' * depth}{text} => {_shown(node.value)}")
+                lines.append(f"{'  ' * depth}{text} => {self._shown(node.value)}")
                 stack.extend((child, depth + 1) for child in reversed(node.children))
         if self.error:
             lines.append(f"  error: {self.error}")
@@ -97,22 +100,46 @@ class RuleExplanation:
             "now": self.now.isoformat(),
             "fires": self.fires,
             "enabled": self.enabled,
-            "tree": None if self.tree is None else _node_dict(self.tree),
+            "tree": None if self.tree is None else self._node_dict(self.tree),
             "finding": finding,
             "error": self.error,
         }
 
 
-def _shown(value: object) -> str:
-    return json.dumps(plain_value(value), ensure_ascii=False)
+    def _shown(self, value: object) -> str:
+        return json.dumps(self._display(value), ensure_ascii=False)
+
+    def _node_dict(self, node: ExplainNode) -> dict[str, Any]:
+        return {
+            "text": " ".join(node.text.split()),
+            "value": self._display(node.value),
+            "children": [self._node_dict(child) for child in node.children],
+        }
+
+    def _display(self, value: object) -> object:
+        """Return a value as a reader wants it: amounts as numbers, times in the practice's zone."""
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() else float(value)
+        if isinstance(value, datetime) and self.timezone is not None:
+            return value.astimezone(self.timezone).isoformat()
+        if isinstance(value, timedelta):
+            return duration_text(value)
+        if isinstance(value, list | tuple):
+            return [self._display(item) for item in value[:20]]
+        return plain_value(value)
 
 
-def _node_dict(node: ExplainNode) -> dict[str, Any]:
-    return {
-        "text": " ".join(node.text.split()),
-        "value": plain_value(node.value),
-        "children": [_node_dict(child) for child in node.children],
-    }
+def duration_text(value: timedelta) -> str:
+    """Return a duration as ``7d 1h 35m``, ``30m``, ``-1h`` or ``0s`` (whole seconds)."""
+    seconds = round(value.total_seconds())
+    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+    days, seconds = divmod(seconds, 86_400)
+    hours, seconds = divmod(seconds, 3_600)
+    minutes, seconds = divmod(seconds, 60)
+    parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")) if n]
+    return sign + " ".join(parts) if parts else "0s"
 
 
 def find_rule(packs: Sequence[CompiledPack], rule_id: str) -> tuple[CompiledPack, CompiledRule]:
@@ -175,4 +202,5 @@ def explain_rule(
         tree=tree,
         finding=finding,
         error=error,
+        timezone=index.tz,
     )
