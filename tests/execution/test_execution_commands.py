@@ -7,6 +7,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -221,3 +222,75 @@ def test_two_concurrent_runs_on_one_database_never_duplicate_a_task(tmp_path):
                                ("p1:plan.unscheduled:treatment_plan:tp-1", 1)]  # fmt: skip
     events = sqlite3.connect(db).execute("SELECT kind, count(*) FROM task_event GROUP BY kind").fetchall()
     assert events == [("created", 2)]
+
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "snapshots" / "cancellation-morning.yaml"
+
+
+@pytest.fixture
+def two_schedulers(tmp_path: Path) -> Path:
+    """The example morning with a second scheduling coordinator, s-9."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    anchor = "  - {id: s-3, name: Sam Ortiz, roles: [scheduling_coordinator, front_desk], manager_id: s-4}\n"
+    assert anchor in text
+    path = tmp_path / "morning.yaml"
+    path.write_text(text.replace(anchor, anchor + "  - {id: s-9, name: Kim Vo, roles: [scheduling_coordinator]}\n"))
+    return path
+
+
+def scheduling_owners(snapshot: Path, tmp_path: Path, *flags: str) -> list[str]:
+    code, out, err = sophie("run", "--adapter", "files", "--source", str(snapshot), "--db", ":memory:",
+                            "--now", "2026-03-05T11:40:00-05:00", "--format", "json", *flags)  # fmt: skip
+    assert code == 0, err
+    return [c["task"]["owner_id"] for c in json.loads(out)["changes"]
+            if c["task"]["owner_role"] == "scheduling_coordinator"]  # fmt: skip
+
+
+def test_ownership_flags_choose_who_gets_new_tasks(two_schedulers: Path, tmp_path: Path) -> None:
+    least_open = scheduling_owners(two_schedulers, tmp_path)
+    assert len(least_open) >= 3 and set(least_open) == {"s-3", "s-9"}  # the load is shared
+    fixed = scheduling_owners(two_schedulers, tmp_path, "--owner-strategy", "fixed",
+                              "--fixed-owner", "scheduling_coordinator=s-9")  # fmt: skip
+    assert fixed == ["s-9"] * len(least_open)
+    turns = scheduling_owners(two_schedulers, tmp_path, "--owner-strategy", "round_robin")
+    assert all(a != b for a, b in pairwise(turns))
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--owner-strategy", "random"], "'random' is not one of"),
+        (["--fixed-owner", "schedulng_coordinator=s-9"], "did you mean 'scheduling_coordinator'?"),
+        (["--fixed-owner", "scheduling_coordinator"], "expected ROLE=VALUE"),
+        (["--cover", "front_desk=ofice_manager"], "did you mean 'office_manager'?"),
+        (["--reopen-grace", "2 hourz"], "did you mean '2 hours'?"),
+    ],
+)
+def test_bad_ownership_flags_exit_2_with_one_line(two_schedulers: Path, flags: list[str], message: str) -> None:
+    code, out, err = sophie("run", "--adapter", "files", "--source", str(two_schedulers), "--db", ":memory:", *flags)
+    assert code == 2 and out == ""
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_cover_and_grace_become_settings() -> None:
+    from sophie.cli.ownership_options import settings_from
+    from sophie.model.calendar import business_hours
+
+    settings = settings_from("least_open", (), ("front_desk=owner_dentist",), "2 business_hours")
+    assert settings.ladder["front_desk"] == "owner_dentist"
+    assert settings.ladder["hygienist"] == "hygiene_coordinator"  # the rest of the default ladder stays
+    assert settings.reopen_grace == business_hours(2)
+
+
+def test_watch_takes_the_ownership_flags_too(two_schedulers: Path, tmp_path: Path) -> None:
+    from sophie.execution import SqliteLedger
+
+    db = tmp_path / "w.db"
+    code, _, err = sophie("watch", "--adapter", "files", "--source", str(two_schedulers), "--db", f"sqlite:///{db}",
+                          "--once", "--output", "json", "--clock-start", "2026-03-05T11:40:00-05:00",
+                          "--clock-speed", "0", "--owner-strategy", "fixed",
+                          "--fixed-owner", "scheduling_coordinator=s-9")  # fmt: skip
+    assert code == 0, err
+    with SqliteLedger(str(db)) as ledger:
+        owners = {t.owner_id for t in ledger.queue(role="scheduling_coordinator")}
+    assert owners == {"s-9"}

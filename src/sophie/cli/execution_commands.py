@@ -18,6 +18,7 @@ from rich import box
 from rich.table import Table
 
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, AwareDateTime, now_or
+from sophie.cli.ownership_options import ownership_options, settings_from
 from sophie.cli.render import console, print_json
 from sophie.errors import ConfigurationError
 from sophie.execution import (
@@ -116,6 +117,7 @@ def _print_cycle(result: CycleResult) -> None:
     help="A rule pack by name or path; repeat for several (default: dental-core, else example).",
 )
 @click.option("--param", "param_pairs", multiple=True, metavar="K=V", help="Override a pack parameter.")
+@ownership_options
 @DB_OPTION
 @NOW_OPTION
 @FORMAT_OPTION
@@ -124,6 +126,10 @@ def run_command(
     source: str | None,
     pack_refs: tuple[str, ...],
     param_pairs: tuple[str, ...],
+    owner_strategy: str,
+    fixed_owner: tuple[str, ...],
+    cover: tuple[str, ...],
+    reopen_grace: str,
     db_url: str,
     now: datetime | None,
     output_format: str,
@@ -136,6 +142,7 @@ def run_command(
     from sophie.plugins import Plugins
     from sophie.rules import evaluate, parse_param_overrides
 
+    settings = settings_from(owner_strategy, fixed_owner, cover, reopen_grace)
     path = sqlite_path(db_url)
     plugins = Plugins()
     packs = load_packs(pack_refs, plugins)
@@ -145,7 +152,9 @@ def run_command(
     evaluation = evaluate(packs, snapshot, when, params)
     versions = {pack.name: pack.version for pack in packs}
     with SqliteLedger(path) as ledger:
-        result = apply_evaluation(ledger, snapshot, evaluation, rules=rules_by_id(packs), now=when, packs=versions)
+        result = apply_evaluation(
+            ledger, snapshot, evaluation, rules=rules_by_id(packs), now=when, settings=settings, packs=versions
+        )
     for change in result.changes:  # committed: observers can no longer undo anything
         for problem in plugins.notify_task_changed(change):
             click.echo(f"sophie: warning: {problem}", err=True)

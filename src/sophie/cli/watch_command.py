@@ -25,6 +25,7 @@ import click
 from rich.status import Status
 
 from sophie.cli.options import DB_OPTION, AwareDateTime
+from sophie.cli.ownership_options import ownership_options, settings_from
 from sophie.cli.render import console
 from sophie.errors import AdapterError
 from sophie.execution import SqliteLedger, sqlite_path
@@ -126,6 +127,7 @@ def _printer(output: str, plugins: Plugins) -> tuple[Status | None, Callable[[Wa
               help="Seconds between checks of the events file.")  # fmt: skip
 @click.option("--pack", "pack_refs", multiple=True, metavar="PACK", help="A rule pack by name or path (repeatable).")
 @click.option("--param", "param_pairs", multiple=True, metavar="K=V", help="Override a pack parameter.")
+@ownership_options
 @DB_OPTION
 @click.option("--once", is_flag=True, help="Run one tick (a full read and cycle) and exit.")
 @click.option("--until", type=AwareDateTime(), help="Stop when the clock reaches this time.")
@@ -144,6 +146,10 @@ def watch_command(
     event_poll: float,
     pack_refs: tuple[str, ...],
     param_pairs: tuple[str, ...],
+    owner_strategy: str,
+    fixed_owner: tuple[str, ...],
+    cover: tuple[str, ...],
+    reopen_grace: str,
     db_url: str,
     once: bool,
     until: datetime | None,
@@ -161,6 +167,7 @@ def watch_command(
     from sophie.plugins import Plugins
     from sophie.rules import parse_param_overrides
 
+    settings = settings_from(owner_strategy, fixed_owner, cover, reopen_grace)
     path = sqlite_path(db_url)
     plugins = Plugins()
     packs = load_packs(pack_refs, plugins)
@@ -186,6 +193,7 @@ def watch_command(
             interval=timedelta(seconds=interval),
             event_poll=timedelta(seconds=event_poll) if events_path else None,
             params=params,
+            settings=settings,
             delivery=_delivery(path, notify_console),
             on_tick=on_tick,
             sweep=None if sweep is None else Sweep(timedelta(seconds=sweep)),
