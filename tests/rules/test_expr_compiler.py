@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-import time
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -172,7 +171,7 @@ def test_a_compiled_expression_gives_any_type_of_value() -> None:
     assert [compile_expression(expr)(context(), plan) for plan in PLANS] == ["urgent", "normal", "normal"]
 
 
-def test_compiling_a_hundred_conditions_takes_under_a_second() -> None:
+def test_a_hundred_conditions_compile_into_one_runner() -> None:
     templates = [
         'plan.status == "presented" and business_age(plan.presented_at) >= business_days({n})',
         "any(p.fee > {n}00 for p in plan.procedures) and not plan.scheduled",
@@ -181,11 +180,8 @@ def test_compiling_a_hundred_conditions_takes_under_a_second() -> None:
         "plan.unscheduled_total >= {n}50.5 or plan.total > {n}000",
     ]
     texts = [templates[i % len(templates)].format(n=i % 9 + 1) for i in range(100)]
-    started = time.perf_counter()
-    exprs = [checked(text) for text in texts]
+    exprs = [checked(text) for text in texts]  # how fast: benchmarks/bench_rules.py
     evaluate = compile_conditions("treatment_plan", exprs)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 1.0, elapsed
     result: Any = evaluate(context(), PLANS)
     assert len(result.matches) == 100 and result.errors == []
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -191,13 +190,12 @@ def _big_pack(rules: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_a_hundred_rule_pack_loads_in_under_a_second() -> None:
-    text = _big_pack(100)
-    started = time.perf_counter()
-    pack = compile_pack(parse_yaml(text, file="big.yaml"))
-    elapsed = time.perf_counter() - started
+def test_a_hundred_rule_pack_loads_whole() -> None:
+    # How fast it loads is measured in benchmarks/bench_rules.py, not asserted here.
+    pack = compile_pack(parse_yaml(_big_pack(100), file="big.yaml"))
     assert len(pack.rules) == 100
-    assert elapsed < 1.0, f"100 rules took {elapsed:.3f}s"
+    assert len({rule.id for rule in pack.rules}) == 100
+    assert all(rule.escalate for rule in pack.rules)
 
 
 def test_fixture_numbers_where_the_model_expects_text_keep_their_characters() -> None:
