@@ -30,7 +30,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sophie.execution.engine import CycleResult, apply_evaluation, rules_by_id
+from sophie.execution.engine import CycleResult, apply_evaluation, rules_by_id, run_cycle
 from sophie.execution.ledger import TaskSelection, select_all
 from sophie.execution.practice_state import SCOPED_TYPES, PracticeState, Scope
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
@@ -115,15 +115,15 @@ def _findings(
 
 
 def _select(
-    ledger: Ledger, state: PracticeState, scope: Scope, subjects: Mapping[str, set[str]]
+    ledger: Ledger, state: PracticeState, family: set[str], scope: Scope, subjects: Mapping[str, set[str]]
 ) -> tuple[TaskSelection, dict[str, set[str]]]:
     """Return the tasks this cycle follows, and the subjects of those gone from the re-read scope.
 
     It follows the tasks whose subject it re-evaluated, and the tasks whose subject lay in
     the re-read scope but is no longer there (their stall is seen cleared). Every other
-    task waits for its own event, timer or the next poll.
+    task waits for its own event, timer or the next poll. ``family``: the scope's patients
+    with their families.
     """
-    family = state.family(scope.patients)
     if isinstance(ledger, CachedTaskLedger):
         near = ledger.select_touching(state.practice.id, family, scope.chairs)
     else:
@@ -142,7 +142,7 @@ def _select(
 
 
 def _with_practice_candidates(
-    evaluation: Evaluation, state: PracticeState, snapshot: Snapshot, scope: Scope, now: datetime
+    evaluation: Evaluation, state: PracticeState, snapshot: Snapshot, family: set[str], now: datetime
 ) -> Evaluation:
     """Rank opening candidates from the whole practice, not just the scope's small snapshot.
 
@@ -151,7 +151,6 @@ def _with_practice_candidates(
     """
     if not any(f.subject_type == "opening" for f in evaluation.findings):
         return evaluation
-    family = state.family(scope.patients)
     findings = []
     for finding in evaluation.findings:
         view = snapshot.index.get("opening", finding.subject_id) if finding.subject_type == "opening" else None
@@ -190,20 +189,19 @@ def run_incremental_cycle(
         ConfigurationError: A bad parameter or a naive ``now``.
         LedgerError: The ledger cannot be written.
     """
-    from sophie.execution.engine import run_cycle
-
-    versions = {pack.name: pack.version for pack in packs}
     if scope.full:
         return run_cycle(state.snapshot, packs, ledger, now=now, params=params, settings=settings)
     snapshot, subjects = state.neighbourhood(scope)
-    selection, gone = _select(ledger, state, scope, subjects)
+    family = state.family(scope.patients)
+    selection, gone = _select(ledger, state, family, scope, subjects)
     evaluation = evaluate_scope(packs, snapshot, subjects, now, params, gone=gone)
-    evaluation = _with_practice_candidates(evaluation, state, snapshot, scope, now)
+    evaluation = _with_practice_candidates(evaluation, state, snapshot, family, now)
     rules = rules_by_id(packs)
+    versions = {pack.name: pack.version for pack in packs}
     first: list[TaskSelection] = [selection]
 
     def select() -> TaskSelection:  # a retry after a conflict reads the tasks again
-        return first.pop() if first else _select(ledger, state, scope, subjects)[0]
+        return first.pop() if first else _select(ledger, state, family, scope, subjects)[0]
 
     return apply_evaluation(
         ledger, snapshot, evaluation, rules=rules, now=now, settings=settings, packs=versions, select=select

@@ -19,22 +19,21 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from sophie.adapters.base import AdapterEvent, SnapshotChanges, record_key
-from sophie.execution.reconcile import opening_chair_day
+from sophie.execution.reconcile import ChairDay
+from sophie.execution.task_cache import task_place
 from sophie.model import SECTIONS, Snapshot
 
 if TYPE_CHECKING:
     from sophie.execution.tasks import Task
     from sophie.model import SnapshotIndex
 
-__all__ = ["SCOPED_TYPES", "ChairDay", "PracticeState", "Scope"]
+__all__ = ["SCOPED_TYPES", "PracticeState", "Scope"]
 
 _BY_PATIENT = ("appointments", "procedures", "treatment_plans", "claims", "recalls", "contacts", "balances")
 _PATIENT_TYPES = frozenset({"patient", "appointment", "procedure", "treatment_plan", "claim", "recall", "contact"})
 SCOPED_TYPES = _PATIENT_TYPES | {"balance"}
 """Entity types whose subjects belong to one patient (an incremental scope holds them by family)."""
 _EVENT_SECTIONS = {"appointments", "procedures", "claims", "contacts"}
-
-ChairDay = tuple[str, date]
 
 
 @dataclass
@@ -163,16 +162,13 @@ class PracticeState:
         """Return the scope that re-evaluates the subjects of ``tasks`` (for time-based escalation)."""
         scope = Scope()
         for task in tasks:
-            if task.subject_type == "opening":
-                chair_day = opening_chair_day(task.subject_id)
-                if chair_day is None:
-                    scope.full = True
-                else:
-                    scope.chairs.add(chair_day)
-            elif task.patient_id is not None:
-                scope.patients.add(task.patient_id)
-            else:
+            place = task_place(task)
+            if place is None:
                 scope.full = True
+            elif isinstance(place, str):
+                scope.patients.add(place)
+            else:
+                scope.chairs.add(place)
         return scope
 
     @property

@@ -25,7 +25,6 @@ Then each finding whose key has no task **creates** one, owned per
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -33,6 +32,7 @@ from datetime import date, datetime
 from sophie.execution.assignment import Assigner
 from sophie.execution.escalation import due_steps, end_block, grace_passed
 from sophie.execution.inputs import EvaluationLike, FindingLike, RuleLike
+from sophie.execution.ledger import select_all
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
 from sophie.execution.tasks import (
     ChangeKind,
@@ -48,9 +48,12 @@ from sophie.model.calendar import BusinessCalendar
 from sophie.model.enums import Priority
 from sophie.model.records import StaffMember
 
-__all__ = ["ReconcileResult", "finding_key", "opening_chair_day", "opening_start", "reconcile"]
+__all__ = ["ChairDay", "ReconcileResult", "finding_key", "opening_chair_day", "opening_start", "reconcile"]
 
 logger = logging.getLogger(__name__)
+
+ChairDay = tuple[str, date]
+"""An operatory and a practice-local date: where openings are found."""
 
 SubjectExists = Callable[[str, str], bool]
 ExpiryOf = Callable[[FindingLike], "datetime | None"]
@@ -89,7 +92,7 @@ def opening_start(opening_id: str, calendar: BusinessCalendar) -> datetime | Non
     return None if local.tzinfo is not None else local.replace(tzinfo=calendar.tz)
 
 
-def opening_chair_day(opening_id: str) -> tuple[str, date] | None:
+def opening_chair_day(opening_id: str) -> ChairDay | None:
     """Return ``(operatory id, practice-local date)`` of an opening id, or ``None`` if it is not one."""
     chair, at, stamp = opening_id.rpartition("@")
     if not at:
@@ -144,7 +147,7 @@ def reconcile(
     run.generation = generation
     previous = sorted(tasks, key=lambda task: (task.key, task.created_at, task.id))
     if open_counts is None:
-        open_counts = Counter(task.owner_id for task in previous if task.is_open and task.owner_id is not None)
+        open_counts = select_all(previous).open_counts
     run.assigner = Assigner(
         staff,
         run.now,

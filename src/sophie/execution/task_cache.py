@@ -25,12 +25,12 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sophie.errors import LedgerConflictError
 from sophie.execution.ledger import SupportsCheckpoint, TaskSelection
-from sophie.execution.reconcile import opening_chair_day
+from sophie.execution.reconcile import ChairDay, opening_chair_day
 from sophie.execution.tasks import Task, TaskChange
 
 if TYPE_CHECKING:
@@ -40,33 +40,28 @@ if TYPE_CHECKING:
     from sophie.execution.outbox import OutboxMessage
     from sophie.model.records import Practice
 
-__all__ = ["CachedTaskLedger", "touches"]
+__all__ = ["CachedTaskLedger", "task_place", "touches"]
 
 _REFRESH_LIMIT = 5000
 """Past this many tasks changed by others, the cache reads every open task again instead."""
-
-ChairDay = tuple[str, date]
-
 
 def _watched(task: Task) -> bool:
     return task.is_open or task.awaits_verification
 
 
-def _place(task: Task) -> tuple[str, str | ChairDay] | None:
-    """Where a task sits in the scope indexes: by its opening's chair-day, or by its patient."""
+def task_place(task: Task) -> str | ChairDay | None:
+    """Where a task belongs in a scope: its opening's chair-day, else its patient's id (``None``: neither)."""
     if task.subject_type == "opening":
-        chair_day = opening_chair_day(task.subject_id)
-        return None if chair_day is None else ("chair", chair_day)
-    return None if task.patient_id is None else ("patient", task.patient_id)
+        return opening_chair_day(task.subject_id)
+    return task.patient_id
 
 
 def touches(task: Task, patients: Collection[str], chair_days: Collection[ChairDay]) -> bool:
     """Whether ``task`` concerns one of ``patients`` or an opening on one of ``chair_days``."""
-    place = _place(task)
+    place = task_place(task)
     if place is None:
         return False
-    kind, where = place
-    return where in chair_days if kind == "chair" else where in patients
+    return place in patients if isinstance(place, str) else place in chair_days
 
 
 class _PracticeTasks:
@@ -74,7 +69,7 @@ class _PracticeTasks:
 
     def __init__(self, tasks: Iterable[Task]) -> None:
         self.by_id: dict[str, Task] = {}
-        self.by_place: dict[tuple[str, str | ChairDay], set[str]] = defaultdict(set)
+        self.by_place: dict[str | ChairDay, set[str]] = defaultdict(set)
         self.open_counts: Counter[str] = Counter()
         self.open_total = 0
         for task in tasks:
@@ -85,7 +80,7 @@ class _PracticeTasks:
         if not _watched(task):
             return
         self.by_id[task.id] = task
-        place = _place(task)
+        place = task_place(task)
         if place is not None:
             self.by_place[place].add(task.id)
         if task.is_open:
@@ -97,7 +92,7 @@ class _PracticeTasks:
         old = self.by_id.pop(task_id, None)
         if old is None:
             return
-        place = _place(old)
+        place = task_place(old)
         if place is not None:
             self.by_place[place].discard(task_id)
         if old.is_open:
@@ -106,11 +101,10 @@ class _PracticeTasks:
                 self.open_counts[old.owner_id] -= 1
 
     def touching(self, patients: Iterable[str], chair_days: Iterable[ChairDay]) -> list[Task]:
+        places: list[str | ChairDay] = [*patients, *chair_days]
         ids: set[str] = set()
-        for patient_id in patients:
-            ids |= self.by_place.get(("patient", patient_id), set())
-        for chair_day in chair_days:
-            ids |= self.by_place.get(("chair", chair_day), set())
+        for place in places:
+            ids |= self.by_place.get(place, set())
         return [self.by_id[task_id] for task_id in ids]
 
 
@@ -184,19 +178,24 @@ class CachedTaskLedger:
             marks = ", ".join("?" * len(chunk))
             rows = self._probe.execute(f"SELECT id, version FROM task WHERE id IN ({marks})", chunk)
             stale += [str(task_id) for task_id, version in rows if cached_version(str(task_id)) != version]
-        for task_id in stale:
-            task = self.ledger.get(task_id)
+        self._take([self.ledger.get(task_id) for task_id in stale], written=False)
+
+    def _take(self, tasks: Iterable[Task], *, written: bool) -> None:
+        """Bring the cached tasks and the change feed up to date with ``tasks`` (``written``: by this wrapper)."""
+        for task in tasks:
             self._changed.append(task)
+            if written:
+                self._written[task.id] = task.version
             for practice_id, cached in self._tasks.items():
                 if practice_id is None or task.practice_id == practice_id:
                     cached.put(task)
 
     def drain_changes(self) -> tuple[bool, list[Task]]:
-        """Return the tasks this wrapper wrote since the last call, and forget them.
+        """Return the tasks that changed since the last call (its own writes and others'), and forget them.
 
         The first element is ``True`` when that list is not the whole story (the first
-        call, or the cache was dropped because another process wrote): the caller must
-        then read :meth:`open_tasks` afresh. One consumer only (the watcher's timers).
+        call, or the cache was dropped: a conflict, or a large outside change): the caller
+        must then read :meth:`open_tasks` afresh. One consumer only (the watcher's timers).
         """
         self._check_writers()
         reset, changed = self._reset, self._changed
@@ -251,12 +250,7 @@ class CachedTaskLedger:
             raise
         # Our own commit moves the data version too; the next check reads the audit trail and
         # finds these tasks already at their stored versions, so it re-reads none of them.
-        self._changed.extend(change.task for change in changes)
-        self._written.update((change.task.id, change.task.version) for change in changes)
-        for practice_id, cached in self._tasks.items():
-            for change in changes:
-                if practice_id is None or change.task.practice_id == practice_id:
-                    cached.put(change.task)
+        self._take((change.task for change in changes), written=True)
 
     def checkpoint(self) -> None:
         """Checkpoint the wrapped ledger's write-ahead log, if it has one."""
@@ -285,11 +279,7 @@ class CachedTaskLedger:
     ) -> ActionResult:
         """Apply a person's action, and keep the cache current with its result."""
         result = self.ledger.transition(task_id, action, actor=actor, now=now, until=until, reason=reason)
-        self._changed.append(result.task)
-        self._written[result.task.id] = result.task.version
-        for practice_id, cached in self._tasks.items():
-            if practice_id is None or result.task.practice_id == practice_id:
-                cached.put(result.task)
+        self._take([result.task], written=True)
         return result
 
     def audit(self, task_id: str) -> list[AuditEvent]:

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from sophie.model.enums import Priority
+from sophie.model.records import decimal_number
 
 __all__ = [
     "OPEN_STATUSES",
@@ -280,7 +281,7 @@ def jsonable(value: object) -> JsonValue:
     if isinstance(value, float):
         return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return decimal_number(value)
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, timedelta):

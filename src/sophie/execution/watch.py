@@ -246,7 +246,7 @@ class Watcher:
     _timers: TaskTimers = field(init=False, repr=False)
     _after_events: bool = field(default=False, init=False, repr=False)
     _busy_ticks: int = field(default=0, init=False, repr=False)
-    _poll_retry: timedelta = field(default=timedelta(seconds=5), init=False, repr=False)
+    _poll_retry: timedelta = field(default=_FIRST_RETRY, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._timers = TaskTimers(rules_by_id(self.packs))
@@ -287,19 +287,21 @@ class Watcher:
                 # Events go first (an event's task should not wait behind a batch of
                 # escalations due at the same minute); timers due meanwhile run in the very
                 # next tick, before any further events, so a stream of events never starves them.
-                due = self._due_tasks(now) if self._after_events else []
-                pending = [] if due else self._events()
+                if self._after_events:
+                    due = self._due_tasks(now)
+                    pending = [] if due else self._events()
+                else:
+                    pending = self._events()
+                    due = [] if pending else self._due_tasks(now)
                 if pending:
                     trigger, events = "events", len(pending)
                     result = self._on_events(pending, now)
-                else:
-                    due = due or (self._due_tasks(now) if not self._after_events else [])
-                    if due:
-                        trigger = "timer"
-                        result = self._on_timer(due, now)
-                    elif self.sweep is not None and self.sweep.due(now):
-                        trigger = "sweep"
-                        result = self._on_sweep(self.sweep, now)
+                elif due:
+                    trigger = "timer"
+                    result = self._on_timer(due, now)
+                elif self.sweep is not None and self.sweep.due(now):
+                    trigger = "sweep"
+                    result = self._on_sweep(self.sweep, now)
         except SophieError as err:
             error = f"{type(err).__name__}: {err}"
             logger.warning("watch tick at %s failed: %s", now.isoformat(), type(err).__name__)
@@ -316,7 +318,7 @@ class Watcher:
         return WatchTick(now, trigger, events, result, error, delivered, self._next_wake(now),
                          time.perf_counter() - started)  # fmt: skip
 
-    # -- the three kinds of cycle ---------------------------------------------------------
+    # -- the kinds of cycle ---------------------------------------------------------------
 
     def _poll(self, now: datetime) -> CycleResult:
         self._next_poll = now + self.interval
@@ -326,10 +328,7 @@ class Watcher:
         snapshot = outcome.apply(None)
         self.state, self._watermark = None, outcome.watermark
         gc.unfreeze()  # let the previous read be collected
-        self.state = PracticeState(snapshot)
-        result = run_cycle(snapshot, self.packs, self.ledger, now=now, params=self.params, settings=self.settings)
-        if self.sweep is not None:
-            self.sweep.plan(self.state, now)
+        result = self._full(snapshot, now)
         # The read stays until the next poll: keep the collector from scanning it on every
         # event (a full collection over a large practice's records is a latency spike).
         gc.freeze()

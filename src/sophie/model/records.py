@@ -52,6 +52,7 @@ __all__ = [
     "ScheduleBlock",
     "StaffMember",
     "TreatmentPlan",
+    "decimal_number",
 ]
 
 _ROLE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -78,6 +79,11 @@ def _money_json(value: Decimal) -> float:
     # SPEC §3: money is a JSON number. Two decimal places below 10**12 survive the trip
     # through a float exactly (its shortest repr is the decimal text).
     return float(value)
+
+
+def decimal_number(value: Decimal) -> int | float:
+    """Return a decimal as a JSON number: an integer when it is whole (``1535``), else a float (``12.5``)."""
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 Money = Annotated[

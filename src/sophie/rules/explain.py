@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sophie.errors import UnknownNameError
+from sophie.model.records import decimal_number
 from sophie.rules.context import EvalContext
 from sophie.rules.diagnostics import suggest
 from sophie.rules.evaluation import Finding, finding_for, plain_value, subject_id
@@ -121,7 +122,7 @@ class RuleExplanation:
         if isinstance(value, bool) or value is None:
             return value
         if isinstance(value, Decimal):
-            return int(value) if value == value.to_integral_value() else float(value)
+            return decimal_number(value)
         if isinstance(value, datetime) and self.timezone is not None:
             return value.astimezone(self.timezone).isoformat()
         if isinstance(value, timedelta):
