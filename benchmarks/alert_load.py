@@ -37,9 +37,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sophie.adapters.demo import DEFAULT_AS_OF, DemoPractice, DemoSettings
+from sophie.adapters.demo.practice import DEFAULT_AS_OF, DemoPractice, DemoSettings
 from sophie.execution.engine import run_cycle
-from sophie.execution.sqlite_ledger import SqliteLedger
+from sophie.execution.stores.sqlite.ledger import SqliteLedger
 from sophie.model import Snapshot
 from sophie.rules import CompiledPack, Finding, evaluate, load_pack
 

@@ -7,11 +7,11 @@ Usage::
 Steps, all in one process:
 
 1. Generate the demo practice (``--patients``) and a simulated day of events on it
-   (:mod:`sophie.adapters.demo_events`: cancellations, and gaps filled again).
+   (:mod:`sophie.adapters.demo.events`: cancellations, and gaps filled again).
 2. Baseline: one full cycle over the whole practice (index, evaluate, reconcile, commit),
    measured twice: the first fills the ledger, the second is the steady state.
-3. Events, through ``sophie watch``'s own loop (:class:`~sophie.execution.watch.Watcher`
-   over the demo events adapter and a :class:`~sophie.execution.task_cache.CachedTaskLedger`,
+3. Events, through ``sophie watch``'s own loop (:class:`~sophie.execution.realtime.watch.Watcher`
+   over the demo events adapter and a :class:`~sophie.execution.stores.task_cache.CachedTaskLedger`,
    as the CLI builds them): a first tick polls (a complete read); then, for each event, the
    clock is set just before it and the watcher catches up with any escalation or expiry
    that came due (not measured), then set to the event and one tick is measured: reading
@@ -33,12 +33,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from threading import Event
 
-from sophie.adapters.demo import DemoPractice, DemoSettings
-from sophie.adapters.demo_events import DemoEventsAdapter
+from sophie.adapters.demo.events import DemoEventsAdapter
+from sophie.adapters.demo.practice import DemoPractice, DemoSettings
 from sophie.execution import SqliteLedger, run_cycle
-from sophie.execution.sweep import FAMILIES_PER_STEP, Sweep
-from sophie.execution.task_cache import CachedTaskLedger
-from sophie.execution.watch import Watcher
+from sophie.execution.realtime.sweep import FAMILIES_PER_STEP, Sweep
+from sophie.execution.realtime.watch import Watcher
+from sophie.execution.stores.task_cache import CachedTaskLedger
 from sophie.model import Snapshot
 from sophie.rules import load_pack
 

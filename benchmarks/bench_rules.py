@@ -60,12 +60,12 @@ from sophie.model import (
     View,
 )
 from sophie.model.calendar import business_days
-from sophie.rules.compiler import compile_conditions
-from sophie.rules.context import EvalContext
-from sophie.rules.expressions import CheckedExpression, Scope, check_expression
-from sophie.rules.functions_builtin import business_cutoff
-from sophie.rules.interpreter import interpret
-from sophie.rules.types import BOOL, type_of_value
+from sophie.rules.language.compilation.compiler import compile_conditions
+from sophie.rules.language.context import EvalContext
+from sophie.rules.language.expressions import CheckedExpression, Scope, check_expression
+from sophie.rules.language.functions_builtin import business_cutoff
+from sophie.rules.language.interpreter import interpret
+from sophie.rules.language.types import BOOL, type_of_value
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 3, 5, 11, 45, tzinfo=NY)

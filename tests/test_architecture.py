@@ -11,8 +11,8 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "sophie"
 
 # Layer -> packages it must never import (outer layers).
 FORBIDDEN = {
-    "model": ("sophie.rules", "sophie.adapters", "sophie.cli", "sophie.execution", "sophie.plugins", "sophie.notifiers"),
-    "rules": ("sophie.adapters", "sophie.cli", "sophie.execution", "sophie.plugins", "sophie.notifiers"),
+    "model": ("sophie.rules", "sophie.adapters", "sophie.cli", "sophie.execution", "sophie.plugins.manager", "sophie.notifiers"),
+    "rules": ("sophie.adapters", "sophie.cli", "sophie.execution", "sophie.plugins.manager", "sophie.notifiers"),
 }
 IO_MODULES = ("os", "pathlib", "socket", "sqlite3", "subprocess", "urllib", "http", "shutil", "tempfile", "io", "time")
 CLOCK_CALLS = ("now", "today", "utcnow", "time")  # perf_counter for timings is allowed

@@ -23,7 +23,7 @@ from sophie.cli import cli
 from sophie.execution import ChangeKind, SqliteLedger, TaskStatus, run_cycle
 from sophie.execution.escalation import escalation_deadline
 from sophie.rules import load_pack
-from sophie.rules.slot_fill import rank_candidates
+from sophie.rules.slot_fill.ranking import rank_candidates
 
 STORY = Path(__file__).parent / "fixtures" / "opening_story"
 BEFORE, AFTER, BOOKED = (STORY / name for name in ("before.yaml", "after-cancellation.yaml", "after-booking.yaml"))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sophie.hookspecs import SophieSpecs
+from sophie.plugins.hookspecs import SophieSpecs
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from sophie.errors import PluginConflictError, PluginLoadError, UnknownNameError
-from sophie.plugin_records import AdapterInfo
-from sophie.plugins import Plugins, hookimpl
+from sophie.plugins.manager import Plugins, hookimpl
+from sophie.plugins.records import AdapterInfo
 
 GOOD = """
-from sophie.plugins import hookimpl
-from sophie.plugin_records import AdapterInfo, RulePackSource
+from sophie.plugins.manager import hookimpl
+from sophie.plugins.records import AdapterInfo, RulePackSource
 from sophie.adapters.files import FilesAdapter
 
 @hookimpl
@@ -26,8 +26,8 @@ def sophie_adapters():
 """
 BROKEN = "raise ImportError('the acme driver is not installed')\n"
 CONFLICTING = """
-from sophie.plugins import hookimpl
-from sophie.plugin_records import AdapterInfo
+from sophie.plugins.manager import hookimpl
+from sophie.plugins.records import AdapterInfo
 
 @hookimpl
 def sophie_adapters():
@@ -158,7 +158,7 @@ def test_nothing_is_loaded_at_import_time(tmp_path: Path) -> None:
 
 OBSERVER = """
 import os
-from sophie.plugins import hookimpl
+from sophie.plugins.manager import hookimpl
 
 @hookimpl
 def sophie_task_changed(change):
@@ -166,7 +166,7 @@ def sophie_task_changed(change):
         out.write(f"{change.kind} {change.task.id}\\n")
 """
 FAILING_OBSERVER = """
-from sophie.plugins import hookimpl
+from sophie.plugins.manager import hookimpl
 
 @hookimpl
 def sophie_task_changed(change):

@@ -27,7 +27,7 @@ from sophie.adapters.files import FilesAdapter
 from sophie.adapters.registry import DemoAdapter, create_adapter
 from sophie.errors import ConfigurationError, SourceUnavailableError
 from sophie.model import Snapshot, parse_snapshot
-from sophie.plugins import Plugins
+from sophie.plugins.manager import Plugins
 from sophie.testing import AdapterConformance, canned_practice_data
 
 pytest_plugins = ["pytester"]

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from snapshot_data import OTHER_DEMO_MORNINGS
-from sophie.adapters.demo import DEFAULT_AS_OF, DemoPractice, DemoSettings, Plant
+from sophie.adapters.demo.practice import DEFAULT_AS_OF, DemoPractice, DemoSettings, Plant
 from sophie.errors import ConfigurationError
 from sophie.model import (
     BUILTIN_ROLES,
@@ -475,7 +475,7 @@ def test_summary_matches_the_snapshot() -> None:
 def test_streaming_summary_keeps_memory_flat() -> None:
     script = """
 import resource, sys
-from sophie.adapters.demo import DemoPractice, DemoSettings
+from sophie.adapters.demo.practice import DemoPractice, DemoSettings
 summary = DemoPractice(DemoSettings(patients=int(sys.argv[1]))).summary()
 assert summary.counts["patients"] == int(sys.argv[1])
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sophie.execution.simulation import simulate
+from sophie.execution.simulation.loop import simulate
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +44,8 @@ def test_the_default_pack_runs_in_the_simulation():
 
 @pytest.fixture(scope="module")
 def demo_state():
-    from sophie.adapters.demo import DEFAULT_AS_OF, DemoPractice, DemoSettings
-    from sophie.execution.simulation_work import PmsState
+    from sophie.adapters.demo.practice import DEFAULT_AS_OF, DemoPractice, DemoSettings
+    from sophie.execution.simulation.work import PmsState
 
     return PmsState(DemoPractice(DemoSettings(seed=2, patients=200)).snapshot()), DEFAULT_AS_OF
 

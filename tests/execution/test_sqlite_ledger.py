@@ -17,9 +17,9 @@ from sophie.execution import (
     open_ledger,
     sqlite_path,
 )
-from sophie.execution.audit import event_for_change
-from sophie.execution.outbox import message_for_change
-from sophie.execution.sqlite_schema import LATEST_VERSION
+from sophie.execution.stores.audit import event_for_change
+from sophie.execution.stores.outbox import message_for_change
+from sophie.execution.stores.sqlite.schema import LATEST_VERSION
 
 DUE = at("2026-03-10T10:00")
 
@@ -229,7 +229,7 @@ def test_an_unknown_task_id_is_a_lookup_error(ledger):
 
 
 def test_without_autocheckpoint_commits_stay_in_the_log_until_checkpoint(tmp_path):
-    from sophie.adapters.demo import DemoPractice, DemoSettings
+    from sophie.adapters.demo.practice import DemoPractice, DemoSettings
     from sophie.execution import run_cycle
     from sophie.rules import load_pack
 

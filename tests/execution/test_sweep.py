@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 
-from sophie.adapters.demo import DemoPractice, DemoSettings
-from sophie.adapters.demo_events import DemoEventsAdapter
+from sophie.adapters.demo.events import DemoEventsAdapter
+from sophie.adapters.demo.practice import DemoPractice, DemoSettings
 from sophie.cli.watch_command import watch_command
 from sophie.execution import SqliteLedger, run_cycle
-from sophie.execution.practice_state import PracticeState
-from sophie.execution.sweep import Sweep
-from sophie.execution.watch import SimulatedClock, Watcher
+from sophie.execution.realtime.practice_state import PracticeState
+from sophie.execution.realtime.sweep import Sweep
+from sophie.execution.realtime.watch import SimulatedClock, Watcher
 from sophie.rules import load_pack
 
 

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sophie.adapters.demo import DemoPractice, DemoSettings
-from sophie.adapters.demo_events import day_of_events
+from sophie.adapters.demo.events import day_of_events
+from sophie.adapters.demo.practice import DemoPractice, DemoSettings
 from sophie.execution import SqliteLedger, TaskStatus, TransitionError, run_cycle
-from sophie.execution.incremental import PracticeState, run_incremental_cycle
-from sophie.execution.ledger import select_all
-from sophie.execution.task_cache import CachedTaskLedger, touches
+from sophie.execution.realtime.incremental import PracticeState, run_incremental_cycle
+from sophie.execution.stores.ledger import select_all
+from sophie.execution.stores.task_cache import CachedTaskLedger, touches
 from sophie.rules import load_pack
 
 SEED = 5

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import sophie.execution.task_timers as timers_module
-from sophie.adapters.demo import DemoPractice, DemoSettings
+import sophie.execution.realtime.timers as timers_module
+from sophie.adapters.demo.practice import DemoPractice, DemoSettings
 from sophie.execution import SqliteLedger, TaskStatus, run_cycle
 from sophie.execution.engine import rules_by_id
-from sophie.execution.task_timers import TaskTimers, task_moments
+from sophie.execution.realtime.timers import TaskTimers, task_moments
 from sophie.model.calendar import BusinessCalendar
 from sophie.rules import load_pack
 

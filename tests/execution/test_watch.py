@@ -21,7 +21,7 @@ from sophie.adapters.event_files import EventFilesAdapter, diff_snapshots
 from sophie.cli import cli
 from sophie.cli.watch_command import watch_command
 from sophie.execution import ChangeKind, SqliteLedger, TaskStatus
-from sophie.execution.watch import SimulatedClock, Watcher, WatchLock, WatchLockedError, WatchTick
+from sophie.execution.realtime.watch import SimulatedClock, Watcher, WatchLock, WatchLockedError, WatchTick
 from sophie.notifiers.delivery import DeliveryWorker
 from sophie.notifiers.sqlite_outbox import SqliteOutbox
 from sophie.rules import load_pack
@@ -280,8 +280,8 @@ def test_events_file_skips_bad_lines_and_waits_for_a_partial_one(tmp_path):
 
 
 def test_demo_day_of_events_replays_through_the_watcher(tmp_path, packs):
-    from sophie.adapters.demo import DemoPractice, DemoSettings
-    from sophie.adapters.demo_events import DemoEventsAdapter, day_of_events
+    from sophie.adapters.demo.events import DemoEventsAdapter, day_of_events
+    from sophie.adapters.demo.practice import DemoPractice, DemoSettings
 
     snapshot = DemoPractice(DemoSettings(seed=3, patients=300)).snapshot()
     day = day_of_events(snapshot, seed=3, count=12)
@@ -322,7 +322,7 @@ def test_cli_demo_simulates_a_day_of_events(tmp_path):
 
 def test_cached_open_tasks_notice_another_writer(tmp_path, packs):
     from sophie.execution import run_cycle
-    from sophie.execution.task_cache import CachedTaskLedger
+    from sophie.execution.stores.task_cache import CachedTaskLedger
 
     db = str(tmp_path / "w.db")
     with SqliteLedger(db) as store:

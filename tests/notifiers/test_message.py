@@ -8,7 +8,7 @@ import pytest
 
 from sophie.notifiers.base import Message, MessageSettings, patient_label
 from sophie.notifiers.console import ConsoleNotifier
-from sophie.plugins import Plugins
+from sophie.plugins.manager import Plugins
 
 from .loopback import T0
 
@@ -71,7 +71,7 @@ def test_builtin_notifiers_register_through_the_hook() -> None:
     names = {info.name for info in plugin.sophie_notifiers()}
     assert names == {"console", "email", "webhook"}
     plugins = Plugins(entry_points_enabled=False)
-    if not names <= set(plugins.notifiers()):  # until sophie.builtin_plugin re-exports the hook
+    if not names <= set(plugins.notifiers()):  # until sophie.plugins.builtin re-exports the hook
         plugins = Plugins(entry_points_enabled=False, extra=[plugin])
     assert names <= set(plugins.notifiers())
     console = plugin.create_notifier("console", {"stream": io.StringIO()}, plugins=plugins)

@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from snapshot_data import OTHER_DEMO_MORNINGS
-from sophie.adapters.demo import DEFAULT_AS_OF, DemoPractice, DemoSettings
+from sophie.adapters.demo.practice import DEFAULT_AS_OF, DemoPractice, DemoSettings
 from sophie.cli.docs_commands import docs_group
 from sophie.model import Snapshot
 from sophie.rules import CompiledPack, CompiledRule, evaluate, load_pack, run_pack_tests
-from sophie.rules.pack_docs import GENERATED_MARK, pack_document, param_sources, params_used, source_list
-from sophie.rules.packs import BUILTIN_PACKS_DIR
+from sophie.rules.packs.catalog import BUILTIN_PACKS_DIR
+from sophie.rules.packs.pack_docs import GENERATED_MARK, pack_document, param_sources, params_used, source_list
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "rules" / "dental-core.md"
@@ -152,7 +152,7 @@ def test_call_rules_never_fire_for_patients_who_cannot_be_called(change: dict[st
 
 def test_the_pack_is_the_default_for_run_and_demo() -> None:
     from sophie.cli.execution_commands import DEFAULT_PACKS
-    from sophie.execution.simulation import DEFAULT_PACK_NAMES
+    from sophie.execution.simulation.loop import DEFAULT_PACK_NAMES
 
     assert DEFAULT_PACKS[0] == "dental-core"
     assert DEFAULT_PACK_NAMES[0] == "dental-core"

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sophie.rules.explain import RuleExplanation, duration_text
-from sophie.rules.interpreter import ExplainNode
+from sophie.rules.language.interpreter import ExplainNode
 
 NY = ZoneInfo("America/New_York")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sophie.rules.expressions import ExpressionError, ExpressionProblem, Scope, check_expression
-from sophie.rules.types import (
+from sophie.rules.language.expressions import ExpressionError, ExpressionProblem, Scope, check_expression
+from sophie.rules.language.types import (
     BOOL,
     BUSINESS_DURATION,
     DATETIME,

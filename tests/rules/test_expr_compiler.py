@@ -13,12 +13,17 @@ import pytest
 from snapshot_data import minimal_snapshot
 from sophie.errors import ConfigurationError
 from sophie.model import View, parse_snapshot
-from sophie.rules.compiler import ConditionResults, compile_conditions, compile_expression, generated_source
-from sophie.rules.context import EvalContext
-from sophie.rules.expressions import CheckedExpression, Scope, check_expression
-from sophie.rules.functions import FunctionRegistry, RuleFunction
-from sophie.rules.interpreter import interpret
-from sophie.rules.types import BOOL, INT, STR
+from sophie.rules.language.compilation.compiler import (
+    ConditionResults,
+    compile_conditions,
+    compile_expression,
+    generated_source,
+)
+from sophie.rules.language.context import EvalContext
+from sophie.rules.language.expressions import CheckedExpression, Scope, check_expression
+from sophie.rules.language.functions import FunctionRegistry, RuleFunction
+from sophie.rules.language.interpreter import interpret
+from sophie.rules.language.types import BOOL, INT, STR
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 3, 5, 11, 45, tzinfo=NY)

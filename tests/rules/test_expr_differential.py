@@ -48,11 +48,11 @@ from sophie.model import (
     TreatmentPlan,
 )
 from sophie.model.calendar import business_days
-from sophie.rules.compiler import CUTOFF_MIN_SUBJECTS, compile_conditions, compile_expression
-from sophie.rules.context import EvalContext
-from sophie.rules.expressions import CheckedExpression, ExpressionError, Scope, check_expression
-from sophie.rules.interpreter import interpret
-from sophie.rules.types import ExprType, from_field_type, type_of_value
+from sophie.rules.language.compilation.compiler import CUTOFF_MIN_SUBJECTS, compile_conditions, compile_expression
+from sophie.rules.language.context import EvalContext
+from sophie.rules.language.expressions import CheckedExpression, ExpressionError, Scope, check_expression
+from sophie.rules.language.interpreter import interpret
+from sophie.rules.language.types import ExprType, from_field_type, type_of_value
 
 NY = ZoneInfo("America/New_York")
 EST = timezone(timedelta(hours=-5))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sophie.rules.expressions import ExpressionError, Scope, check_expression
-from sophie.rules.functions import FunctionRegistry
-from sophie.rules.types import BOOL, INT
+from sophie.rules.language.expressions import ExpressionError, Scope, check_expression
+from sophie.rules.language.functions import FunctionRegistry
+from sophie.rules.language.types import BOOL, INT
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rule-language.md"
 SCOPE = Scope("plan", "treatment_plan", {"first_touch_days": INT})

@@ -16,11 +16,11 @@ import pytest
 from snapshot_data import minimal_snapshot
 from sophie.model import SnapshotIndex, parse_snapshot
 from sophie.model.calendar import business_days, business_hours
-from sophie.rules.compiler import compile_conditions, compile_expression
-from sophie.rules.context import EvalContext
-from sophie.rules.expressions import Scope, check_expression
-from sophie.rules.interpreter import explain, interpret
-from sophie.rules.types import ExprType, type_of_value
+from sophie.rules.language.compilation.compiler import compile_conditions, compile_expression
+from sophie.rules.language.context import EvalContext
+from sophie.rules.language.expressions import Scope, check_expression
+from sophie.rules.language.interpreter import explain, interpret
+from sophie.rules.language.types import ExprType, type_of_value
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 3, 5, 11, 45, tzinfo=NY)  # a Thursday, open

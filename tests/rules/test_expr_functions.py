@@ -14,13 +14,13 @@ from snapshot_data import minimal_snapshot
 from sophie.errors import ConfigurationError, UnknownNameError
 from sophie.model import PlanStatus, parse_snapshot
 from sophie.model.calendar import BusinessCalendar, BusinessDuration, BusinessUnit, business_days, business_hours
-from sophie.rules.compiler import compile_expression
-from sophie.rules.context import EvalContext
-from sophie.rules.expressions import Scope, check_expression
-from sophie.rules.functions import FILTERS, FunctionRegistry, RuleFunction, format_value
-from sophie.rules.functions_builtin import business_age_holds, business_cutoff
-from sophie.rules.interpreter import interpret
-from sophie.rules.types import DECIMAL, INT, NUMBER, STR
+from sophie.rules.language.compilation.compiler import compile_expression
+from sophie.rules.language.context import EvalContext
+from sophie.rules.language.expressions import Scope, check_expression
+from sophie.rules.language.functions import FILTERS, FunctionRegistry, RuleFunction, format_value
+from sophie.rules.language.functions_builtin import business_age_holds, business_cutoff
+from sophie.rules.language.interpreter import interpret
+from sophie.rules.language.types import DECIMAL, INT, NUMBER, STR
 
 NY = ZoneInfo("America/New_York")
 SNAPSHOT = parse_snapshot(

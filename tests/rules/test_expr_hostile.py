@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sophie.rules.expressions import MAX_LENGTH, ExpressionError, Scope, check_expression
-from sophie.rules.types import INT
+from sophie.rules.language.expressions import MAX_LENGTH, ExpressionError, Scope, check_expression
+from sophie.rules.language.types import INT
 
 CORPUS = Path(__file__).with_name("hostile_expressions.txt")
 SCOPE = Scope("plan", "treatment_plan", {"x": INT, "first_touch_days": INT})

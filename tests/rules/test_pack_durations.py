@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from sophie.model.calendar import business_days, business_hours
-from sophie.rules.durations import Duration, DurationSyntaxError, looks_like_duration, parse_duration
+from sophie.rules.language.durations import Duration, DurationSyntaxError, looks_like_duration, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 from sophie.errors import ConfigurationError
 from sophie.model import parse_snapshot
 from sophie.rules import compile_pack, evaluate, load_pack, parse_param_overrides, parse_yaml
-from sophie.rules.loader import CompiledPack
+from sophie.rules.packs.loader import CompiledPack
 
 PRACTICE: dict[str, Any] = {
     "id": "t",

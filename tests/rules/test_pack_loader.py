@@ -8,8 +8,8 @@ import pytest
 
 from sophie.errors import RuleError, UnknownNameError
 from sophie.rules import compile_pack, load_pack, parse_yaml
-from sophie.rules.loader import CompiledPack
-from sophie.rules.packs import available_packs, find_pack, find_tests_file
+from sophie.rules.packs.catalog import available_packs, find_pack, find_tests_file
+from sophie.rules.packs.loader import CompiledPack
 
 MINIMAL = """\
 pack: demo
@@ -92,7 +92,7 @@ def test_duration_parameters_become_durations() -> None:
 
 
 def test_templates_escape_braces_and_apply_filters() -> None:
-    from sophie.rules.templates import Placeholder
+    from sophie.rules.language.templates import Placeholder
 
     pack = load(
         minimal(
@@ -220,7 +220,7 @@ def test_templates_render_with_filters_and_braces() -> None:
     from zoneinfo import ZoneInfo
 
     from sophie.model import parse_snapshot
-    from sophie.rules.context import EvalContext
+    from sophie.rules.language.context import EvalContext
 
     pack = load(
         minimal(

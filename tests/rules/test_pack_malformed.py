@@ -14,7 +14,7 @@ import pytest
 
 from sophie.errors import RuleError
 from sophie.rules import load_pack, parse_yaml
-from sophie.rules.yaml_source import YamlLimits
+from sophie.rules.packs.yaml_source import YamlLimits
 
 CORPUS = Path(__file__).parent / "malformed"
 CASES = sorted(CORPUS.glob("*.yaml"))

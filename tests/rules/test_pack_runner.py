@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sophie.rules import compile_pack, parse_yaml, run_pack_tests
-from sophie.rules.pack_tests import DEFAULT_PRACTICE
+from sophie.rules.packs.pack_tests import DEFAULT_PRACTICE
 
 PACK = """\
 pack: demo

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from sophie.rules import pack_json_schema, parse_yaml
-from sophie.rules.packs import BUILTIN_PACKS_DIR
+from sophie.rules.packs.catalog import BUILTIN_PACKS_DIR
 
 jsonschema = pytest.importorskip("jsonschema")
 

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from sophie.errors import RuleError
-from sophie.rules.yaml_source import Mark, parse_yaml
+from sophie.rules.packs.yaml_source import Mark, parse_yaml
 
 
 def test_plain_scalars_follow_the_yaml_1_2_core_schema() -> None:
@@ -108,7 +108,7 @@ def test_deep_flow_nesting_never_raises_recursion_error() -> None:
 def test_a_utf8_bom_is_accepted(tmp_path: object) -> None:
     from pathlib import Path
 
-    from sophie.rules.yaml_source import read_yaml_file
+    from sophie.rules.packs.yaml_source import read_yaml_file
 
     path = Path(str(tmp_path)) / "bom.yaml"
     path.write_bytes("\ufeffa: 1\n".encode())

@@ -11,7 +11,7 @@ import pytest
 from sophie.adapters import load_snapshot_file
 from sophie.errors import UnknownNameError
 from sophie.model import Snapshot
-from sophie.rules.slot_fill import DEFAULT_POLICY, SlotFillPolicy, rank_candidates
+from sophie.rules.slot_fill.ranking import DEFAULT_POLICY, SlotFillPolicy, rank_candidates
 
 AFTER = Path(__file__).parents[1] / "fixtures" / "opening_story" / "after-cancellation.yaml"
 NY = ZoneInfo("America/New_York")

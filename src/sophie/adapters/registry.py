@@ -1,7 +1,7 @@
 """Finding adapters by name, and the demo adapter.
 
 Adapters, built-in or not, are registered through the ``sophie_adapters`` hook
-(:mod:`sophie.builtin_plugin` registers ``demo`` and ``files``).
+(:mod:`sophie.plugins.builtin` registers ``demo`` and ``files``).
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from sophie.adapters.base import Adapter
 from sophie.model import Snapshot
 
 if TYPE_CHECKING:
-    from sophie.adapters.demo import DemoPractice, DemoSettings
-    from sophie.plugins import Plugins
+    from sophie.adapters.demo.practice import DemoPractice, DemoSettings
+    from sophie.plugins.manager import Plugins
 
 __all__ = ["DemoAdapter", "adapter_names", "create_adapter"]
 
 
 class DemoAdapter(Adapter):
-    """A deterministic synthetic practice (see :mod:`sophie.adapters.demo`).
+    """A deterministic synthetic practice (see :mod:`sophie.adapters.demo.practice`).
 
     Args:
         seed: The random seed; the same seed gives the same practice.
@@ -37,7 +37,7 @@ class DemoAdapter(Adapter):
         self._settings()  # refuse bad settings now, not at the first fetch
 
     def _settings(self) -> DemoSettings:
-        from sophie.adapters.demo import DemoSettings
+        from sophie.adapters.demo.practice import DemoSettings
 
         if self.as_of is None:
             return DemoSettings(seed=self.seed, patients=self.patients)
@@ -45,7 +45,7 @@ class DemoAdapter(Adapter):
 
     def practice(self) -> DemoPractice:
         """Return the generator for these settings."""
-        from sophie.adapters.demo import DemoPractice
+        from sophie.adapters.demo.practice import DemoPractice
 
         return DemoPractice(self._settings())
 
@@ -56,7 +56,7 @@ class DemoAdapter(Adapter):
 
 def adapter_names(plugins: Plugins | None = None) -> list[str]:
     """Return the names of the available adapters (built-in and from plugins), sorted."""
-    from sophie.plugins import Plugins
+    from sophie.plugins.manager import Plugins
 
     return sorted((plugins or Plugins()).adapters())
 
@@ -68,7 +68,7 @@ def create_adapter(name: str, *, source: str | None = None, plugins: Plugins | N
         UnknownNameError: no adapter has that name (with a did-you-mean).
         ConfigurationError: the adapter needs a source that was not given.
     """
-    from sophie.plugins import Plugins
+    from sophie.plugins.manager import Plugins
 
     info = (plugins or Plugins()).adapter(name)
     return info.factory(source=source)

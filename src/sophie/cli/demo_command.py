@@ -11,7 +11,7 @@ from rich.table import Table
 from sophie.adapters import DemoAdapter
 from sophie.cli.options import FORMAT_OPTION, AwareDateTime
 from sophie.cli.render import console, print_json, print_summary
-from sophie.execution.simulation import DayReport, SimulationReport, simulate
+from sophie.execution.simulation.loop import DayReport, SimulationReport, simulate
 
 __all__ = ["SIMULATION_PATIENT_LIMIT", "demo_command"]
 

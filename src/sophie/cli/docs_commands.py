@@ -29,8 +29,8 @@ def _fail(lines: list[str]) -> NoReturn:
 
 
 def _document(ref: str) -> str:
-    from sophie.plugins import Plugins
-    from sophie.rules.pack_docs import pack_document
+    from sophie.plugins.manager import Plugins
+    from sophie.rules.packs.pack_docs import pack_document
 
     return pack_document(Plugins().load_pack(ref))
 

@@ -33,7 +33,7 @@ from sophie.execution import (
 from sophie.model import Snapshot
 
 if TYPE_CHECKING:
-    from sophie.plugins import Plugins
+    from sophie.plugins.manager import Plugins
     from sophie.rules import CompiledPack
 
 __all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "task_group"]
@@ -139,7 +139,7 @@ def run_command(
     Running it again on the same data changes nothing; moving --now forward escalates what
     is overdue; data in which a stall has cleared resolves its task.
     """
-    from sophie.plugins import Plugins
+    from sophie.plugins.manager import Plugins
     from sophie.rules import evaluate, parse_param_overrides
 
     settings = settings_from(owner_strategy, fixed_owner, cover, reopen_grace)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from sophie.execution.ledger import DEFAULT_DB_URL as _DEFAULT_DB_URL
+from sophie.execution.stores.ledger import DEFAULT_DB_URL as _DEFAULT_DB_URL
 
 __all__ = ["DB_OPTION", "FORMAT_OPTION", "NOW_OPTION", "AwareDateTime", "now_or"]
 

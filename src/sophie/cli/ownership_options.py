@@ -17,7 +17,7 @@ import click
 from sophie.execution.assignment import DEFAULT_LADDER, OwnershipStrategy
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
 from sophie.model import BUILTIN_ROLES
-from sophie.rules.durations import DurationSyntaxError, parse_duration
+from sophie.rules.language.durations import DurationSyntaxError, parse_duration
 
 __all__ = ["ownership_options", "settings_from"]
 

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from sophie.cli.options import FORMAT_OPTION
 from sophie.cli.render import console, print_json
-from sophie.plugins import Plugins
+from sophie.plugins.manager import Plugins
 
 __all__ = ["plugins_command"]
 

@@ -22,13 +22,13 @@ from sophie.cli.options import AwareDateTime, now_or
 from sophie.cli.render import console, print_json
 from sophie.errors import Diagnostic, RuleError, SophieError
 from sophie.model import ENTITY_TYPES
-from sophie.plugins import Plugins
+from sophie.plugins.manager import Plugins
 from sophie.rules.evaluation import parse_param_overrides
 from sophie.rules.explain import explain_rule
-from sophie.rules.functions import FunctionRegistry
-from sophie.rules.loader import CompiledPack
-from sophie.rules.pack_tests import run_pack_tests
-from sophie.rules.packs import pack_json_schema, write_pack_schema
+from sophie.rules.language.functions import FunctionRegistry
+from sophie.rules.packs.catalog import pack_json_schema, write_pack_schema
+from sophie.rules.packs.loader import CompiledPack
+from sophie.rules.packs.pack_tests import run_pack_tests
 
 __all__ = ["check_command", "explain_command", "functions_command", "schema_pack_command", "test_command"]
 

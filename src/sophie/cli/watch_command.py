@@ -29,14 +29,14 @@ from sophie.cli.ownership_options import ownership_options, settings_from
 from sophie.cli.render import console
 from sophie.errors import AdapterError
 from sophie.execution import SqliteLedger, sqlite_path
-from sophie.execution.sweep import Sweep
-from sophie.execution.task_cache import CachedTaskLedger
-from sophie.execution.watch import SimulatedClock, SystemClock, WatchClock, Watcher, WatchLock, WatchTick
+from sophie.execution.realtime.sweep import Sweep
+from sophie.execution.realtime.watch import SimulatedClock, SystemClock, WatchClock, Watcher, WatchLock, WatchTick
+from sophie.execution.stores.task_cache import CachedTaskLedger
 
 if TYPE_CHECKING:
     from sophie.adapters.base import Adapter
     from sophie.notifiers.delivery import DeliveryWorker
-    from sophie.plugins import Plugins
+    from sophie.plugins.manager import Plugins
 
 __all__ = ["watch_command"]
 
@@ -51,7 +51,7 @@ def _adapter(name: str, source: str | None, events: str | None, clock: WatchCloc
     if name == "demo" and source is None:
         demo = DemoAdapter(as_of=clock.now())
         if events == "simulate":
-            from sophie.adapters.demo_events import DemoEventsAdapter
+            from sophie.adapters.demo.events import DemoEventsAdapter
 
             return DemoEventsAdapter(demo.fetch(), clock.now)
         return demo
@@ -164,7 +164,7 @@ def watch_command(
     cycle and exits 0. See docs/watch.md.
     """
     from sophie.cli.execution_commands import load_packs
-    from sophie.plugins import Plugins
+    from sophie.plugins.manager import Plugins
     from sophie.rules import parse_param_overrides
 
     settings = settings_from(owner_strategy, fixed_owner, cover, reopen_grace)

@@ -5,7 +5,7 @@
 - :mod:`~sophie.execution.escalation` times escalations and the paused clock of a block.
 - :class:`Ledger` is the store interface; :class:`SqliteLedger` the embedded default.
 - :func:`run_cycle` does one whole cycle (what ``sophie run`` does);
-  :func:`sophie.execution.simulation.simulate` runs the loop over simulated weeks.
+  :func:`sophie.execution.simulation.loop.simulate` runs the loop over simulated weeks.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from __future__ import annotations
 from sophie.errors import LedgerConflictError, LedgerError, TransitionError
 from sophie.execution.actions import Action, ActionResult, apply_action
 from sophie.execution.assignment import DEFAULT_LADDER, Assigner, Assignment, OwnershipStrategy, is_available
-from sophie.execution.audit import AuditEvent
 from sophie.execution.engine import CycleResult, apply_evaluation, rules_by_id, run_cycle
-from sophie.execution.ledger import DEFAULT_DB_URL, CycleRecord, Ledger, sqlite_path
-from sophie.execution.outbox import OutboxMessage
 from sophie.execution.reconcile import ReconcileResult, reconcile
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
-from sophie.execution.sqlite_ledger import SqliteLedger, open_ledger
+from sophie.execution.stores.audit import AuditEvent
+from sophie.execution.stores.ledger import DEFAULT_DB_URL, CycleRecord, Ledger, sqlite_path
+from sophie.execution.stores.outbox import OutboxMessage
+from sophie.execution.stores.sqlite.ledger import SqliteLedger, open_ledger
 from sophie.execution.tasks import OPEN_STATUSES, TERMINAL_STATUSES, ChangeKind, Task, TaskChange, TaskStatus
 
 __all__ = [

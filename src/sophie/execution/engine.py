@@ -26,12 +26,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sophie.errors import LedgerConflictError, LedgerError
-from sophie.execution.audit import event_for_change
 from sophie.execution.inputs import EvaluationLike, FindingLike, RuleLike
-from sophie.execution.ledger import CycleRecord, Ledger, TaskSelection, select_all
-from sophie.execution.outbox import message_for_change
 from sophie.execution.reconcile import ReconcileResult, opening_start, reconcile
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
+from sophie.execution.stores.audit import event_for_change
+from sophie.execution.stores.ledger import CycleRecord, Ledger, TaskSelection, select_all
+from sophie.execution.stores.outbox import message_for_change
 from sophie.execution.tasks import ChangeKind, JsonValue, TaskChange
 
 if TYPE_CHECKING:

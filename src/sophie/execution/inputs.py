@@ -1,7 +1,7 @@
 """What execution reads from the rules layer, as small structural types.
 
 Reconcile works on anything shaped like :class:`sophie.rules.evaluation.Evaluation`
-and :class:`sophie.rules.loader.CompiledRule`; these protocols name exactly the
+and :class:`sophie.rules.packs.loader.CompiledRule`; these protocols name exactly the
 fields it uses, so tests (and other rule engines) can hand in plain objects.
 """
 

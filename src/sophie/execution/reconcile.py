@@ -32,8 +32,8 @@ from datetime import date, datetime
 from sophie.execution.assignment import Assigner
 from sophie.execution.escalation import due_steps, end_block, grace_passed
 from sophie.execution.inputs import EvaluationLike, FindingLike, RuleLike
-from sophie.execution.ledger import select_all
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
+from sophie.execution.stores.ledger import select_all
 from sophie.execution.tasks import (
     ChangeKind,
     Task,

@@ -1,6 +1,6 @@
 """sophie's own notifiers, registered through the public ``sophie_notifiers`` hook.
 
-:mod:`sophie.builtin_plugin` re-exports :func:`sophie_notifiers`, so the built-in
+:mod:`sophie.plugins.builtin` re-exports :func:`sophie_notifiers`, so the built-in
 notifiers are listed under ``sophie.builtin`` like the built-in adapters and packs.
 """
 
@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 from sophie.notifiers.console import ConsoleNotifier
 from sophie.notifiers.email import EmailNotifier
 from sophie.notifiers.webhook import WebhookNotifier
-from sophie.plugin_records import NotifierInfo
-from sophie.plugins import hookimpl
+from sophie.plugins.manager import hookimpl
+from sophie.plugins.records import NotifierInfo
 
 if TYPE_CHECKING:
     from sophie.notifiers.base import Notifier
-    from sophie.plugins import Plugins
+    from sophie.plugins.manager import Plugins
 
 __all__ = ["create_notifier", "sophie_notifiers"]
 
@@ -41,7 +41,7 @@ def create_notifier(name: str, settings: dict[str, Any] | None = None, *, plugin
 
     from sophie.errors import ConfigurationError, UnknownNameError
     from sophie.notifiers.base import Notifier
-    from sophie.plugins import Plugins
+    from sophie.plugins.manager import Plugins
 
     known = (plugins or Plugins()).notifiers()
     info = known.get(name.lower())

@@ -1,6 +1,6 @@
 """The :class:`~sophie.notifiers.delivery.Outbox` protocol over the SQLite ledger's ``outbox`` table.
 
-The ledger (:mod:`sophie.execution.sqlite_ledger`) writes outbox rows in the same
+The ledger (:mod:`sophie.execution.stores.sqlite.ledger`) writes outbox rows in the same
 transaction as the task changes; this class reads and updates them for the delivery
 worker through its own connection, one short ``BEGIN IMMEDIATE`` transaction per
 step, so a worker in another process is safe. It needs two columns beyond the

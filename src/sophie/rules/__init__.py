@@ -15,18 +15,18 @@ Nothing here does I/O except reading pack files, and nothing reads the clock.
 from __future__ import annotations
 
 from sophie.errors import ExpressionError
-from sophie.rules.compiled_pack import CompiledPack, CompiledRule, EscalationStep
-from sophie.rules.context import EvalContext
-from sophie.rules.durations import Duration, parse_duration
 from sophie.rules.evaluation import Evaluation, Finding, SubjectError, evaluate
 from sophie.rules.explain import RuleExplanation, explain_rule
-from sophie.rules.expressions import CheckedExpression, Scope, check_expression
-from sophie.rules.functions import FunctionRegistry, RuleFunction
-from sophie.rules.loader import compile_pack
-from sophie.rules.pack_tests import TestReport, TestResult, run_pack_tests
-from sophie.rules.packs import available_packs, find_pack, load_pack, pack_json_schema
-from sophie.rules.params import parse_param_overrides
-from sophie.rules.yaml_source import YamlLimits, parse_yaml, read_yaml_file
+from sophie.rules.language.context import EvalContext
+from sophie.rules.language.durations import Duration, parse_duration
+from sophie.rules.language.expressions import CheckedExpression, Scope, check_expression
+from sophie.rules.language.functions import FunctionRegistry, RuleFunction
+from sophie.rules.packs.catalog import available_packs, find_pack, load_pack, pack_json_schema
+from sophie.rules.packs.compiled_pack import CompiledPack, CompiledRule, EscalationStep
+from sophie.rules.packs.loader import compile_pack
+from sophie.rules.packs.pack_tests import TestReport, TestResult, run_pack_tests
+from sophie.rules.packs.params import parse_param_overrides
+from sophie.rules.packs.yaml_source import YamlLimits, parse_yaml, read_yaml_file
 
 __all__ = [
     "CheckedExpression",

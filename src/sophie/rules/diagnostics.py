@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from sophie.errors import Diagnostic
-from sophie.rules.yaml_source import PathKey, SourceMap
+from sophie.rules.packs.yaml_source import PathKey, SourceMap
 
 __all__ = [
     "Collector",

@@ -4,7 +4,7 @@
 same :class:`Evaluation`, findings in pack order, then rule order, then subject order.
 A rule that fails on one subject records a :class:`SubjectError` and moves on; the
 evaluation is then not ``complete`` (so the ledger does not resolve what it did not see).
-Parameter defaults and overrides are resolved by :mod:`sophie.rules.params`.
+Parameter defaults and overrides are resolved by :mod:`sophie.rules.packs.params`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 from sophie.errors import ConfigurationError, EvaluationError
 from sophie.model.calendar import BusinessDuration
 from sophie.model.views import View
-from sophie.rules.compiler import compile_expression
-from sophie.rules.context import EvalContext
-from sophie.rules.expressions import CheckedExpression
-from sophie.rules.expressions_ir import (
+from sophie.rules.language.compilation.compiler import compile_expression
+from sophie.rules.language.context import EvalContext
+from sophie.rules.language.expressions import CheckedExpression
+from sophie.rules.language.expressions_ir import (
     Aggregate,
     Arith,
     Attr,
@@ -41,14 +41,14 @@ from sophie.rules.expressions_ir import (
     ToDecimal,
     children,
 )
-from sophie.rules.opening_evidence import with_opening_candidates
-from sophie.rules.pack_schema import PRIORITIES
-from sophie.rules.params import parse_param_overrides, resolve_params
-from sophie.rules.templates import Evaluator
+from sophie.rules.language.templates import Evaluator
+from sophie.rules.packs.pack_schema import PRIORITIES
+from sophie.rules.packs.params import parse_param_overrides, resolve_params
+from sophie.rules.slot_fill.evidence import with_opening_candidates
 
 if TYPE_CHECKING:
     from sophie.model import Snapshot, SnapshotIndex
-    from sophie.rules.compiled_pack import CompiledPack, CompiledRule
+    from sophie.rules.packs.compiled_pack import CompiledPack, CompiledRule
 
 __all__ = [
     "Evaluation",

@@ -1,6 +1,6 @@
 """Why a rule fires for a subject, or why not: the value of every sub-condition.
 
-Built on the reference interpreter's :func:`~sophie.rules.interpreter.explain`, which
+Built on the reference interpreter's :func:`~sophie.rules.language.interpreter.explain`, which
 evaluates the checked expression tree and keeps each node's value.
 """
 
@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 from sophie.errors import UnknownNameError
 from sophie.model.records import decimal_number
-from sophie.rules.context import EvalContext
 from sophie.rules.diagnostics import suggest
 from sophie.rules.evaluation import Finding, finding_for, plain_value, subject_id
-from sophie.rules.interpreter import ExplainNode, explain
-from sophie.rules.opening_evidence import candidate_lines
-from sophie.rules.params import resolve_params
+from sophie.rules.language.context import EvalContext
+from sophie.rules.language.interpreter import ExplainNode, explain
+from sophie.rules.packs.params import resolve_params
+from sophie.rules.slot_fill.evidence import candidate_lines
 
 if TYPE_CHECKING:
     from sophie.model import Snapshot
-    from sophie.rules.compiled_pack import CompiledPack, CompiledRule
+    from sophie.rules.packs.compiled_pack import CompiledPack, CompiledRule
 
 __all__ = ["RuleExplanation", "duration_text", "explain_rule", "find_rule"]
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sophie.plugins import Plugins
+from sophie.plugins.manager import Plugins
 
 if TYPE_CHECKING:
     from conftest import SeededDatabase

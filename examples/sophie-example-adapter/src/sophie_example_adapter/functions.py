@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sophie.rules.functions import RuleFunction
-from sophie.rules.types import BOOL, DECIMAL, entity_type
+from sophie.rules.language.functions import RuleFunction
+from sophie.rules.language.types import BOOL, DECIMAL, entity_type
 
 __all__ = ["RULE_FUNCTIONS", "VIP_THRESHOLD", "is_vip", "lifetime_value"]
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from sophie.plugin_records import AdapterInfo, RulePackSource
-from sophie.plugins import hookimpl
-from sophie.rules.functions import RuleFunction
+from sophie.plugins import AdapterInfo, RulePackSource, hookimpl
+from sophie.rules.language.functions import RuleFunction
 from sophie_example_adapter.adapter import AcmeAdapter
 from sophie_example_adapter.functions import RULE_FUNCTIONS
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from sophie.plugin_records import AdapterInfo
-from sophie.plugins import hookimpl
+from sophie.plugins.manager import hookimpl
+from sophie.plugins.records import AdapterInfo
 
 if TYPE_CHECKING:
     from sophie.adapters.base import Adapter

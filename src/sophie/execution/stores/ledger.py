@@ -1,0 +1,197 @@
+"""The ledger: where tasks, their audit trail and the notification outbox are kept.
+
+:class:`Ledger` is the interface every store implements: SQLite
+(:class:`~sophie.execution.stores.sqlite.ledger.SqliteLedger`, the embedded default) and,
+later, PostgreSQL. Its guarantees:
+
+- :meth:`Ledger.apply` writes a reconcile's task changes, audit events and outbox rows
+  in **one transaction**: all of them or none.
+- Updates are compare-and-set on the task's ``version``; a create conflicts when an
+  open-ish task already holds the key. On either conflict nothing is written and
+  :class:`LedgerConflictError` is raised, so the caller re-reads and reconciles again.
+- At most one open-ish task per key, enforced by the store itself (a partial unique index).
+- Audit events are append-only.
+
+``--db`` URLs: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, a plain
+path, or ``:memory:`` (also ``sqlite://`` and ``sqlite:///:memory:``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from sophie.errors import ConfigurationError, LedgerConflictError, LedgerError
+from sophie.execution.tasks import JsonValue, Task, TaskChange
+
+if TYPE_CHECKING:
+    from sophie.execution.actions import Action, ActionResult
+    from sophie.execution.stores.audit import AuditEvent
+    from sophie.execution.stores.outbox import OutboxMessage
+    from sophie.model.records import Practice
+
+__all__ = [
+    "DEFAULT_DB_URL",
+    "CycleRecord",
+    "Ledger",
+    "LedgerConflictError",
+    "LedgerError",
+    "SupportsCheckpoint",
+    "TaskSelection",
+    "select_all",
+    "sqlite_path",
+]
+
+DEFAULT_DB_URL = "sqlite:///sophie.db"
+"""The ledger ``sophie`` uses when ``--db`` is not given: ``sophie.db`` in the current directory."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSelection:
+    """The tasks one reconcile follows, with the practice-wide counts that ownership needs.
+
+    A complete cycle follows every open-ish task; an incremental one follows only the tasks
+    whose subjects it re-read, while least-open ownership still weighs everyone's load.
+
+    Attributes:
+        tasks: The open-ish and awaiting-verification tasks to reconcile.
+        open_counts: Open tasks per owner id, over the whole practice.
+        open_total: Open tasks in the whole practice.
+    """
+
+    tasks: Sequence[Task]
+    open_counts: Mapping[str, int]
+    open_total: int
+
+
+def select_all(tasks: Sequence[Task]) -> TaskSelection:
+    """Return a selection of every task in ``tasks`` (a complete cycle's view)."""
+    counts = Counter(task.owner_id for task in tasks if task.is_open and task.owner_id is not None)
+    return TaskSelection(tasks, counts, sum(1 for task in tasks if task.is_open))
+
+
+@dataclass(frozen=True, slots=True)
+class CycleRecord:
+    """What one cycle saw and decided, kept beside the tasks (proof of what sophie knew when).
+
+    Attributes:
+        practice_id: The practice.
+        at: The cycle's ``now``.
+        complete: Whether the evaluation was complete.
+        findings: How many findings it had.
+        summary: Counts of changes by kind, errors, pack versions.
+    """
+
+    practice_id: str
+    at: datetime
+    complete: bool
+    findings: int
+    summary: Mapping[str, JsonValue] = field(default_factory=dict)
+
+
+class Ledger(Protocol):
+    """A durable store of tasks, audit events and outbox rows (see the module docstring)."""
+
+    def open_tasks(self, practice_id: str | None = None) -> list[Task]:
+        """Return the open-ish tasks, and the done tasks still awaiting confirmation.
+
+        These are the tasks reconcile follows; ``practice_id`` narrows to one practice.
+        """
+
+    def apply(
+        self,
+        changes: Sequence[TaskChange],
+        events: Sequence[AuditEvent],
+        outbox: Sequence[OutboxMessage],
+        *,
+        practice: Practice | None = None,
+        cursors: Mapping[str, str] | None = None,
+        cycle: CycleRecord | None = None,
+    ) -> None:
+        """Write changes, events and outbox rows (and the cycle's bookkeeping) atomically.
+
+        ``practice`` (its hours, for business time in :meth:`transition`) and ``cursors``
+        are stored with a ``cycle`` record; without one only the changes, events and outbox
+        rows are written.
+
+        Raises:
+            LedgerConflictError: A task changed since it was read, or a key is taken.
+        """
+
+    def get(self, task_id: str) -> Task:
+        """Return one task by id (or a unique id prefix).
+
+        Raises:
+            UnknownNameError: No task has that id.
+        """
+
+    def queue(
+        self, *, role: str | None = None, staff_id: str | None = None, practice_id: str | None = None
+    ) -> list[Task]:
+        """Return open-ish tasks, most urgent first, then earliest due."""
+
+    def transition(
+        self,
+        task_id: str,
+        action: Action | str,
+        *,
+        actor: str,
+        now: datetime,
+        until: datetime | None = None,
+        reason: str | None = None,
+    ) -> ActionResult:
+        """Apply a person's action to a task and audit it, in one transaction.
+
+        Raises:
+            UnknownNameError: No task has that id.
+            TransitionError: The action is not allowed from the task's status.
+        """
+
+    def audit(self, task_id: str) -> list[AuditEvent]:
+        """Return a task's audit events, oldest first."""
+
+    def cursors(self, practice_id: str) -> dict[str, str]:
+        """Return the round-robin state of a practice (role -> last staff id)."""
+
+    def cycle_count(self, practice_id: str) -> int:
+        """Return how many cycles have been recorded for a practice (new task ids fold it in)."""
+
+    def close(self) -> None:
+        """Release the store's resources."""
+
+
+@runtime_checkable
+class SupportsCheckpoint(Protocol):
+    """A store with a write-ahead log that a long-running writer checkpoints when idle."""
+
+    def checkpoint(self) -> None:
+        """Copy the log into the main store without waiting for, or blocking, anyone."""
+
+
+def sqlite_path(url: str) -> str:
+    """Return the SQLite file path (or ``:memory:``) that a ``--db`` URL names.
+
+    Raises:
+        ConfigurationError: For another scheme (PostgreSQL comes in a later release) or an
+            empty path.
+    """
+    text = url.strip()
+    if text in ("", "sqlite://", "sqlite:///:memory:", ":memory:"):
+        if text == "":
+            raise ConfigurationError("--db is empty; use sqlite:///PATH or :memory:")
+        return ":memory:"
+    if text.startswith("sqlite:///"):
+        path = text[len("sqlite:///") :]
+        if not path:
+            raise ConfigurationError(f"--db {url!r} names no file; use sqlite:///PATH")
+        return path
+    if "://" in text or text.startswith("sqlite:"):
+        scheme = text.split(":", 1)[0]
+        raise ConfigurationError(
+            f"--db {url!r}: unsupported ledger {scheme!r}; use sqlite:///PATH or :memory: "
+            "(PostgreSQL comes in a later release)"
+        )
+    return text

@@ -1,0 +1,1 @@
+"""The SQLite ledger: schema, migrations and the store itself."""

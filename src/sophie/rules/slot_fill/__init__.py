@@ -1,0 +1,1 @@
+"""Slot fill: ranking the patients who could take an opening, and putting them in evidence."""
