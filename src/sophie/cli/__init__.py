@@ -11,6 +11,7 @@ from sophie.cli.app import SophieGroup
 from sophie.cli.demo_command import demo_command
 from sophie.cli.docs_commands import docs_group
 from sophie.cli.execution_commands import queue_command, run_command, task_group
+from sophie.cli.ledger_commands import ledger_group
 from sophie.cli.outbox_commands import outbox_group
 from sophie.cli.plugin_commands import plugins_command
 from sophie.cli.rules_commands import (
@@ -46,6 +47,7 @@ cli.add_command(test_command)
 cli.add_command(explain_command)
 cli.add_command(functions_command)
 cli.add_command(outbox_group)
+cli.add_command(ledger_group)
 cli.add_command(docs_group)
 cli.add_command(watch_command)
 

@@ -7,7 +7,9 @@
   mid-transaction leaves nothing behind (SQLite rolls the journal back on next open).
 - A partial unique index keeps one open-ish task per key; updates are compare-and-set on
   ``version``.
-- Audit events are append-only (triggers refuse updates and deletes) and hash-chained.
+- Audit events are append-only (triggers refuse updates and deletes) and hash-chained;
+  keyed (HMAC-SHA256) when ``SOPHIE_AUDIT_KEY`` is set as the ledger's first event is
+  written. A dropped or altered trigger is put back on open, and the repair noted.
 - Datetimes are stored as UTC ISO 8601 text with microseconds (so they sort) and
   returned in the practice's timezone.
 """
@@ -20,15 +22,25 @@ import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sophie.errors import LedgerConflictError, LedgerError, TransitionError, UnknownNameError
 from sophie.execution.actions import Action, ActionResult, apply_action
-from sophie.execution.stores.audit import AuditEvent, chain_hash, event_for_action
+from sophie.execution.stores.audit import (
+    GENESIS_HASH,
+    AuditEvent,
+    ChainScheme,
+    audit_key_from_environment,
+    chain_hash,
+    event_for_action,
+    key_check,
+)
 from sophie.execution.stores.ledger import CycleRecord, sqlite_path
 from sophie.execution.stores.outbox import OutboxMessage
+from sophie.execution.stores.sqlite.integrity import SqliteIntegrity, decode_event, read_marker, write_marker
 from sophie.execution.stores.sqlite.schema import OPEN_SQL, WATCHED_SQL, migrate
+from sophie.execution.stores.verify import ChainMarker
 from sophie.execution.tasks import ChangeKind, Task, TaskChange, TaskStatus, priority_rank
 from sophie.model.calendar import BusinessCalendar
 from sophie.model.enums import Priority
@@ -40,7 +52,8 @@ logger = logging.getLogger(__name__)
 
 StatementHook = Callable[[str], None]
 
-_GENESIS = "0" * 64
+AuditKeySource = bytes | None | Literal["environment"]
+"""An audit key, ``None`` for none, or ``"environment"`` to read ``SOPHIE_AUDIT_KEY``."""
 _TASK_COLUMNS = (
     "id", "key", "practice_id", "rule_id", "pack", "rule_version", "content_hash", "subject_type", "subject_id",
     "patient_id", "title", "owner_role", "owner_id", "priority", "status", "created_at", "updated_at", "due_at",
@@ -57,9 +70,11 @@ _EVENT_COLUMNS = (
 )  # fmt: skip
 
 
-def open_ledger(url: str, *, statement_hook: StatementHook | None = None) -> SqliteLedger:
+def open_ledger(
+    url: str, *, statement_hook: StatementHook | None = None, audit_key: AuditKeySource = "environment"
+) -> SqliteLedger:
     """Open (creating and migrating if needed) the ledger a ``--db`` URL names."""
-    return SqliteLedger(sqlite_path(url), statement_hook=statement_hook)
+    return SqliteLedger(sqlite_path(url), statement_hook=statement_hook, audit_key=audit_key)
 
 
 def _stamp(value: datetime | None) -> str | None:
@@ -108,7 +123,7 @@ def _task(row: sqlite3.Row) -> Task:
     )  # fmt: skip
 
 
-class SqliteLedger:
+class SqliteLedger(SqliteIntegrity):
     """A ledger in one SQLite file (or in memory).
 
     Args:
@@ -120,9 +135,13 @@ class SqliteLedger:
             commit finds it long (the default). A long-running writer that cares about the
             latency of each commit (``sophie watch``) turns it off and calls
             :meth:`checkpoint` when it is idle, so no commit pays for a checkpoint.
+        audit_key: The secret of a keyed audit chain; by default read from
+            ``SOPHIE_AUDIT_KEY``. A new ledger written with a key is keyed from its first
+            event on; a keyed ledger refuses writes without its key.
 
     Raises:
         LedgerError: The file is not a sophie ledger, is from a newer sophie, or cannot be opened.
+        ConfigurationError: ``SOPHIE_AUDIT_KEY`` is set but too short.
     """
 
     def __init__(
@@ -132,9 +151,11 @@ class SqliteLedger:
         statement_hook: StatementHook | None = None,
         busy_timeout_ms: int = 30_000,
         autocheckpoint: bool = True,
+        audit_key: AuditKeySource = "environment",
     ):
         self.path = path
         self._hook = statement_hook
+        self._key = audit_key_from_environment() if audit_key == "environment" else audit_key
         try:
             self._db = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
             self._db.row_factory = sqlite3.Row
@@ -145,7 +166,7 @@ class SqliteLedger:
             if not autocheckpoint:
                 self._db.execute("PRAGMA wal_autocheckpoint = 0")
             self._db.execute("PRAGMA foreign_keys = ON")
-            migrate(self._db, path=path)
+            migrate(self._db, path=path, now=_stamp(datetime.now(UTC)) or "")
         except sqlite3.DatabaseError as err:
             raise LedgerError(f"{path}: cannot open the ledger: {err}") from err
 
@@ -242,26 +263,7 @@ class SqliteLedger:
         return [self._event(row) for row in rows]
 
     def _event(self, row: sqlite3.Row) -> AuditEvent:
-        return AuditEvent(
-            task_id=row["task_id"], at=datetime.fromisoformat(row["at"]), actor=row["actor"], kind=row["kind"],
-            from_status=row["from_status"], to_status=row["to_status"], why=row["why"], rule_id=row["rule_id"],
-            rule_version=row["rule_version"], content_hash=row["content_hash"], data=json.loads(row["data_json"]),
-        )  # fmt: skip
-
-    def verify_audit(self) -> int:
-        """Check the audit hash chain end to end; return the number of events.
-
-        Raises:
-            LedgerError: An event was altered, removed or reordered.
-        """
-        previous = _GENESIS
-        count = 0
-        for row in self._db.execute("SELECT * FROM task_event ORDER BY seq"):
-            expected = chain_hash(previous, self._event(row))
-            if row["prev_hash"] != previous or row["hash"] != expected:
-                raise LedgerError(f"{self.path}: audit chain broken at event {row['seq']}")
-            previous, count = row["hash"], count + 1
-        return count
+        return decode_event(row)
 
     def cursors(self, practice_id: str) -> dict[str, str]:
         """Return the round-robin state of a practice (role -> last staff id)."""
@@ -361,10 +363,13 @@ class SqliteLedger:
         if not events:
             return
         row = execute("SELECT hash FROM task_event ORDER BY seq DESC LIMIT 1").fetchone()
-        previous = _GENESIS if row is None else row["hash"]
+        if row is None and self._key is not None and read_marker(execute) is None:
+            write_marker(execute, ChainMarker(ChainScheme.HMAC_SHA256, key_check(self._key)))
+        key = self._chain_key(execute)
+        previous = GENESIS_HASH if row is None else row["hash"]
         sql = f"INSERT INTO task_event ({', '.join(_EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})"
         for event in events:
-            digest = chain_hash(previous, event)
+            digest = chain_hash(previous, event, key)
             execute(
                 sql,
                 (event.task_id, event.at.isoformat(), event.actor, event.kind, event.from_status, event.to_status,
