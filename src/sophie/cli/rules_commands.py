@@ -35,7 +35,7 @@ __all__ = ["check_command", "explain_command", "functions_command", "schema_pack
 
 def _fail(error: SophieError) -> NoReturn:
     for line in error_lines(error):
-        click.echo(f"sophie: error: {line}", err=True)
+        click.echo(line, err=True)
     sys.exit(EXIT_USAGE)
 
 
