@@ -243,6 +243,7 @@ def _functions_data(registry: FunctionRegistry) -> dict[str, Any]:
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def functions_command(output_format: str) -> None:
     """List the expression functions and every entity type's fields, with types."""
+    from rich.markup import escape
     from rich.table import Table
 
     data = _functions_data(Plugins().function_registry())
@@ -254,7 +255,7 @@ def functions_command(output_format: str) -> None:
     table.add_column("signature", no_wrap=True)
     table.add_column("description")
     for function in data["functions"]:
-        table.add_row(function["signature"], function["doc"])
+        table.add_row(escape(function["signature"]), escape(function["doc"]))
     out.print(table)
     for entity, fields in data["entities"].items():
         entity_table = Table(title=entity, title_justify="left")
@@ -262,5 +263,5 @@ def functions_command(output_format: str) -> None:
             entity_table.add_column(column)
         for spec in fields:
             name = spec["name"] + (" (derived)" if spec["derived"] else "")
-            entity_table.add_row(name, spec["type"], spec["doc"])
+            entity_table.add_row(escape(name), escape(spec["type"]), escape(spec["doc"]))
         out.print(entity_table)
