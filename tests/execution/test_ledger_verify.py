@@ -283,3 +283,14 @@ def test_the_library_returns_typed_problems(db):
     assert report.as_dict()["problems"] == [
         {"kind": "task_history", "subject": f"task {plan_task(db)}", "message": "version 9 but 3 audit events"}
     ]
+
+
+def test_without_db_the_ledger_of_sophie_toml_is_checked(tmp_path, monkeypatch):
+    db = build(tmp_path / "practice")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sophie.toml").write_text(f'[ledger]\nurl = "sqlite:///{db}"\n\n[practice]\nadapter = "demo"\n')
+    code, out, err = sophie("ledger", "verify")
+    assert (code, err) == (0, "") and out.startswith(f"ledger {db}: 2 tasks, 5 audit events")
+    tamper(db, "UPDATE task SET version = 7 WHERE id = ?", params=(plan_task(db),))
+    code, out, _ = sophie("ledger", "verify", "--config", str(tmp_path / "sophie.toml"))
+    assert (code, out.splitlines()[1:]) == (1, [f"task {plan_task(db)}: version 7 but 3 audit events"])

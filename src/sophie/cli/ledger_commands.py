@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from sophie.cli.app import EXIT_FINDINGS
+from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION
 from sophie.cli.render import print_json
 from sophie.errors import ConfigurationError
@@ -39,15 +40,17 @@ def ledger_group() -> None:
 
 
 @ledger_group.command("verify")
+@CONFIG_OPTION
 @DB_OPTION
 @FORMAT_OPTION
-def verify_command(db_url: str, output_format: str) -> None:
+def verify_command(config_path: str | None, db_url: str, output_format: str) -> None:
     """Check the audit chain, the guards, one open task per key, task histories and the outbox.
 
     Exits 0 when the ledger is clean and 1 with one line per problem. Set
-    SOPHIE_AUDIT_KEY to check a keyed chain.
+    SOPHIE_AUDIT_KEY to check a keyed chain. Without --db, the ledger of sophie.toml (when
+    present) is checked.
     """
-    path = sqlite_path(db_url)
+    path = sqlite_path(ledger_url(db_url, command_config(config_path)))
     if path == ":memory:":
         raise ConfigurationError("--db :memory: is an empty ledger; name a ledger file to verify")
     if not Path(path).is_file():
