@@ -252,6 +252,10 @@ class Procedure(Record):
     appointment_id: RecordId | None = None
     treatment_plan_id: RecordId | None = None
     tooth: str | None = None
+    minutes: int | None = Field(default=None, ge=1, le=1440, description="The chair time the PMS plans for it")
+    bill_insurance: bool | None = Field(
+        default=None, description="Whether the PMS would bill it to insurance; omitted when the PMS does not say"
+    )
 
 
 class TreatmentPlan(Record):
