@@ -171,7 +171,7 @@ class OpenDentalAdapter(Adapter):
                     else:
                         since_local = since.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
                         changed = set(changed_patients(cursor, since, since_local, index.today))
-                        changed |= {int(row[0][1]) for row in opt_outs ^ previous.opt_outs}
+                        changed |= {int(dict(row)["PatNum"]) for row in opt_outs ^ previous.opt_outs}
                         changed |= self._family_of(cursor, changed)
                         scope = sorted(changed)
                 tables = {table: select_patient_rows(cursor, table, scope) for table in PATIENT_QUERIES}
