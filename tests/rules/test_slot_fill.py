@@ -63,6 +63,22 @@ def test_work_longer_than_the_opening_is_left_out(snapshot):
     assert "p-10" not in ids(snapshot)  # crown + root canal, 180 minutes, in a 60-minute gap
 
 
+def test_a_crown_the_practice_books_in_60_minutes_fits_a_60_minute_opening(snapshot):
+    active = changed(snapshot, "patients", "p-11", status="active")
+    assert "p-11" not in ids(active)  # the built-in guess for a crown is 90 minutes
+    timed = changed(active, "procedures", "proc-11", minutes=60)  # the PMS's own chair time for it
+    [crown] = [c for c in rank_candidates(timed.index, OPENING, EARLY) if c.patient_id == "p-11"]
+    assert (crown.minutes, crown.minutes_from) == (60, "pms")
+
+
+def test_known_and_guessed_minutes_are_told_apart(snapshot):
+    candidates = {c.patient_id: c for c in rank_candidates(snapshot.index, OPENING, EARLY)}
+    assert candidates["p-6"].minutes_from == "estimate"  # D2391: no minutes in the snapshot
+    assert candidates["p-5"].minutes_from == "pms"  # an ASAP appointment's own length
+    timed = changed(snapshot, "procedures", "proc-6", minutes=40)
+    assert {c.patient_id: c for c in rank_candidates(timed.index, OPENING, EARLY)}["p-6"].minutes_from == "pms"
+
+
 def test_hygiene_work_goes_only_to_a_hygiene_chair(snapshot):
     assert "p-9" not in ids(snapshot)  # overdue prophy, but op-1 is a dentist's chair
 
@@ -123,4 +139,4 @@ def test_unknown_opening_is_a_lookup_error(snapshot):
 def test_evidence_holds_first_name_and_initial_only(snapshot):
     evidence = rank_candidates(snapshot.index, OPENING, EARLY)[0].as_evidence()
     assert evidence["name"] == "Eva G."
-    assert set(evidence) == {"patient_id", "name", "source", "record_id", "need", "minutes", "score"}
+    assert set(evidence) == {"patient_id", "name", "source", "record_id", "need", "minutes", "minutes_from", "score"}
