@@ -53,7 +53,7 @@ class Server:
 
 @dataclass
 class SeededDatabase:
-    """One database loaded with schema.sql and seed.sql."""
+    """One database of Open Dental 24.3's tables (schema-24.3.0.0.sql) loaded with seed.sql."""
 
     server: Server
     name: str
