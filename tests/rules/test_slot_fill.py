@@ -79,6 +79,20 @@ def test_known_and_guessed_minutes_are_told_apart(snapshot):
     assert {c.patient_id: c for c in rank_candidates(timed.index, OPENING, EARLY)}["p-6"].minutes_from == "pms"
 
 
+def _recall_needs(snapshot: Snapshot) -> dict[str, object]:
+    from sophie.rules.slot_fill.pool import candidate_pool
+
+    return {need.candidate.record_id: need.candidate for needs in candidate_pool(snapshot.index, DEFAULT_POLICY).values()
+            for need in needs if need.candidate.source == "recall"}  # fmt: skip
+
+
+def test_a_recall_not_yet_due_is_offered_only_when_the_patient_asked_for_the_first_slot(snapshot):
+    later = changed(snapshot, "recalls", "rc-9", due_date=datetime(2026, 4, 1).date())
+    assert "rc-9" not in _recall_needs(later)
+    asap = changed(later, "recalls", "rc-9", asap=True)
+    assert "rc-9" in _recall_needs(asap)
+
+
 def test_hygiene_work_goes_only_to_a_hygiene_chair(snapshot):
     assert "p-9" not in ids(snapshot)  # overdue prophy, but op-1 is a dentist's chair
 

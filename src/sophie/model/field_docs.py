@@ -122,6 +122,7 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
         "due_date": "when the visit is due",
         "appointment_id": "the appointment booked for it, if any",
         "disabled": "true when the practice switched this recall off",
+        "asap": "true when the patient asked for the first slot that opens, even before the due date",
     },
     "Contact": {
         "id": _ID,

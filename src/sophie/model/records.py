@@ -294,6 +294,7 @@ class Recall(Record):
     due_date: date
     appointment_id: RecordId | None = None
     disabled: bool = False
+    asap: bool = Field(default=False, description="The patient asked for the first slot that opens, even before due")
 
 
 class Contact(Record):

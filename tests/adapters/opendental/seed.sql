@@ -205,7 +205,9 @@ INSERT INTO recall (RecallNum, PatNum, RecallTypeNum, DateDue, DatePrevious, IsD
   (204, 6, 3, '2026-03-20', '2025-12-20', 0, '2026-03-20'),    -- perio, scheduled: appointment 16
   (205, 25, 1, '2026-02-01', '2025-08-01', 0, '0001-01-01'),   -- disabled until 2026-04-01
   (206, 18, 1, '2026-02-15', '2025-08-15', 0, '0001-01-01'),   -- disabled until the family owes under $100
-  (207, 21, 5, '2026-01-10', '2025-01-10', 0, '0001-01-01');   -- bitewings: not a type the recall list shows
+  (207, 21, 5, '2026-01-10', '2025-01-10', 0, '0001-01-01'),   -- bitewings: not a type the recall list shows
+  (208, 24, 1, '2026-06-01', '2025-12-01', 0, '0001-01-01');   -- ASAP: would take an earlier slot
+UPDATE recall SET Priority = 1 WHERE RecallNum = 208;
 UPDATE recall SET DisableUntilDate = '2026-04-01' WHERE RecallNum = 205;
 UPDATE recall SET DisableUntilBalance = 100 WHERE RecallNum = 206;
 

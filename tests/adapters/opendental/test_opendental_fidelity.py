@@ -60,6 +60,12 @@ def test_recalls_open_dental_hides_are_disabled(by_id: Find) -> None:
     assert by_id("recalls", "200").disabled is False
 
 
+def test_an_asap_recall_is_flagged(by_id: Find) -> None:
+    # recall.Priority 1 (RecallPriority.ASAP) puts the recall on Open Dental's ASAP list (Recalls.cs)
+    assert by_id("recalls", "208").asap is True
+    assert by_id("recalls", "200").asap is False
+
+
 def test_recalls_disabled_until_a_passed_date_or_a_lower_balance_are_shown(seeded: SeededDatabase) -> None:
     seeded.execute("UPDATE recall SET DisableUntilDate = '2026-03-01' WHERE RecallNum = 205",
                    "UPDATE patient SET BalTotal = 80 WHERE PatNum = 18")  # fmt: skip

@@ -183,6 +183,7 @@ def recalls(rows: Sequence[Row], appointments: Sequence[Owned], index: PracticeI
             "due_date": due,
             "appointment_id": booked.get((patient, scheduled)) if scheduled else None,
             "disabled": _hidden_recall(row, index),
+            "asap": int(row["Priority"] or 0) == 1,
         }))
     return records
 

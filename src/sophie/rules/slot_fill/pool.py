@@ -309,7 +309,7 @@ class _Builder:
 
     def recalls(self) -> None:
         for recall in self.index.subjects("recall"):
-            if recall.disabled or recall.due_date >= self.today:
+            if recall.disabled or (recall.due_date >= self.today and not recall.asap):
                 continue
             patient = recall.patient
             if not _contactable(patient) or patient.next_appointment is not None:
@@ -317,7 +317,9 @@ class _Builder:
             kind = str(recall.kind)
             overdue = self.days_since(recall.due_date)
             minutes = _RECALL_MINUTES.get(kind, self.policy.default_minutes)
-            urgency = 0.9 if kind == "perio" else min(0.5, 0.3 + overdue / 365)
+            urgency = 0.9 if kind == "perio" else min(0.5, 0.3 + max(overdue, 0.0) / 365)
+            if recall.asap:
+                urgency = max(urgency, _SOURCE_URGENCY["asap"])
             self.add(patient, "recall", recall.id, f"{kind} recall", minutes, True,
                      value=self.policy.recall_value, waited_days=overdue, urgency=urgency)  # fmt: skip
 
