@@ -140,7 +140,14 @@ _V2 = (
     "CREATE INDEX outbox_pending ON outbox (not_before) WHERE sent_at IS NULL AND dead_at IS NULL",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+_EVENT_TIME_INDEX = (
+    # The staff pages and ``sophie report`` read events by time (escalated since yesterday,
+    # a year of scorecard).
+    "CREATE INDEX IF NOT EXISTS task_event_at ON task_event (at)",
+    f"CREATE INDEX IF NOT EXISTS task_open_due ON task (due_at) WHERE {OPEN_SQL}",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _EVENT_TIME_INDEX)
 """Migration ``n`` (1-based) brings the schema from version ``n - 1`` to ``n``."""
 
 LATEST_VERSION = len(MIGRATIONS)
