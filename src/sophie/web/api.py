@@ -127,9 +127,9 @@ def api_routes(site: Site) -> list[Route]:
     async def report(request: Request, stores: Stores, viewer: Viewer) -> Response:
         if not viewer.is_manager:
             raise NotAllowedError("managers only")
-        now = site.context(stores).now
-        since = _time(request.query_params.get("since"), "since") or now - timedelta(days=28)
-        until = _time(request.query_params.get("until"), "until") or now
+        context = site.context(stores)
+        until = _time(request.query_params.get("until"), "until") or context.day_end
+        since = _time(request.query_params.get("since"), "since") or until - timedelta(days=28)
         return JSONResponse(load_scorecard(stores.ledger, since=since, until=until).as_dict())
 
     async def version(request: Request, stores: Stores, viewer: Viewer) -> Response:
