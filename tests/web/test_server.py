@@ -8,8 +8,6 @@ import httpx
 import pytest
 from web_fixtures import CANARY_FIRST, CANARY_LAST, PASSWORD, Server, client_for, csrf_of, make_practice, signed_in
 
-pytest.importorskip("starlette")
-
 
 @pytest.fixture(scope="module")
 def practice(tmp_path_factory):

@@ -101,7 +101,7 @@ def line_chart(labels: Sequence[str], values: Sequence[float], *, title: str, pr
 def hbar_chart(rows: Sequence[tuple[str, Sequence[float]]], series: Sequence[str], *, title: str,
                width: int = 640) -> str:  # fmt: skip
     """Return horizontal stacked bars, one row per label (e.g. per rule: done, resolved)."""
-    label_w, row_h, top = 230, 18, 28
+    label_w, row_h, top = 260, 18, 28
     height = top + row_h * len(rows) + 10
     peak = _scale([sum(values) for _, values in rows])
     plot_w = width - label_w - 40

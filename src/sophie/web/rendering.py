@@ -69,7 +69,8 @@ def _duration_words(delta: timedelta) -> str:
     elif seconds >= 3_600:
         text = "1 hour"
     else:
-        text = f"{max(1, int(seconds // 60))} minutes"
+        minutes = max(1, int(seconds // 60))
+        text = f"{minutes} minute" + ("" if minutes == 1 else "s")
     return f"-{text}" if delta.total_seconds() < 0 else text
 
 
@@ -134,7 +135,7 @@ def evidence_lines(task: Task) -> list[EvidenceLine]:
     """Return a task's evidence in words, plain facts first (parameters and candidates left out)."""
     lines = []
     for key, value in task.evidence.items():
-        if key == "candidates" or key.startswith("params."):
+        if key == "candidates" or "params." in key:
             continue
         simple = bool(_SIMPLE_KEY.match(key)) and not key.startswith(("days(", "business_days(", "hours("))
         text = value_text(key, value, task.timezone)

@@ -84,6 +84,7 @@ def scorecard_view(card: Scorecard, *, names: Mapping[str, str], day: timedelta)
             ],
             ["done", "resolved by PMS", "expired"],
             title="How the busiest rules' tasks ended",
+            width=1100,
         ),
     }
     return {
