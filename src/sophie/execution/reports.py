@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sophie.execution.scorecard import Scorecard, scorecard
+from sophie.execution.scorecard import Scorecard, needs_task, scorecard
 from sophie.execution.stores.ledger import ReportingLedger
 from sophie.model.calendar import BusinessCalendar
 from sophie.model.records import Practice
@@ -65,8 +65,9 @@ def load_scorecard(
     The business calendar is the practice's (``practice_id``, or the ledger's first practice).
     """
     events = ledger.events(since=since, until=until)
-    ids = sorted({event.task_id for event in events})
-    tasks = {task.id: task for task in ledger.find_tasks(task_ids=ids, statuses=_ALL_STATUSES)}
+    wanted = {event.task_id for event in events} if practice_id is not None else set()
+    wanted.update(event.task_id for event in events if needs_task(event))
+    tasks = {task.id: task for task in ledger.find_tasks(task_ids=sorted(wanted), statuses=_ALL_STATUSES)}
     if practice_id is not None:
         events = [
             event for event in events if event.task_id in tasks and tasks[event.task_id].practice_id == practice_id

@@ -37,6 +37,7 @@ __all__ = [
     "Scorecard",
     "WeekRow",
     "money_amount",
+    "needs_task",
     "scorecard",
 ]
 
@@ -205,6 +206,11 @@ def _due(event: AuditEvent, task: Task | None) -> datetime | None:
     return None if task is None else task.due_at
 
 
+def needs_task(event: AuditEvent) -> bool:
+    """Whether the scorecard reads ``event``'s task (its evidence for money, or its due time)."""
+    return _recovers(event) or (event.kind in ("done", "resolved") and "due_at" not in event.data)
+
+
 def _recovers(event: AuditEvent) -> bool:
     by_pms = (event.kind == "resolved" and event.actor == SOPHIE_ACTOR) or event.kind == "verified"
     return by_pms and event.rule_id.startswith(RECOVERY_RULE_PREFIXES)
@@ -222,7 +228,8 @@ def scorecard(
 
     Args:
         events: Audit events (those outside the period are ignored; order does not matter).
-        tasks: The tasks the events belong to, by id (for evidence, creation and due times).
+        tasks: The tasks the events belong to, by id: at least those :func:`needs_task` names
+            (for the evidence of money recovered, and due times older events lack).
         since: The period's start.
         until: The period's end.
         calendar: The practice's business calendar (wall-clock time without one).
@@ -249,6 +256,10 @@ def scorecard(
         created = next((e.at for e in trail if e.kind == "created"), None)
         first_action = next((e.at for e in trail if e.kind in _PERSON_ACTIONS and e.actor != SOPHIE_ACTOR), None)
         closing = next((e for e in trail if e.kind in _CLOSING), None)
+        to_first = to_close = None
+        if created is not None:
+            to_first = None if first_action is None else between(created, first_action)
+            to_close = None if closing is None else between(created, closing.at)
         for event in trail:
             tallies = [
                 total,
@@ -278,11 +289,11 @@ def scorecard(
                     tally.before_due += int(due is not None and event.at <= due)
                 if amount is not None:
                     tally.money += amount
-                if created is not None and event.kind == "created":
-                    if first_action is not None:
-                        tally.first_action.append(between(created, first_action))
-                    if closing is not None:
-                        tally.resolution.append(between(created, closing.at))
+                if event.kind == "created":
+                    if to_first is not None:
+                        tally.first_action.append(to_first)
+                    if to_close is not None:
+                        tally.resolution.append(to_close)
 
     def rows(name: str) -> tuple[ScoreRow, ...]:
         return tuple(tally.row(key) for key, tally in sorted(groups[name].items()))

@@ -36,7 +36,13 @@ MANAGER_ROLES = frozenset({"office_manager", "owner_dentist"})
 """Roles that see every task and the scorecard."""
 
 SECTION_LIMIT = 50
-"""The most tasks one section of My day lists (the count says how many there are)."""
+"""The most tasks the overdue and due-today sections of My day list (the counts say how many there are)."""
+
+LATER_LIMIT = 20
+"""The most tasks the later section lists."""
+
+TEAM_LIMIT = 10
+"""The most tasks of the person's roles' queue My day lists."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +172,7 @@ def my_day(ledger: ReportingLedger, site: SiteStore, viewer: Viewer, context: Pa
     me = viewer.staff_id
     overdue = ledger.find_tasks(owner_id=me, due_before=context.now, limit=SECTION_LIMIT)
     today = ledger.find_tasks(owner_id=me, due_after=context.now, due_before=context.day_end, limit=SECTION_LIMIT)
-    later = ledger.find_tasks(owner_id=me, due_after=context.day_end, limit=SECTION_LIMIT)
+    later = ledger.find_tasks(owner_id=me, due_after=context.day_end, limit=LATER_LIMIT)
     open_count = ledger.count_tasks(owner_id=me)
     backlog = ledger.count_tasks(owner_id=me, statuses=("backlog",))
     load = OwnerLoad(
@@ -178,12 +184,12 @@ def my_day(ledger: ReportingLedger, site: SiteStore, viewer: Viewer, context: Pa
     team: list[Task] = []
     team_count = 0
     for role in viewer.roles:
-        role_tasks = [t for t in ledger.find_tasks(role=role, limit=SECTION_LIMIT) if t.owner_id != me]
-        team += role_tasks[:10]
+        role_tasks = [t for t in ledger.find_tasks(role=role, limit=TEAM_LIMIT * 10) if t.owner_id != me]
+        team += role_tasks[:TEAM_LIMIT]
         team_count += ledger.count_tasks(role=role) - ledger.count_tasks(role=role, owner_id=me)
     return MyDay(
         _cards(overdue, context, site), _cards(today, context, site), _cards(later, context, site), load,
-        _cards(team[:20], context, site), team_count,
+        _cards(team[:TEAM_LIMIT], context, site), team_count,
     )  # fmt: skip
 
 

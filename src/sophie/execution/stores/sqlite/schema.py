@@ -145,6 +145,8 @@ _EVENT_TIME_INDEX = (
     # a year of scorecard).
     "CREATE INDEX IF NOT EXISTS task_event_at ON task_event (at)",
     f"CREATE INDEX IF NOT EXISTS task_open_due ON task (due_at) WHERE {OPEN_SQL}",
+    f"CREATE INDEX IF NOT EXISTS task_open_role ON task (owner_role) WHERE {OPEN_SQL}",
+    "CREATE INDEX IF NOT EXISTS task_subject_due ON task (subject_type, due_at)",
 )
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _EVENT_TIME_INDEX)
