@@ -19,6 +19,7 @@ from sophie.cli.rules_commands import (
     explain_command,
     functions_command,
     schema_pack_command,
+    schema_pack_tests_command,
     test_command,
 )
 from sophie.cli.snapshot_commands import inspect_command, schema_group
@@ -35,6 +36,7 @@ def cli() -> None:
 
 
 schema_group.add_command(schema_pack_command)
+schema_group.add_command(schema_pack_tests_command)
 
 cli.add_command(demo_command)
 cli.add_command(init_command)
