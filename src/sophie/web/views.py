@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sophie.errors import SophieError
+from sophie.errors import SophieError, UnknownNameError
 from sophie.execution.actions import Action, ActionResult
 from sophie.execution.stores.ledger import OwnerLoad, ReportingLedger
 from sophie.execution.tasks import Task
@@ -295,6 +295,8 @@ def act(
         UnknownNameError: No such task. TransitionError: Not allowed from its status.
     """
     task = ledger.get(task_id)
-    if task.id != task_id or not can_see(viewer, task):
+    if task.id != task_id:  # no prefixes from the pages and the API: ids are exact
+        raise UnknownNameError("task", task_id)
+    if not can_see(viewer, task):
         raise NotAllowedError(f"task {task_id} is not yours")
     return ledger.transition(task.id, Action(action), actor=viewer.actor, now=now, until=until, reason=text)
