@@ -268,3 +268,22 @@ def show_command(task_id: str, config_path: str | None, db_url: str, output_form
         status = f"{event.from_status or ''} -> {event.to_status}"
         trail.add_row(_local(event.at, task.timezone), event.actor, event.kind, status, event.why)
     out.print(trail)
+
+
+@task_group.command("note")
+@click.argument("task_id")
+@click.option("--text", required=True, help="The note (kept in the task's audit trail, never logged).")
+@click.option("--by", "staff_id", metavar="STAFF_ID", help="Who writes it (audited as staff:<id>; default cli).")
+@CONFIG_OPTION
+@DB_OPTION
+@NOW_OPTION
+def note_command(
+    task_id: str, text: str, staff_id: str | None, config_path: str | None, db_url: str, now: datetime | None
+) -> None:
+    """Add a note to a task; its status and clocks do not change."""
+    db_url = ledger_url(db_url, command_config(config_path))
+    with _existing_ledger(db_url) as ledger:
+        result = ledger.transition(
+            task_id, Action.NOTE, actor=f"staff:{staff_id}" if staff_id else "cli", now=now_or(now), reason=text
+        )
+    click.echo(f"task {result.task.id} noted")
