@@ -245,6 +245,8 @@ def scorecard(
         "person": defaultdict(_Tally),
     }
     weeks: dict[date, list[int | Decimal]] = {}
+    week_of: dict[date, date] = {}
+    by_rule, by_role, by_person = groups["rule"], groups["role"], groups["person"]
     zone = calendar.tz if calendar is not None else since.tzinfo
 
     def between(a: datetime, b: datetime) -> timedelta:
@@ -261,39 +263,45 @@ def scorecard(
             to_first = None if first_action is None else between(created, first_action)
             to_close = None if closing is None else between(created, closing.at)
         for event in trail:
-            tallies = [
+            kind, data = event.kind, event.data
+            tallies = (
                 total,
-                groups["rule"][event.rule_id],
-                groups["role"][str(event.data.get("owner_role") or "nobody")],
-                groups["person"][str(event.data.get("owner_id") or "nobody")],
-            ]
-            week = event.at.astimezone(zone).date() if zone else event.at.date()
-            week -= timedelta(days=week.weekday())
+                by_rule[event.rule_id],
+                by_role[str(data.get("owner_role") or "nobody")],
+                by_person[str(data.get("owner_id") or "nobody")],
+            )
+            day = event.at.date() if zone is None or event.at.tzinfo == zone else event.at.astimezone(zone).date()
+            week = week_of.get(day)
+            if week is None:
+                week = week_of[day] = day - timedelta(days=day.weekday())
             trend = weeks.setdefault(week, [0, 0, 0, Decimal(0)])
+            closes = kind == "done" or kind == "resolved"
             amount = money_amount(task.evidence) if task is not None and _recovers(event) else None
-            if event.kind == "created":
+            if kind == "created":
                 trend[0] = int(trend[0]) + 1
-            if event.kind == "escalated":
-                trend[2] = int(trend[2]) + 1
-            closes = event.kind in ("done", "resolved")
-            if closes:
-                trend[1] = int(trend[1]) + 1
-            if amount is not None:
-                trend[3] = Decimal(trend[3]) + amount
-            due = _due(event, task) if closes else None
-            for tally in tallies:
-                if event.kind in tally.counts:
-                    tally.counts[event.kind] += 1
-                if closes:
-                    tally.closed += 1
-                    tally.before_due += int(due is not None and event.at <= due)
-                if amount is not None:
-                    tally.money += amount
-                if event.kind == "created":
+                for tally in tallies:
+                    tally.counts[kind] += 1
                     if to_first is not None:
                         tally.first_action.append(to_first)
                     if to_close is not None:
                         tally.resolution.append(to_close)
+                continue
+            if kind == "escalated":
+                trend[2] = int(trend[2]) + 1
+            elif closes:
+                trend[1] = int(trend[1]) + 1
+            if amount is not None:
+                trend[3] = Decimal(trend[3]) + amount
+            on_time = closes and (due := _due(event, task)) is not None and event.at <= due
+            counted = kind in total.counts
+            for tally in tallies:
+                if counted:
+                    tally.counts[kind] += 1
+                if closes:
+                    tally.closed += 1
+                    tally.before_due += on_time
+                if amount is not None:
+                    tally.money += amount
 
     def rows(name: str) -> tuple[ScoreRow, ...]:
         return tuple(tally.row(key) for key, tally in sorted(groups[name].items()))
