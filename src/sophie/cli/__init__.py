@@ -25,6 +25,7 @@ from sophie.cli.rules_commands import (
 )
 from sophie.cli.snapshot_commands import inspect_command, schema_group
 from sophie.cli.watch_command import watch_command
+from sophie.cli.web_commands import report_command, serve_command, token_group, user_group
 
 __all__ = ["cli", "main"]
 
@@ -54,6 +55,10 @@ cli.add_command(outbox_group)
 cli.add_command(ledger_group)
 cli.add_command(docs_group)
 cli.add_command(watch_command)
+cli.add_command(serve_command)
+cli.add_command(report_command)
+cli.add_command(user_group)
+cli.add_command(token_group)
 
 
 def main() -> None:

@@ -118,3 +118,7 @@ def demo_command(
     )
     if db != ":memory:":
         out.print(f"The ledger is in {db}: try `sophie queue --db {db}`.")
+    out.print(
+        "See it as the practice's staff do: `sophie serve --demo`, then open http://127.0.0.1:8765/ "
+        "(it prints the demo accounts; every one's password is sophie-demo). Needs `pip install 'sophie[web]'`."
+    )

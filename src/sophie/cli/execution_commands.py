@@ -34,7 +34,8 @@ from sophie.execution import (
 from sophie.execution.practice_setup import DEFAULT_PACKS, load_packs, practice_setup
 
 if TYPE_CHECKING:
-    pass
+    from sophie.config import SophieConfig
+    from sophie.model import Snapshot
 
 __all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "task_group"]
 
@@ -44,6 +45,18 @@ def _existing_ledger(db_url: str) -> SqliteLedger:
     if path != ":memory:" and not Path(path).is_file():
         raise ConfigurationError(f"no ledger at {path}; run `sophie run` first, or pass --db")
     return SqliteLedger(path)
+
+
+def _record_directory(path: str, snapshot: Snapshot, config: SophieConfig | None) -> None:
+    """Keep the staff pages' directory (names, roles, today's huddle) as the PMS shows it now."""
+    from sophie.web.directory import record_directory
+    from sophie.web.site_store import SiteStore, site_store_path
+
+    site = config.server.site_db if config is not None and config.server.site_db else site_store_path(path)
+    with SqliteLedger(path) as ledger:
+        patients = [task.patient_id for task in ledger.open_tasks(snapshot.practice.id)]
+    with SiteStore(site) as store:
+        record_directory(store, snapshot, patients)
 
 
 def _local(value: datetime | None, tz: str) -> str:
@@ -145,6 +158,8 @@ def run_command(
                 ledger, snapshot, evaluation, rules=rules_by_id(setup.packs), now=when, settings=setup.settings,
                 packs=versions,
             )  # fmt: skip
+        if path != ":memory:":
+            _record_directory(path, snapshot, config)
         for change in result.changes:  # committed: observers can no longer undo anything
             for problem in plugins.notify_task_changed(change):
                 click.echo(f"sophie: warning: {problem}", err=True)
@@ -253,3 +268,22 @@ def show_command(task_id: str, config_path: str | None, db_url: str, output_form
         status = f"{event.from_status or ''} -> {event.to_status}"
         trail.add_row(_local(event.at, task.timezone), event.actor, event.kind, status, event.why)
     out.print(trail)
+
+
+@task_group.command("note")
+@click.argument("task_id")
+@click.option("--text", required=True, help="The note (kept in the task's audit trail, never logged).")
+@click.option("--by", "staff_id", metavar="STAFF_ID", help="Who writes it (audited as staff:<id>; default cli).")
+@CONFIG_OPTION
+@DB_OPTION
+@NOW_OPTION
+def note_command(
+    task_id: str, text: str, staff_id: str | None, config_path: str | None, db_url: str, now: datetime | None
+) -> None:
+    """Add a note to a task; its status and clocks do not change."""
+    db_url = ledger_url(db_url, command_config(config_path))
+    with _existing_ledger(db_url) as ledger:
+        result = ledger.transition(
+            task_id, Action.NOTE, actor=f"staff:{staff_id}" if staff_id else "cli", now=now_or(now), reason=text
+        )
+    click.echo(f"task {result.task.id} noted")

@@ -16,9 +16,7 @@ from sophie.execution.escalation import end_block
 from sophie.execution.tasks import OPEN_STATUSES, TERMINAL_STATUSES, Task, TaskStatus
 from sophie.model.calendar import BusinessCalendar, business_days
 
-__all__ = ["Action", "ActionResult", "TransitionError", "apply_action"]
-
-
+__all__ = ["NOTE_LIMIT", "Action", "ActionResult", "TransitionError", "apply_action"]
 
 
 class Action(StrEnum):
@@ -29,6 +27,7 @@ class Action(StrEnum):
     SNOOZE = "snooze"
     BLOCK = "block"
     REOPEN = "reopen"
+    NOTE = "note"
 
 
 _EVENT = {
@@ -37,7 +36,11 @@ _EVENT = {
     Action.SNOOZE: "snoozed",
     Action.BLOCK: "blocked",
     Action.REOPEN: "reopened",
+    Action.NOTE: "noted",
 }
+
+NOTE_LIMIT = 2000
+"""The longest note a person can add (characters)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +52,14 @@ class ActionResult:
         previous: The task before it.
         event: The audit event kind (``acknowledged``, ``done``, ``snoozed``, ``blocked``, ``reopened``).
         why: What was done, with ids and times only.
+        note: A note's text (kept in the audit event's data, never logged).
     """
 
     task: Task
     previous: Task
     event: str
     why: str
+    note: str | None = None
 
 
 def apply_action(
@@ -77,6 +82,7 @@ def apply_action(
       pauses until it is unblocked (``ack``, ``reopen``, or ``until`` passing).
     - ``reopen``: any status but open -> open (a closed task comes back with its
       escalation level).
+    - ``note``: any status; the task keeps its status and clocks; ``reason`` is the note.
 
     Raises:
         TransitionError: The action is not allowed from the task's status, or ``until``
@@ -85,6 +91,11 @@ def apply_action(
     action = Action(action)
     now = now.astimezone(task.due_at.tzinfo)
     status = task.status
+    if action is Action.NOTE:
+        text = (reason or "").strip()
+        if not text or len(text) > NOTE_LIMIT:
+            raise TransitionError(task.id, str(action), str(status), hint=f"a note has 1 to {NOTE_LIMIT} characters")
+        return ActionResult(replace(task, updated_at=now, version=task.version + 1), task, "noted", "noted", text)
     allowed = {
         Action.ACK: {TaskStatus.OPEN, TaskStatus.SNOOZED, TaskStatus.BLOCKED},
         Action.DONE: set(OPEN_STATUSES),

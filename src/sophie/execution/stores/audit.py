@@ -129,11 +129,15 @@ def event_for_change(change: TaskChange, *, actor: str = SOPHIE_ACTOR) -> AuditE
     )
 
 
-def event_for_action(previous: Task, task: Task, kind: str, why: str, *, actor: str) -> AuditEvent:
-    """Return the audit event recording a person's action on a task."""
+def event_for_action(
+    previous: Task, task: Task, kind: str, why: str, *, actor: str, note: str | None = None
+) -> AuditEvent:
+    """Return the audit event recording a person's action on a task (a note's text goes in its data)."""
     data = _facts(task)
     if task.blocked_reason is not None:
         data["blocked_reason"] = task.blocked_reason
+    if note is not None:
+        data["note"] = note
     return AuditEvent(
         task_id=task.id,
         at=task.updated_at,

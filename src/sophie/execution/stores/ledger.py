@@ -39,6 +39,8 @@ __all__ = [
     "Ledger",
     "LedgerConflictError",
     "LedgerError",
+    "OwnerLoad",
+    "ReportingLedger",
     "SupportsCheckpoint",
     "TaskSelection",
     "select_all",
@@ -90,6 +92,23 @@ class CycleRecord:
     complete: bool
     findings: int
     summary: Mapping[str, JsonValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerLoad:
+    """One owner's open work at a moment (the huddle board's load column).
+
+    Attributes:
+        open: Open-ish tasks.
+        overdue: Of those, due before the moment.
+        due_today: Of those, due between the moment and the end of the day.
+        backlog: Tasks waiting in the owner's backlog (status ``backlog``, when the store has it).
+    """
+
+    open: int
+    overdue: int
+    due_today: int
+    backlog: int = 0
 
 
 class Ledger(Protocol):
@@ -161,6 +180,62 @@ class Ledger(Protocol):
 
     def close(self) -> None:
         """Release the store's resources."""
+
+
+class ReportingLedger(Ledger, Protocol):
+    """A ledger that also answers the staff pages' and the scorecard's reads.
+
+    Every store implements it (SQLite here); wrappers used only by the loop
+    (:class:`~sophie.execution.stores.task_cache.CachedTaskLedger`) need not.
+    """
+
+    def find_tasks(
+        self,
+        *,
+        owner_id: str | None = None,
+        role: str | None = None,
+        statuses: Sequence[str] | None = None,
+        rule: str | None = None,
+        subject_type: str | None = None,
+        due_before: datetime | None = None,
+        due_after: datetime | None = None,
+        practice_id: str | None = None,
+        task_ids: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Task]:
+        """Return tasks matching every filter given, most urgent first, then earliest due.
+
+        ``statuses`` ``None`` means the open-ish ones; ``due_after`` is inclusive and
+        ``due_before`` exclusive.
+        """
+
+    def count_tasks(
+        self,
+        *,
+        owner_id: str | None = None,
+        role: str | None = None,
+        statuses: Sequence[str] | None = None,
+        due_before: datetime | None = None,
+        due_after: datetime | None = None,
+    ) -> int:
+        """Return how many tasks match (``statuses`` ``None``: the open-ish ones)."""
+
+    def owner_loads(self, *, now: datetime, day_end: datetime, practice_id: str | None = None) -> dict[str, OwnerLoad]:
+        """Return each owner's open, overdue, due-today and backlog counts (key ``""``: unowned)."""
+
+    def events(
+        self, *, since: datetime | None = None, until: datetime | None = None, kinds: Sequence[str] | None = None
+    ) -> list[AuditEvent]:
+        """Return audit events in ``[since, until)`` (of ``kinds``, when given), oldest first."""
+
+    def change_marker(self) -> str:
+        """Return a cheap value that changes whenever any writer commits a task change or a cycle."""
+
+    def practice(self, practice_id: str) -> Practice | None:
+        """Return the practice settings stored by the last cycle (``None`` before any)."""
+
+    def practice_ids(self) -> list[str]:
+        """Return the ids of the practices this ledger has seen cycles of."""
 
 
 @runtime_checkable

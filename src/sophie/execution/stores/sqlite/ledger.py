@@ -36,7 +36,7 @@ from sophie.execution.stores.audit import (
     event_for_action,
     key_check,
 )
-from sophie.execution.stores.ledger import CycleRecord, sqlite_path
+from sophie.execution.stores.ledger import CycleRecord, OwnerLoad, sqlite_path
 from sophie.execution.stores.outbox import OutboxMessage
 from sophie.execution.stores.sqlite.integrity import SqliteIntegrity, decode_event, read_marker, write_marker
 from sophie.execution.stores.sqlite.schema import OPEN_SQL, WATCHED_SQL, migrate
@@ -64,6 +64,9 @@ _TASK_COLUMNS = (
 _INSERT_TASK = f"INSERT INTO task ({', '.join(_TASK_COLUMNS)}) VALUES ({', '.join('?' * len(_TASK_COLUMNS))})"
 _UPDATE_TASK = f"UPDATE task SET {', '.join(f'{c} = ?' for c in _TASK_COLUMNS[1:])} WHERE id = ? AND version = ?"
 _SELECT_TASK = f"SELECT {', '.join(_TASK_COLUMNS)} FROM task"
+_ID_CHUNK = 500
+_OFFSET_SLACK = timedelta(days=1)
+_PRIORITY_ORDER = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
 _EVENT_COLUMNS = (
     "task_id", "at", "actor", "kind", "from_status", "to_status", "why", "rule_id", "rule_version", "content_hash",
     "data_json", "prev_hash", "hash",
@@ -257,6 +260,147 @@ class SqliteLedger(SqliteIntegrity):
         tasks = [_task(row) for row in self._db.execute(sql, params)]
         return sorted(tasks, key=lambda t: (-priority_rank(t.priority), t.due_at, t.created_at, t.id))
 
+    def _task_filter(
+        self,
+        *,
+        owner_id: str | None = None,
+        role: str | None = None,
+        statuses: Sequence[str] | None = None,
+        rule: str | None = None,
+        subject_type: str | None = None,
+        due_before: datetime | None = None,
+        due_after: datetime | None = None,
+        practice_id: str | None = None,
+        task_ids: Sequence[str] | None = None,
+    ) -> tuple[str, list[Any]]:
+        clauses = [OPEN_SQL if statuses is None else f"status IN ({', '.join('?' * len(statuses))})"]
+        params: list[Any] = [] if statuses is None else [str(status) for status in statuses]
+        for column, value in (("owner_id", owner_id), ("owner_role", role), ("rule_id", rule),
+                              ("practice_id", practice_id), ("subject_type", subject_type)):  # fmt: skip
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if due_before is not None:
+            clauses.append("due_at < ?")
+            params.append(_stamp(due_before))
+        if due_after is not None:
+            clauses.append("due_at >= ?")
+            params.append(_stamp(due_after))
+        if task_ids is not None:
+            clauses.append(f"id IN ({', '.join('?' * len(task_ids))})" if task_ids else "0")
+            params.extend(task_ids)
+        return " AND ".join(clauses), params
+
+    def find_tasks(
+        self,
+        *,
+        owner_id: str | None = None,
+        role: str | None = None,
+        statuses: Sequence[str] | None = None,
+        rule: str | None = None,
+        subject_type: str | None = None,
+        due_before: datetime | None = None,
+        due_after: datetime | None = None,
+        practice_id: str | None = None,
+        task_ids: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Task]:
+        """Return tasks matching every filter given, most urgent first, then earliest due."""
+        if task_ids is not None and len(task_ids) > _ID_CHUNK:
+            found: list[Task] = []
+            for start in range(0, len(task_ids), _ID_CHUNK):
+                found += self.find_tasks(
+                    owner_id=owner_id, role=role, statuses=statuses, rule=rule, subject_type=subject_type,
+                    due_before=due_before, due_after=due_after, practice_id=practice_id,
+                    task_ids=task_ids[start : start + _ID_CHUNK],
+                )  # fmt: skip
+            found.sort(key=lambda t: (-priority_rank(t.priority), t.due_at, t.created_at, t.id))
+            return found if limit is None else found[:limit]
+        where, params = self._task_filter(
+            owner_id=owner_id, role=role, statuses=statuses, rule=rule, subject_type=subject_type,
+            due_before=due_before, due_after=due_after, practice_id=practice_id, task_ids=task_ids,
+        )  # fmt: skip
+        sql = f"{_SELECT_TASK} WHERE {where} ORDER BY {_PRIORITY_ORDER}, due_at, created_at, id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_task(row) for row in self._db.execute(sql, params)]
+
+    def count_tasks(
+        self,
+        *,
+        owner_id: str | None = None,
+        role: str | None = None,
+        statuses: Sequence[str] | None = None,
+        due_before: datetime | None = None,
+        due_after: datetime | None = None,
+    ) -> int:
+        """Return how many tasks match (``statuses`` ``None``: the open-ish ones)."""
+        where, params = self._task_filter(
+            owner_id=owner_id, role=role, statuses=statuses, due_before=due_before, due_after=due_after
+        )
+        return int(self._db.execute(f"SELECT count(*) FROM task WHERE {where}", params).fetchone()[0])
+
+    def owner_loads(self, *, now: datetime, day_end: datetime, practice_id: str | None = None) -> dict[str, OwnerLoad]:
+        """Return each owner's open, overdue, due-today and backlog counts (key ``""``: unowned)."""
+        sql = (
+            f"SELECT coalesce(owner_id, '') AS owner, sum({OPEN_SQL}) AS open, "
+            f"sum({OPEN_SQL} AND due_at < ?) AS overdue, sum({OPEN_SQL} AND due_at >= ? AND due_at < ?) AS today, "
+            f"sum(status = 'backlog') AS backlog FROM task WHERE ({OPEN_SQL} OR status = 'backlog')"
+        )
+        params: list[Any] = [_stamp(now), _stamp(now), _stamp(day_end)]
+        if practice_id is not None:
+            sql += " AND practice_id = ?"
+            params.append(practice_id)
+        rows = self._db.execute(sql + " GROUP BY owner_id", params)
+        return {row["owner"]: OwnerLoad(row["open"], row["overdue"], row["today"], row["backlog"]) for row in rows}
+
+    def events(
+        self, *, since: datetime | None = None, until: datetime | None = None, kinds: Sequence[str] | None = None
+    ) -> list[AuditEvent]:
+        """Return audit events in ``[since, until)`` (of ``kinds``, when given), oldest first.
+
+        Event times are stored with their own UTC offset, so the index narrows to a window a
+        day wider on each side and the exact bounds are applied to the parsed times.
+        """
+        clauses, params = ["1"], []
+        if since is not None:
+            clauses.append("at >= ?")
+            params.append((since.astimezone(UTC) - _OFFSET_SLACK).isoformat()[:19])
+        if until is not None:
+            clauses.append("at < ?")
+            params.append((until.astimezone(UTC) + _OFFSET_SLACK).isoformat()[:19])
+        if kinds is not None:
+            clauses.append(f"kind IN ({', '.join('?' * len(kinds))})")
+            params.extend(kinds)
+        cursor = self._db.cursor()
+        cursor.row_factory = None  # plain tuples: a year of events is read here
+        rows = cursor.execute(
+            "SELECT task_id, at, actor, kind, from_status, to_status, why, rule_id, rule_version, content_hash, "
+            f"data_json FROM task_event WHERE {' AND '.join(clauses)} ORDER BY seq",
+            params,
+        )
+        parse, load = datetime.fromisoformat, json.loads
+        found = []
+        for task_id, at, actor, kind, from_status, to_status, why, rule_id, version, content, data in rows:
+            when = parse(at)
+            if (since is None or when >= since) and (until is None or when < until):
+                found.append(
+                    AuditEvent(task_id, when, actor, kind, from_status, to_status, why, rule_id, version, content,
+                               load(data))
+                )  # fmt: skip
+        return found
+
+    def change_marker(self) -> str:
+        """Return the last audit event's and cycle's numbers: they change with every commit that matters."""
+        row = self._db.execute(
+            "SELECT (SELECT coalesce(max(seq), 0) FROM task_event), (SELECT coalesce(max(id), 0) FROM cycle)"
+        ).fetchone()
+        return f"{row[0]}.{row[1]}"
+
+    def practice_ids(self) -> list[str]:
+        """Return the ids of the practices this ledger has seen cycles of."""
+        return [row[0] for row in self._db.execute("SELECT id FROM practice ORDER BY id")]
+
     def audit(self, task_id: str) -> list[AuditEvent]:
         """Return a task's audit events, oldest first."""
         rows = self._db.execute("SELECT * FROM task_event WHERE task_id = ? ORDER BY seq", (task_id,))
@@ -406,7 +550,7 @@ class SqliteLedger(SqliteIntegrity):
                 other = execute(f"SELECT id FROM task WHERE key = ? AND {OPEN_SQL}", (task.key,)).fetchone()
                 hint = f"task {other['id'] if other else '?'} is already open for the same stall"
                 raise TransitionError(task.id, str(action), str(task.status), hint=hint) from err
-            event = event_for_action(task, result.task, result.event, result.why, actor=actor)
+            event = event_for_action(task, result.task, result.event, result.why, actor=actor, note=result.note)
             self._append_events(execute, [event])
         logger.info("task %s %s by %s", task.id, result.event, actor)
         return result

@@ -170,7 +170,16 @@ _V3 = (
     "CREATE TABLE ledger_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+_EVENT_TIME_INDEX = (
+    # The staff pages and ``sophie report`` read events by time (escalated since yesterday,
+    # a year of scorecard).
+    "CREATE INDEX IF NOT EXISTS task_event_at ON task_event (at)",
+    f"CREATE INDEX IF NOT EXISTS task_open_due ON task (due_at) WHERE {OPEN_SQL}",
+    f"CREATE INDEX IF NOT EXISTS task_open_role ON task (owner_role) WHERE {OPEN_SQL}",
+    "CREATE INDEX IF NOT EXISTS task_subject_due ON task (subject_type, due_at)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _EVENT_TIME_INDEX)
 """Migration ``n`` (1-based) brings the schema from version ``n - 1`` to ``n``."""
 
 LATEST_VERSION = len(MIGRATIONS)
