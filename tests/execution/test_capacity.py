@@ -137,3 +137,30 @@ def test_a_version_2_ledger_migrates_its_tasks_into_the_backlog_schema(tmp_path)
                 c[1] for c in migrated.execute("PRAGMA table_info(task)").fetchall()[2:]) + " FROM task")
         migrated.close()
         assert ledger._db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_run_with_capacity_and_the_queue_shows_the_day_and_the_backlog(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from sophie.cli import cli
+
+    db = f"sqlite:///{tmp_path / 'cap.db'}"
+    runner = CliRunner()
+    now = ["--now", "2026-03-02T07:30:00-05:00"]
+    ran = runner.invoke(cli, ["run", "--adapter", "demo", "--db", db, "--capacity", "5", "--format", "json", *now])
+    assert ran.exit_code == 0, ran.output
+    summary = json.loads(ran.output)["summary"]
+    assert summary["backlogged"] > 0
+    queue = json.loads(runner.invoke(cli, ["queue", "--db", db, "--format", "json"]).output)
+    assert queue["backlog"]["count"] == summary["backlogged"]
+    day: dict[str, int] = {}
+    for task in queue["tasks"]:
+        if task["priority"] != "urgent":
+            day[task["owner_id"]] = day.get(task["owner_id"], 0) + 1
+    assert max(day.values()) == 5
+    table = runner.invoke(cli, ["queue", "--db", db])
+    assert f"Backlog: {summary['backlogged']} more waiting" in table.output
+    bad = runner.invoke(cli, ["run", "--adapter", "demo", "--db", db, "--capacity", "-1"])
+    assert bad.exit_code == 2

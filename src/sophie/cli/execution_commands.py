@@ -7,6 +7,7 @@ with one line on stderr and leaves the ledger file byte for byte as it was.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -102,6 +103,9 @@ def _print_cycle(result: CycleResult) -> None:
         out.print(f"{head}; no changes; {_tasks(result.open_tasks)}")
         return
     summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    backlogged = result.summary()["backlogged"]
+    if backlogged:
+        summary += f" ({backlogged} into a backlog: beyond the owner's capacity)"
     out.print(f"{head}; {summary}; {_tasks(result.open_tasks)}")
     out.print(_task_table("Changes", [c.task for c in listed], change=[str(c.kind) for c in listed]))
 
@@ -130,6 +134,7 @@ def run_command(
     fixed_owner: tuple[str, ...],
     cover: tuple[str, ...],
     reopen_grace: str,
+    capacity: int,
     db_url: str,
     now: datetime | None,
     output_format: str,
@@ -142,7 +147,7 @@ def run_command(
     from sophie.plugins.manager import Plugins
     from sophie.rules import evaluate, parse_param_overrides
 
-    settings = settings_from(owner_strategy, fixed_owner, cover, reopen_grace)
+    settings = settings_from(owner_strategy, fixed_owner, cover, reopen_grace, capacity)
     path = sqlite_path(db_url)
     plugins = Plugins()
     packs = load_packs(pack_refs, plugins)
@@ -170,19 +175,33 @@ def run_command(
 @DB_OPTION
 @FORMAT_OPTION
 def queue_command(role: str | None, staff_id: str | None, db_url: str, output_format: str) -> None:
-    """Show open tasks, most urgent first, then earliest due."""
+    """Show the tasks in people's day, most urgent first, then earliest due, and how many wait in the backlog.
+
+    A person's day holds their capacity; the backlog is released into it as they close tasks
+    and each business morning (``sophie task ack`` takes a backlog task into the day at once).
+    """
     if role and staff_id:
         raise click.UsageError("give --role or --staff, not both")
     with _existing_ledger(db_url) as ledger:
         tasks = ledger.queue(role=role, staff_id=staff_id)
+        waiting = ledger.queue(role=role, staff_id=staff_id, backlog=True)
     if output_format == "json":
-        print_json({"tasks": [task.as_dict() for task in tasks], "count": len(tasks)})
+        by_owner = Counter(task.owner_id or "unassigned" for task in waiting)
+        print_json(
+            {
+                "tasks": [task.as_dict() for task in tasks],
+                "count": len(tasks),
+                "backlog": {"count": len(waiting), "by_owner": dict(sorted(by_owner.items()))},
+            }
+        )
         return
     who = f"role {role}" if role else f"staff {staff_id}" if staff_id else "everyone"
     if not tasks:
         console().print(f"No open tasks for {who}.")
-        return
-    console().print(_task_table(f"Queue for {who}: {len(tasks)} open", tasks))
+    else:
+        console().print(_task_table(f"Queue for {who}: {len(tasks)} open", tasks))
+    if waiting:
+        console().print(f"Backlog: {len(waiting)} more waiting, released as room frees in the day.")
 
 
 @click.group("task")

@@ -150,6 +150,7 @@ def watch_command(
     fixed_owner: tuple[str, ...],
     cover: tuple[str, ...],
     reopen_grace: str,
+    capacity: int,
     db_url: str,
     once: bool,
     until: datetime | None,
@@ -167,7 +168,7 @@ def watch_command(
     from sophie.plugins.manager import Plugins
     from sophie.rules import parse_param_overrides
 
-    settings = settings_from(owner_strategy, fixed_owner, cover, reopen_grace)
+    settings = settings_from(owner_strategy, fixed_owner, cover, reopen_grace, capacity)
     path = sqlite_path(db_url)
     plugins = Plugins()
     packs = load_packs(pack_refs, plugins)
