@@ -13,6 +13,7 @@ from sophie.cli.docs_commands import docs_group
 from sophie.cli.execution_commands import queue_command, run_command, task_group
 from sophie.cli.outbox_commands import outbox_group
 from sophie.cli.plugin_commands import plugins_command
+from sophie.cli.preview_command import preview_command
 from sophie.cli.rules_commands import (
     check_command,
     explain_command,
@@ -40,6 +41,7 @@ cli.add_command(schema_group)
 cli.add_command(plugins_command)
 cli.add_command(run_command)
 cli.add_command(queue_command)
+cli.add_command(preview_command)
 cli.add_command(task_group)
 cli.add_command(check_command)
 cli.add_command(test_command)

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from sophie.plugins.manager import Plugins
     from sophie.rules import CompiledPack
 
-__all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "task_group"]
+__all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "snapshot_for", "task_group"]
 
 DEFAULT_PACKS = ("dental-core", "example")
 """``sophie run`` without ``--pack`` uses the first of these that is installed."""
@@ -60,7 +60,8 @@ def load_packs(refs: Sequence[str], plugins: Plugins) -> list[CompiledPack]:
     return [plugins.load_pack(ref) for ref in refs]
 
 
-def _snapshot(adapter: str, source: str | None, now: datetime, plugins: Plugins) -> Snapshot:
+def snapshot_for(adapter: str, source: str | None, now: datetime, plugins: Plugins) -> Snapshot:
+    """Return the snapshot an adapter reads (the demo at ``now`` when it has no source)."""
     from sophie.adapters import DemoAdapter, create_adapter
 
     if adapter == "demo" and source is None:
@@ -153,7 +154,7 @@ def run_command(
     packs = load_packs(pack_refs, plugins)
     params = parse_param_overrides(packs, param_pairs)
     when = now_or(now)
-    snapshot = _snapshot(adapter, source, when, plugins)
+    snapshot = snapshot_for(adapter, source, when, plugins)
     evaluation = evaluate(packs, snapshot, when, params)
     versions = {pack.name: pack.version for pack in packs}
     with SqliteLedger(path) as ledger:
