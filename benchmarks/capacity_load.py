@@ -51,6 +51,7 @@ def main() -> None:
                 print(f"seed {seed}, {label} ({time.perf_counter() - started:.0f} s):")
                 print(f"  fullest day (non-urgent): {load['day_max']}; most urgent in one day: {load['urgent_max']}")
                 print(f"  day-one backlog: {load['day_one_backlog']}; drained by business day: {load['drain_days']}; "
+                      f"day-one tasks still waiting at the end: {load['day_one_left']}; "
                       f"backlog at the end: {load['backlog_at_end']}")  # fmt: skip
                 print("  new tasks per business day (mean / max):")
                 for role, numbers in load["new_per_day"].items():  # type: ignore[attr-defined]

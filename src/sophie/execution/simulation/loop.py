@@ -118,7 +118,7 @@ class SimulationReport:
         ``day_max`` / ``urgent_max``: the fullest day of any person (urgent apart);
         ``day_one_backlog``: tasks the first morning put in a backlog; ``drain_days``: the
         business day (1-based) by which all of them had left it (``None``: not within the
-        simulation); ``new_per_day``: per role, tasks created a business day after the first
+        simulation); ``day_one_left``: how many of them still wait at the end; ``new_per_day``: per role, tasks created a business day after the first
         (``mean`` and ``max``).
         """
         first = self.days[0] if self.days else None
@@ -134,6 +134,7 @@ class SimulationReport:
             "urgent_max": max((day.urgent_max for day in self.days), default=0),
             "day_one_backlog": 0 if first is None else first.day_one_waiting_at_start,
             "drain_days": drained,
+            "day_one_left": self.days[-1].day_one_waiting if self.days else 0,
             "backlog_at_end": self.days[-1].backlog if self.days else 0,
             "new_per_day": per_role,
         }
