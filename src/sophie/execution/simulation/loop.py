@@ -118,8 +118,9 @@ class SimulationReport:
         ``day_max`` / ``urgent_max``: the fullest day of any person (urgent apart);
         ``day_one_backlog``: tasks the first morning put in a backlog; ``drain_days``: the
         business day (1-based) by which all of them had left it (``None``: not within the
-        simulation); ``day_one_left``: how many of them still wait at the end; ``new_per_day``: per role, tasks created a business day after the first
-        (``mean`` and ``max``).
+        simulation); ``day_one_left``: how many of them still wait at the end;
+        ``new_per_day``: per role, tasks created a business day after the first (``mean``
+        and ``max``).
         """
         first = self.days[0] if self.days else None
         drained = next((n for n, day in enumerate(self.days, 1) if day.day_one_waiting == 0), None)
