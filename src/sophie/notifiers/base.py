@@ -175,7 +175,10 @@ class Message(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         """The message as JSON-ready data (what webhooks post as ``data``)."""
-        return self.model_dump(mode="json", exclude_none=True)
+        data = self.model_dump(mode="json", exclude_none=True)
+        if not self.items:  # only digests carry items
+            data.pop("items", None)
+        return data
 
 
 def _item_line(item: Mapping[str, Any]) -> str:
