@@ -164,3 +164,32 @@ def test_run_with_capacity_and_the_queue_shows_the_day_and_the_backlog(tmp_path)
     assert f"Backlog: {summary['backlogged']} more waiting" in table.output
     bad = runner.invoke(cli, ["run", "--adapter", "demo", "--db", db, "--capacity", "-1"])
     assert bad.exit_code == 2
+
+
+def test_the_configured_capacity_reaches_the_cycle_and_the_flag_overrides_it(tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from sophie.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sophie.toml").write_text('[practice]\nadapter = "demo"\n[practice.capacity]\ndefault = 4\n')
+    runner = CliRunner()
+    now = ["--now", "2026-03-02T07:30:00-05:00", "--format", "json"]
+    first = runner.invoke(cli, ["run", "--db", "sqlite:///a.db", *now])
+    assert first.exit_code == 0, first.output
+    queue = json.loads(runner.invoke(cli, ["queue", "--db", "sqlite:///a.db", "--format", "json"]).output)
+    counts: dict[str, int] = {}
+    for task in queue["tasks"]:
+        if task["priority"] != "urgent":
+            counts[task["owner_id"]] = counts.get(task["owner_id"], 0) + 1
+    assert max(counts.values()) == 4
+    second = runner.invoke(cli, ["run", "--db", "sqlite:///b.db", "--capacity", "6", *now])
+    assert second.exit_code == 0, second.output
+    queue = json.loads(runner.invoke(cli, ["queue", "--db", "sqlite:///b.db", "--format", "json"]).output)
+    counts = {}
+    for task in queue["tasks"]:
+        if task["priority"] != "urgent":
+            counts[task["owner_id"]] = counts.get(task["owner_id"], 0) + 1
+    assert max(counts.values()) == 6
