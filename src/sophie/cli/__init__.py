@@ -15,6 +15,7 @@ from sophie.cli.init_command import init_command
 from sophie.cli.ledger_commands import ledger_group
 from sophie.cli.outbox_commands import outbox_group
 from sophie.cli.plugin_commands import plugins_command
+from sophie.cli.preview_command import preview_command
 from sophie.cli.rules_commands import (
     check_command,
     explain_command,
@@ -46,6 +47,7 @@ cli.add_command(schema_group)
 cli.add_command(plugins_command)
 cli.add_command(run_command)
 cli.add_command(queue_command)
+cli.add_command(preview_command)
 cli.add_command(task_group)
 cli.add_command(check_command)
 cli.add_command(test_command)

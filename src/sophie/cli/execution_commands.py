@@ -7,6 +7,7 @@ with one line on stderr and leaves the ledger file byte for byte as it was.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -36,8 +37,9 @@ from sophie.execution.practice_setup import DEFAULT_PACKS, load_packs, practice_
 if TYPE_CHECKING:
     from sophie.config import SophieConfig
     from sophie.model import Snapshot
+    from sophie.plugins.manager import Plugins
 
-__all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "task_group"]
+__all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "snapshot_for", "task_group"]
 
 
 def _existing_ledger(db_url: str) -> SqliteLedger:
@@ -57,6 +59,15 @@ def _record_directory(path: str, snapshot: Snapshot, config: SophieConfig | None
         patients = [task.patient_id for task in ledger.open_tasks(snapshot.practice.id)]
     with SiteStore(site) as store:
         record_directory(store, snapshot, patients)
+
+
+def snapshot_for(adapter: str, source: str | None, now: datetime, plugins: Plugins) -> Snapshot:
+    """Return the snapshot an adapter reads (the demo at ``now`` when it has no source)."""
+    from sophie.adapters import DemoAdapter, create_adapter
+
+    if adapter == "demo" and source is None:
+        return DemoAdapter(as_of=now).fetch()
+    return create_adapter(adapter, source=source, plugins=plugins).fetch()
 
 
 def _local(value: datetime | None, tz: str) -> str:
@@ -94,6 +105,9 @@ def _print_cycle(result: CycleResult) -> None:
         out.print(f"{head}; no changes; {_tasks(result.open_tasks)}")
         return
     summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    backlogged = result.summary()["backlogged"]
+    if backlogged:
+        summary += f" ({backlogged} into a backlog: beyond the owner's capacity)"
     out.print(f"{head}; {summary}; {_tasks(result.open_tasks)}")
     out.print(_task_table("Changes", [c.task for c in listed], change=[str(c.kind) for c in listed]))
 
@@ -126,6 +140,7 @@ def run_command(
     fixed_owner: tuple[str, ...],
     cover: tuple[str, ...],
     reopen_grace: str,
+    capacity: int,
     db_url: str,
     now: datetime | None,
     output_format: str,
@@ -146,7 +161,7 @@ def run_command(
     for one in ids:
         practice = practice_from(
             config, one, adapter=adapter, source=source, pack_refs=pack_refs, owner_strategy=owner_strategy,
-            fixed_owner=fixed_owner, cover=cover, reopen_grace=reopen_grace,
+            fixed_owner=fixed_owner, cover=cover, reopen_grace=reopen_grace, capacity=capacity,
         )  # fmt: skip
         setup = practice_setup(practice, plugins=plugins)
         params = {**setup.params, **parse_param_overrides(setup.packs, param_pairs)}
@@ -178,20 +193,34 @@ def run_command(
 def queue_command(
     role: str | None, staff_id: str | None, config_path: str | None, db_url: str, output_format: str
 ) -> None:
-    """Show open tasks, most urgent first, then earliest due."""
+    """Show the tasks in people's day, most urgent first, then earliest due, and how many wait in the backlog.
+
+    A person's day holds their capacity; the backlog is released into it as they close tasks
+    and each business morning (``sophie task ack`` takes a backlog task into the day at once).
+    """
     db_url = ledger_url(db_url, command_config(config_path))
     if role and staff_id:
         raise click.UsageError("give --role or --staff, not both")
     with _existing_ledger(db_url) as ledger:
         tasks = ledger.queue(role=role, staff_id=staff_id)
+        waiting = ledger.queue(role=role, staff_id=staff_id, backlog=True)
     if output_format == "json":
-        print_json({"tasks": [task.as_dict() for task in tasks], "count": len(tasks)})
+        by_owner = Counter(task.owner_id or "unassigned" for task in waiting)
+        print_json(
+            {
+                "tasks": [task.as_dict() for task in tasks],
+                "count": len(tasks),
+                "backlog": {"count": len(waiting), "by_owner": dict(sorted(by_owner.items()))},
+            }
+        )
         return
     who = f"role {role}" if role else f"staff {staff_id}" if staff_id else "everyone"
     if not tasks:
         console().print(f"No open tasks for {who}.")
-        return
-    console().print(_task_table(f"Queue for {who}: {len(tasks)} open", tasks))
+    else:
+        console().print(_task_table(f"Queue for {who}: {len(tasks)} open", tasks))
+    if waiting:
+        console().print(f"Backlog: {len(waiting)} more waiting, released as room frees in the day.")
 
 
 @click.group("task")

@@ -169,6 +169,9 @@ class StaffMember(Record):
     active: bool = True
     manager_id: RecordId | None = None
     out_of_office: list[Period] = Field(default_factory=list)
+    capacity: int | None = Field(
+        default=None, ge=0, le=10_000, description="Tasks a business day this person can act on (default: practice's)."
+    )
 
 
 class Provider(Record):

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sophie.errors import ConfigurationError, LedgerConflictError, LedgerError
+from sophie.execution.capacity import day_counts
 from sophie.execution.tasks import JsonValue, Task, TaskChange
 
 if TYPE_CHECKING:
@@ -60,19 +61,26 @@ class TaskSelection:
 
     Attributes:
         tasks: The open-ish and awaiting-verification tasks to reconcile.
-        open_counts: Open tasks per owner id, over the whole practice.
-        open_total: Open tasks in the whole practice.
+        open_counts: Tasks in each owner's day (not their backlog), over the whole practice:
+            what least-open ownership weighs.
+        open_total: Open-ish tasks (backlog included) in the whole practice.
+        day_counts: Per owner, the tasks taking room in their day (urgent ones apart), over
+            the whole practice; ``None``: count them from ``tasks``.
+        backlog: Backlog tasks of the practice that ``tasks`` does not hold (an incremental
+            cycle's), so room freed in the cycle can release them.
     """
 
     tasks: Sequence[Task]
     open_counts: Mapping[str, int]
     open_total: int
+    day_counts: Mapping[str, int] | None = None
+    backlog: Sequence[Task] = ()
 
 
 def select_all(tasks: Sequence[Task]) -> TaskSelection:
     """Return a selection of every task in ``tasks`` (a complete cycle's view)."""
-    counts = Counter(task.owner_id for task in tasks if task.is_open and task.owner_id is not None)
-    return TaskSelection(tasks, counts, sum(1 for task in tasks if task.is_open))
+    counts = Counter(task.owner_id for task in tasks if task.in_day and task.owner_id is not None)
+    return TaskSelection(tasks, counts, sum(1 for task in tasks if task.is_open), day_counts(tasks))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,9 +156,17 @@ class Ledger(Protocol):
         """
 
     def queue(
-        self, *, role: str | None = None, staff_id: str | None = None, practice_id: str | None = None
+        self,
+        *,
+        role: str | None = None,
+        staff_id: str | None = None,
+        practice_id: str | None = None,
+        backlog: bool = False,
     ) -> list[Task]:
-        """Return open-ish tasks, most urgent first, then earliest due."""
+        """Return the tasks in people's day, most urgent first, then earliest due.
+
+        ``backlog=True`` returns the backlog instead, in the order it is released.
+        """
 
     def transition(
         self,

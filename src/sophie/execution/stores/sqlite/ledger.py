@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from sophie.errors import LedgerConflictError, LedgerError, TransitionError, UnknownNameError
 from sophie.execution.actions import Action, ActionResult, apply_action
+from sophie.execution.capacity import backlog_order, release_after_close
 from sophie.execution.stores.audit import (
     GENESIS_HASH,
     AuditEvent,
@@ -34,12 +35,13 @@ from sophie.execution.stores.audit import (
     audit_key_from_environment,
     chain_hash,
     event_for_action,
+    event_for_change,
     key_check,
 )
 from sophie.execution.stores.ledger import CycleRecord, OwnerLoad, sqlite_path
-from sophie.execution.stores.outbox import OutboxMessage
+from sophie.execution.stores.outbox import OutboxMessage, message_for_change
 from sophie.execution.stores.sqlite.integrity import SqliteIntegrity, decode_event, read_marker, write_marker
-from sophie.execution.stores.sqlite.schema import OPEN_SQL, WATCHED_SQL, migrate
+from sophie.execution.stores.sqlite.schema import DAY_SQL, OPEN_SQL, WATCHED_SQL, migrate
 from sophie.execution.stores.verify import ChainMarker
 from sophie.execution.tasks import ChangeKind, Task, TaskChange, TaskStatus, priority_rank
 from sophie.model.calendar import BusinessCalendar
@@ -249,15 +251,26 @@ class SqliteLedger(SqliteIntegrity):
         return _task(row)
 
     def queue(
-        self, *, role: str | None = None, staff_id: str | None = None, practice_id: str | None = None
+        self,
+        *,
+        role: str | None = None,
+        staff_id: str | None = None,
+        practice_id: str | None = None,
+        backlog: bool = False,
     ) -> list[Task]:
-        """Return open-ish tasks (for a role or a person), most urgent first, then earliest due."""
-        sql, params = f"{_SELECT_TASK} WHERE {OPEN_SQL}", []
+        """Return the tasks in people's day (for a role or a person), most urgent first, then earliest due.
+
+        ``backlog=True`` returns the backlog instead, in the order it is released.
+        """
+        where = "status = 'backlog'" if backlog else DAY_SQL
+        sql, params = f"{_SELECT_TASK} WHERE {where}", []
         for column, value in (("owner_role", role), ("owner_id", staff_id), ("practice_id", practice_id)):
             if value is not None:
                 sql += f" AND {column} = ?"
                 params.append(value)
         tasks = [_task(row) for row in self._db.execute(sql, params)]
+        if backlog:
+            return sorted(tasks, key=backlog_order)
         return sorted(tasks, key=lambda t: (-priority_rank(t.priority), t.due_at, t.created_at, t.id))
 
     def _task_filter(
@@ -460,14 +473,7 @@ class SqliteLedger(SqliteIntegrity):
             for change in changes:
                 self._write_change(execute, change)
             self._append_events(execute, events)
-            for message in outbox:
-                stamp = _stamp(message.created_at)
-                execute(
-                    "INSERT OR IGNORE INTO outbox (key, task_id, recipient_id, kind, payload_json, created_at, "
-                    "not_before) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (message.key, message.task_id, message.recipient_id, message.kind,
-                     json.dumps(message.payload, sort_keys=True), stamp, stamp),
-                )  # fmt: skip
+            self._insert_outbox(execute, outbox)
             if practice is not None and cycle is not None:
                 execute(
                     "INSERT INTO practice (id, settings_json, updated_at) VALUES (?, ?, ?) ON CONFLICT (id) "
@@ -488,6 +494,16 @@ class SqliteLedger(SqliteIntegrity):
                     (cycle.practice_id, _stamp(cycle.at), int(cycle.complete), cycle.findings,
                      json.dumps(cycle.summary, sort_keys=True)),
                 )  # fmt: skip
+
+    def _insert_outbox(self, execute: Callable[..., sqlite3.Cursor], outbox: Sequence[OutboxMessage]) -> None:
+        for message in outbox:
+            stamp = _stamp(message.created_at)
+            execute(
+                "INSERT OR IGNORE INTO outbox (key, task_id, recipient_id, kind, payload_json, created_at, "
+                "not_before) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (message.key, message.task_id, message.recipient_id, message.kind,
+                 json.dumps(message.payload, sort_keys=True), stamp, stamp),
+            )  # fmt: skip
 
     def _write_change(self, execute: Callable[..., sqlite3.Cursor], change: TaskChange) -> None:
         task = change.task
@@ -552,8 +568,36 @@ class SqliteLedger(SqliteIntegrity):
                 raise TransitionError(task.id, str(action), str(task.status), hint=hint) from err
             event = event_for_action(task, result.task, result.event, result.why, actor=actor, note=result.note)
             self._append_events(execute, [event])
+            self._release_after(execute, task, result.task, now, calendar)
         logger.info("task %s %s by %s", task.id, result.event, actor)
         return result
+
+    def _release_after(
+        self,
+        execute: Callable[..., sqlite3.Cursor],
+        before: Task,
+        after: Task,
+        now: datetime,
+        calendar: BusinessCalendar | None,
+    ) -> None:
+        """Release the owner's next backlog task when an action freed room in their day (same transaction)."""
+        if before.owner_id is None or after.in_day:
+            return
+        rows = execute(
+            f"{_SELECT_TASK} WHERE status = 'backlog' AND owner_id = ? AND practice_id = ?",
+            (before.owner_id, before.practice_id),
+        ).fetchall()
+        released = release_after_close(before, after, [_task(row) for row in rows], now, calendar)
+        if released is None:
+            return
+        waiting = self._get(execute, released.id)
+        why = f"released from the backlog: task {before.id} left {before.owner_id}'s day"
+        change = TaskChange(ChangeKind.RELEASED, released, waiting, why)
+        self._write_change(execute, change)
+        self._append_events(execute, [event_for_change(change)])
+        message = message_for_change(change, released.rule)
+        if message is not None:
+            self._insert_outbox(execute, [message])
 
     def _calendar(self, practice_id: str) -> BusinessCalendar | None:
         practice = self.practice(practice_id)

@@ -1,8 +1,10 @@
 """The SQLite ledger's schema, as numbered migrations (``PRAGMA user_version``).
 
-Each migration is a list of statements run in one ``BEGIN IMMEDIATE`` transaction that
-also sets ``user_version``; a process that finds the schema older than it knows
-upgrades it, one that finds it newer refuses to touch it.
+Each migration is a list of steps (SQL statements, or functions given the connection)
+run in one ``BEGIN IMMEDIATE`` transaction that also sets ``user_version``; a process that
+finds the schema older than it knows upgrades it, one that finds it newer refuses to touch
+it. Foreign keys are off while migrating (a table rebuild drops and renames a referenced
+table) and checked before the commit.
 
 The guards (the triggers that keep audit events append-only and the index that keeps one
 open task per key) are checked on every open: one found dropped or altered is put back
@@ -11,12 +13,14 @@ and the repair is noted in ``ledger_meta``, where ``sophie ledger verify`` repor
 
 from __future__ import annotations
 
+import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from sophie.errors import LedgerError
 
 __all__ = [
+    "DAY_SQL",
     "GUARDS",
     "LATEST_VERSION",
     "MIGRATIONS",
@@ -28,8 +32,13 @@ __all__ = [
     "restore_guards",
 ]
 
-OPEN_SQL = "status IN ('open', 'acknowledged', 'snoozed', 'blocked')"
+_OPEN_SQL_V1 = "status IN ('open', 'acknowledged', 'snoozed', 'blocked')"
+
+OPEN_SQL = "status IN ('open', 'acknowledged', 'snoozed', 'blocked', 'backlog')"
 """The SQL predicate of an open-ish task (the partial unique index repeats it)."""
+
+DAY_SQL = _OPEN_SQL_V1
+"""The SQL predicate of a task in its owner's day (open-ish, not in the backlog)."""
 
 WATCHED_SQL = f"({OPEN_SQL} OR (status = 'done' AND verified_at IS NULL))"
 """Tasks reconcile follows: open-ish ones and done ones awaiting confirmation."""
@@ -49,6 +58,10 @@ GUARDS: Mapping[str, tuple[str, str]] = {
 
 RESTORED_PREFIX = "guard_restored:"
 """``ledger_meta`` names ``guard_restored:<guard>`` hold when a guard was last put back."""
+
+_WATCHED_SQL_V1 = f"({_OPEN_SQL_V1} OR (status = 'done' AND verified_at IS NULL))"
+
+Step = str | Callable[[sqlite3.Connection], None]
 
 _V1 = (
     """
@@ -89,9 +102,9 @@ _V1 = (
         timezone TEXT NOT NULL
     )
     """,
-    _OPEN_KEY_INDEX,
-    f"CREATE INDEX task_watched ON task (practice_id) WHERE {WATCHED_SQL}",
-    f"CREATE INDEX task_open_owner ON task (owner_id) WHERE {OPEN_SQL}",
+    f"CREATE UNIQUE INDEX task_open_key ON task (key) WHERE {_OPEN_SQL_V1}",
+    f"CREATE INDEX task_watched ON task (practice_id) WHERE {_WATCHED_SQL_V1}",
+    f"CREATE INDEX task_open_owner ON task (owner_id) WHERE {_OPEN_SQL_V1}",
     """
     CREATE TABLE task_event (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -179,7 +192,39 @@ _EVENT_TIME_INDEX = (
     "CREATE INDEX IF NOT EXISTS task_subject_due ON task (subject_type, due_at)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _EVENT_TIME_INDEX)
+
+def _allow_backlog(connection: sqlite3.Connection) -> None:
+    """Rebuild the task table so its status may be ``backlog``, backlog counting as open-ish.
+
+    SQLite cannot alter a CHECK constraint, so the table is copied into one whose definition
+    is the current one with ``'backlog'`` added (columns added by other migrations are kept),
+    and its indexes are made again with ``backlog`` in their open-ish predicates.
+    """
+    (table_sql,) = connection.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'task'").fetchone()
+    indexes = [
+        str(sql)
+        for (sql,) in connection.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'task' AND sql IS NOT NULL"
+        )
+    ]
+    new_sql, found = re.subn(r"'cancelled'\)", "'cancelled', 'backlog')", str(table_sql), count=1)
+    if not found:
+        raise LedgerError("the task table has no status constraint this migration knows")
+    connection.execute(re.sub(r"^\s*CREATE TABLE task\b", "CREATE TABLE task_next", new_sql, count=1))
+    connection.execute("INSERT INTO task_next SELECT * FROM task")
+    connection.execute("DROP TABLE task")
+    connection.execute("ALTER TABLE task_next RENAME TO task")
+    for sql in indexes:
+        connection.execute(sql.replace(_OPEN_SQL_V1, OPEN_SQL))
+
+
+_BACKLOG: tuple[Step, ...] = (
+    # Capacity: a task beyond its owner's capacity waits with status 'backlog' (open-ish).
+    _allow_backlog,
+    "CREATE INDEX IF NOT EXISTS task_backlog_owner ON task (owner_id) WHERE status = 'backlog'",
+)
+
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _EVENT_TIME_INDEX, _BACKLOG)
 """Migration ``n`` (1-based) brings the schema from version ``n - 1`` to ``n``."""
 
 LATEST_VERSION = len(MIGRATIONS)
@@ -211,17 +256,27 @@ def migrate(connection: sqlite3.Connection, *, path: str, now: str) -> int:
 
 
 def _upgrade(connection: sqlite3.Connection, path: str) -> None:
-    connection.execute("BEGIN IMMEDIATE")
+    keys = int(connection.execute("PRAGMA foreign_keys").fetchone()[0])
+    connection.execute("PRAGMA foreign_keys = OFF")  # only takes effect outside a transaction
     try:
-        found = _version(connection, path)
-        for number in range(found + 1, LATEST_VERSION + 1):
-            for statement in MIGRATIONS[number - 1]:
-                connection.execute(statement)
-        connection.execute(f"PRAGMA user_version = {LATEST_VERSION}")
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            found = _version(connection, path)
+            for number in range(found + 1, LATEST_VERSION + 1):
+                for step in MIGRATIONS[number - 1]:
+                    if isinstance(step, str):
+                        connection.execute(step)
+                    else:
+                        step(connection)
+            if connection.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                raise LedgerError(f"{path}: migration left rows pointing at missing tasks")
+            connection.execute(f"PRAGMA user_version = {LATEST_VERSION}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    finally:
+        connection.execute(f"PRAGMA foreign_keys = {'ON' if keys else 'OFF'}")
 
 
 def _normal(sql: str | None) -> str:
