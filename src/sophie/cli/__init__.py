@@ -24,7 +24,7 @@ from sophie.cli.rules_commands import (
     schema_pack_tests_command,
     test_command,
 )
-from sophie.cli.snapshot_commands import inspect_command, schema_group
+from sophie.cli.snapshot_commands import inspect_command, schema_group, snapshot_group
 from sophie.cli.watch_command import watch_command
 from sophie.cli.web_commands import report_command, serve_command, token_group, user_group
 
@@ -44,6 +44,7 @@ cli.add_command(demo_command)
 cli.add_command(init_command)
 cli.add_command(inspect_command)
 cli.add_command(schema_group)
+cli.add_command(snapshot_group)
 cli.add_command(plugins_command)
 cli.add_command(run_command)
 cli.add_command(queue_command)

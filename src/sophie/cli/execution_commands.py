@@ -19,7 +19,7 @@ from rich import box
 from rich.table import Table
 
 from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url, practice_from
-from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, AwareDateTime, now_or
+from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, AwareDateTime, moment_of, now_or
 from sophie.cli.ownership_options import ownership_options
 from sophie.cli.render import console, print_json
 from sophie.errors import ConfigurationError
@@ -157,7 +157,6 @@ def run_command(
     path = sqlite_path(ledger_url(db_url, config))
     ids = [practice_id] if config is None or practice_id is not None else [p.id for p in config.practices]
     plugins = Plugins()
-    when = now_or(now)
     for one in ids:
         practice = practice_from(
             config, one, adapter=adapter, source=source, pack_refs=pack_refs, owner_strategy=owner_strategy,
@@ -165,7 +164,8 @@ def run_command(
         )  # fmt: skip
         setup = practice_setup(practice, plugins=plugins)
         params = {**setup.params, **parse_param_overrides(setup.packs, param_pairs)}
-        snapshot = setup.fetch(when)
+        snapshot = setup.fetch(now)
+        when = moment_of(snapshot, setup.adapter, setup.source, now)
         evaluation = evaluate(setup.packs, snapshot, when, params)
         versions = {pack.name: pack.version for pack in setup.packs}
         with SqliteLedger(path) as ledger:

@@ -55,8 +55,8 @@ class PracticeSetup:
     settings: ExecutionSettings
     plugins: Plugins
 
-    def fetch(self, now: datetime) -> Snapshot:
-        """Read the practice (the demo practice as of ``now`` when it has no source)."""
+    def fetch(self, now: datetime | None) -> Snapshot:
+        """Read the practice (the demo practice as of ``now``, or its own morning, when it has no source)."""
         from sophie.adapters import DemoAdapter, create_adapter
 
         if self.adapter == "demo" and self.source is None:
