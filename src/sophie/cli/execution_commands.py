@@ -37,9 +37,8 @@ from sophie.execution.practice_setup import DEFAULT_PACKS, load_packs, practice_
 if TYPE_CHECKING:
     from sophie.config import SophieConfig
     from sophie.model import Snapshot
-    from sophie.plugins.manager import Plugins
 
-__all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "snapshot_for", "task_group"]
+__all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "task_group"]
 
 
 def _existing_ledger(db_url: str) -> SqliteLedger:
@@ -59,15 +58,6 @@ def _record_directory(path: str, snapshot: Snapshot, config: SophieConfig | None
         patients = [task.patient_id for task in ledger.open_tasks(snapshot.practice.id)]
     with SiteStore(site) as store:
         record_directory(store, snapshot, patients)
-
-
-def snapshot_for(adapter: str, source: str | None, now: datetime, plugins: Plugins) -> Snapshot:
-    """Return the snapshot an adapter reads (the demo at ``now`` when it has no source)."""
-    from sophie.adapters import DemoAdapter, create_adapter
-
-    if adapter == "demo" and source is None:
-        return DemoAdapter(as_of=now).fetch()
-    return create_adapter(adapter, source=source, plugins=plugins).fetch()
 
 
 def _local(value: datetime | None, tz: str) -> str:
