@@ -21,7 +21,7 @@ from sophie.errors import ConfigurationError
 from sophie.execution import SqliteLedger, sqlite_path
 from sophie.notifiers.base import Notifier
 from sophie.notifiers.delivery import DeliveryWorker, RetryPolicy
-from sophie.notifiers.plugin import create_notifier
+from sophie.notifiers.registry import create_notifier
 from sophie.notifiers.sqlite_outbox import SqliteOutbox
 
 __all__ = ["outbox_group"]

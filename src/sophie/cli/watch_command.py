@@ -62,7 +62,7 @@ def _delivery(path: str, console_notifier: bool) -> DeliveryWorker | None:
     if not console_notifier or path == ":memory:":
         return None
     from sophie.notifiers.delivery import DeliveryWorker
-    from sophie.notifiers.plugin import create_notifier
+    from sophie.notifiers.registry import create_notifier
     from sophie.notifiers.sqlite_outbox import SqliteOutbox
 
     return DeliveryWorker(SqliteOutbox(path), {"console": create_notifier("console")})

@@ -1,7 +1,7 @@
 """The hooks a plugin can implement, in entry-point group ``sophie``.
 
 A plugin is a module (or object) with functions named after these hooks and
-marked with :data:`sophie.plugins.manager.hookimpl`. Registration hooks return an
+marked with :data:`sophie.plugins.hookimpl`. Registration hooks return an
 iterable of typed records; sophie collects the results of every plugin and
 rejects two plugins that claim the same name. Observer hooks are called for each
 event and their results are ignored.
@@ -26,16 +26,21 @@ if TYPE_CHECKING:
     from sophie.plugins.records import AdapterInfo, NotifierInfo, RulePackSource
     from sophie.rules.language.functions import RuleFunction
 
-__all__ = ["PROJECT_NAME", "SophieSpecs"]
+__all__ = ["PROJECT_NAME", "SophieSpecs", "hookimpl", "hookspec"]
 
 PROJECT_NAME = "sophie"
-_hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+"""Marks a method of :class:`SophieSpecs` as a hook specification."""
+
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+"""Marks a function as the implementation of a sophie hook (``from sophie.plugins import hookimpl``)."""
 
 
 class SophieSpecs:
     """The hook specifications of sophie (all hooks start with ``sophie_``)."""
 
-    @_hookspec
+    @hookspec
     def sophie_adapters(self) -> Iterable[AdapterInfo]:
         """Register PMS adapters.
 
@@ -48,13 +53,13 @@ class SophieSpecs:
         Example:
             .. code-block:: python
 
-                @sophie.plugins.manager.hookimpl
+                @hookimpl
                 def sophie_adapters():
                     yield AdapterInfo("my-pms", MyAdapter.from_source, "My PMS over its REST API")
         """
         return ()  # a specification: pluggy calls the implementations, never this body
 
-    @_hookspec
+    @hookspec
     def sophie_notifiers(self) -> Iterable[NotifierInfo]:
         """Register notifiers (ways of telling staff about their tasks).
 
@@ -64,13 +69,13 @@ class SophieSpecs:
         Example:
             .. code-block:: python
 
-                @sophie.plugins.manager.hookimpl
+                @hookimpl
                 def sophie_notifiers():
                     yield NotifierInfo("pager", PagerNotifier, "Send pages")
         """
         return ()
 
-    @_hookspec
+    @hookspec
     def sophie_rule_functions(self) -> Iterable[RuleFunction]:
         """Register functions that rule expressions may call.
 
@@ -82,7 +87,7 @@ class SophieSpecs:
         """
         return ()
 
-    @_hookspec
+    @hookspec
     def sophie_rule_packs(self) -> Iterable[RulePackSource]:
         """Register rule packs that users can refer to by name (``--pack NAME``).
 
@@ -92,13 +97,13 @@ class SophieSpecs:
         Example:
             .. code-block:: python
 
-                @sophie.plugins.manager.hookimpl
+                @hookimpl
                 def sophie_rule_packs():
                     yield RulePackSource("ortho-core", Path(__file__).parent / "ortho-core.yaml")
         """
         return ()
 
-    @_hookspec
+    @hookspec
     def sophie_task_changed(self, change: Any) -> None:
         """Observe a task change after the ledger committed it.
 

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pluggy
 
 from sophie.errors import PluginConflictError, PluginError, PluginLoadError, UnknownNameError
-from sophie.plugins.hookspecs import PROJECT_NAME, SophieSpecs
+from sophie.plugins import builtin as builtin_plugin
+from sophie.plugins.hookspecs import PROJECT_NAME, SophieSpecs, hookimpl
 from sophie.plugins.records import AdapterInfo, NotifierInfo, RulePackSource
 
 if TYPE_CHECKING:
@@ -34,9 +35,6 @@ if TYPE_CHECKING:
     from sophie.rules.packs.loader import CompiledPack
 
 __all__ = ["DISABLE_ENV", "PluginDescription", "Plugins", "hookimpl"]
-
-hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
-"""Marks a function as the implementation of a sophie hook."""
 
 DISABLE_ENV = "SOPHIE_DISABLE_PLUGINS"
 BUILTIN_NAME = "sophie.builtin"
@@ -91,8 +89,6 @@ class Plugins:
         self._sources: dict[str, tuple[str, str]] = {}
         self._manager = pluggy.PluginManager(PROJECT_NAME)
         self._manager.add_hookspecs(SophieSpecs)
-        from sophie.plugins import builtin as builtin_plugin
-
         self._manager.register(builtin_plugin, name=BUILTIN_NAME)
         self._sources[BUILTIN_NAME] = ("sophie", _own_version())
         for number, plugin in enumerate(extra):
