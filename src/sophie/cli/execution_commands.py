@@ -153,11 +153,15 @@ def run_command(
     versions = {pack.name: pack.version for pack in packs}
     with SqliteLedger(path) as ledger:
         result = apply_evaluation(
-            ledger, snapshot, evaluation, rules=rules_by_id(packs), now=when, settings=settings, packs=versions
+            ledger,
+            snapshot,
+            evaluation,
+            rules=rules_by_id(packs),
+            now=when,
+            settings=settings,
+            packs=versions,
+            plugins=plugins,
         )
-    for change in result.changes:  # committed: observers can no longer undo anything
-        for problem in plugins.notify_task_changed(change):
-            click.echo(f"sophie: warning: {problem}", err=True)
     if output_format == "json":
         print_json(result.as_dict())
     else:

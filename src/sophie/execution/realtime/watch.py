@@ -59,6 +59,7 @@ from sophie.execution.stores.ledger import SupportsCheckpoint
 from sophie.execution.stores.task_cache import CachedTaskLedger
 from sophie.execution.tasks import Task
 from sophie.model.calendar import BusinessCalendar
+from sophie.plugins.manager import Plugins
 
 if TYPE_CHECKING:
     from sophie.adapters.base import Adapter, AdapterEvent, Watermark
@@ -224,6 +225,8 @@ class Watcher:
         on_tick: Called after each tick that did something (the CLI prints it).
         sweep: Re-evaluates the practice a slice at a time between polls, so that stalls
             time alone makes true are caught without a complete read (``None``: polls only).
+        plugins: Whose ``sophie_task_changed`` observers see every committed change; ``None``:
+            the installed plugins, loaded once when the watcher is made.
         state: The last complete read, with the changes applied since (set by the loop).
     """
 
@@ -238,7 +241,9 @@ class Watcher:
     delivery: DeliveryWorker | None = None
     on_tick: Callable[[WatchTick], None] | None = None
     sweep: Sweep | None = None
+    plugins: Plugins | None = None
     state: PracticeState | None = field(default=None, init=False, repr=False)
+    _plugins: Plugins = field(init=False, repr=False)
     _watermark: Watermark | None = field(default=None, init=False, repr=False)
     _event_mark: Watermark | None = field(default=None, init=False, repr=False)
     _next_poll: datetime | None = field(default=None, init=False, repr=False)
@@ -250,6 +255,7 @@ class Watcher:
 
     def __post_init__(self) -> None:
         self._timers = TaskTimers(rules_by_id(self.packs))
+        self._plugins = self.plugins if self.plugins is not None else Plugins()
 
     def run(self, stop: threading.Event | None = None, *, until: datetime | None = None, once: bool = False) -> int:
         """Tick until ``stop`` is set, ``until`` passes, or once; return the number of ticks."""
@@ -349,8 +355,7 @@ class Watcher:
             scope = self.state.apply(outcome.changes)
             for event in events:
                 scope.add(self.state.scope_of_event(event))
-            result = run_incremental_cycle(self.state, scope, self.packs, self.ledger, now=now,
-                                           params=self.params, settings=self.settings)  # fmt: skip
+            result = self._incremental(scope, now)
         self._watermark = outcome.watermark
         self._event_mark = _last_mark(events) or self._event_mark
         return result
@@ -359,18 +364,26 @@ class Watcher:
         self.state = PracticeState(snapshot)
         if self.sweep is not None:
             self.sweep.plan(self.state, now)
-        return run_cycle(snapshot, self.packs, self.ledger, now=now, params=self.params, settings=self.settings)
+        return run_cycle(
+            snapshot, self.packs, self.ledger, now=now, params=self.params, settings=self.settings,
+            plugins=self._plugins,
+        )
 
     def _on_sweep(self, sweep: Sweep, now: datetime) -> CycleResult:
         assert self.state is not None
-        return run_incremental_cycle(self.state, sweep.take(now), self.packs, self.ledger, now=now,
-                                     params=self.params, settings=self.settings)  # fmt: skip
+        return self._incremental(sweep.take(now), now)
 
     def _on_timer(self, tasks: list[Task], now: datetime) -> CycleResult:
         assert self.state is not None
         scope: Scope = self.state.scope_of_tasks(tasks)
-        return run_incremental_cycle(self.state, scope, self.packs, self.ledger, now=now,
-                                     params=self.params, settings=self.settings)  # fmt: skip
+        return self._incremental(scope, now)
+
+    def _incremental(self, scope: Scope, now: datetime) -> CycleResult:
+        assert self.state is not None
+        return run_incremental_cycle(
+            self.state, scope, self.packs, self.ledger, now=now, params=self.params, settings=self.settings,
+            plugins=self._plugins,
+        )
 
     # -- time -----------------------------------------------------------------------------
 
