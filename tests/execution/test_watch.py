@@ -387,3 +387,30 @@ def test_cli_once_exits_2_when_the_read_fails(tmp_path):
     assert result.exit_code == 2
     assert "the read failed: SnapshotError" in result.output
     assert "Traceback" not in result.output
+
+
+def test_every_change_a_watcher_commits_reaches_the_observers(tmp_path, packs):
+    from sophie.plugins import Plugins, hookimpl
+
+    seen: list[tuple[str, str]] = []
+
+    class Observer:
+        @hookimpl
+        def sophie_task_changed(self, change):
+            seen.append((str(change.kind), change.task.id))
+
+    plugins = Plugins(entry_points_enabled=False, extra=[Observer()])
+    with SqliteLedger(str(tmp_path / "w.db")) as ledger:
+        practice, watcher = make_watcher(tmp_path, packs, ledger, at(11, 30), plugins=plugins)
+        practice.show("before.yaml")
+        ticks = [watcher.tick(at(11, 30))]
+        practice.show("after-cancellation.yaml")
+        practice.emit(CANCELLED)
+        ticks.append(watcher.tick(at(11, 40)))
+        practice.show("after-booking.yaml")
+        practice.emit(BOOKED)
+        ticks.append(watcher.tick(at(12, 5)))
+    written = [(str(c.kind), c.task.id) for tick in ticks if tick.result is not None for c in tick.result.changes]
+    assert [tick.trigger for tick in ticks] == ["poll", "events", "events"]
+    assert ("resolved", opening_changes(ticks[2])[0].task.id) in written
+    assert seen == written

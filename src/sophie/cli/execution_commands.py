@@ -161,13 +161,10 @@ def run_command(
         with SqliteLedger(path) as ledger:
             result = apply_evaluation(
                 ledger, snapshot, evaluation, rules=rules_by_id(setup.packs), now=when, settings=setup.settings,
-                packs=versions,
-            )  # fmt: skip
+                packs=versions, plugins=plugins,
+            )  # fmt: skip (observers run after the commit; their errors are logged as warnings)
         if path != ":memory:":
             _record_directory(path, snapshot, config)
-        for change in result.changes:  # committed: observers can no longer undo anything
-            for problem in plugins.notify_task_changed(change):
-                click.echo(f"sophie: warning: {problem}", err=True)
         if output_format == "json":
             print_json(result.as_dict())
         else:

@@ -22,7 +22,7 @@ from sophie.execution import SqliteLedger, sqlite_path
 from sophie.notifiers.base import Notifier
 from sophie.notifiers.delivery import DeliveryWorker, RetryPolicy
 from sophie.notifiers.digests import DEFAULT_WINDOWS, DigestSettings, parse_window
-from sophie.notifiers.plugin import create_notifier
+from sophie.notifiers.registry import create_notifier
 from sophie.notifiers.sqlite_outbox import SqliteOutbox
 
 __all__ = ["DIGEST_OPTIONS", "digest_settings", "outbox_group"]

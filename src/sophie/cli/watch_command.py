@@ -68,7 +68,7 @@ def _delivery(
         return None
     from sophie.cli.outbox_commands import digest_settings
     from sophie.notifiers.delivery import DeliveryWorker
-    from sophie.notifiers.plugin import create_notifier
+    from sophie.notifiers.registry import create_notifier
     from sophie.notifiers.sqlite_outbox import SqliteOutbox
 
     outbox = SqliteOutbox(path)
@@ -93,16 +93,12 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def _printer(output: str, plugins: Plugins) -> tuple[Status | None, Callable[[WatchTick], None]]:
+def _printer(output: str) -> tuple[Status | None, Callable[[WatchTick], None]]:
     out = console()
     terminal = output == "text" or (output == "auto" and out.is_terminal)
     status = out.status("sophie watch: starting") if terminal else None
 
     def on_tick(tick: WatchTick) -> None:
-        if tick.result is not None:
-            for change in tick.result.changes:
-                for problem in plugins.notify_task_changed(change):
-                    click.echo(f"sophie: warning: {problem}", err=True)
         if not terminal:
             click.echo(json.dumps(tick.as_log(), separators=(",", ":")))
             sys.stdout.flush()
@@ -197,7 +193,7 @@ def watch_command(
     clock: WatchClock = SystemClock() if clock_start is None else SimulatedClock(clock_start, clock_speed)
     source_adapter = _adapter(setup.adapter, setup.source, events_path, clock, plugins)
     stop = threading.Event()
-    status, printer = _printer(output, plugins)
+    status, printer = _printer(output)
     failed: list[str] = []
 
     def on_tick(tick: WatchTick) -> None:
@@ -219,6 +215,7 @@ def watch_command(
             delivery=_delivery(path, notify_console, digests, digest_at),
             on_tick=on_tick,
             sweep=None if sweep is None else Sweep(timedelta(seconds=sweep)),
+            plugins=plugins,
         )
         if status is not None:
             with status:

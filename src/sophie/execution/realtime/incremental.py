@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from sophie.execution.stores.ledger import Ledger
     from sophie.execution.tasks import Task
     from sophie.model import Snapshot, View
+    from sophie.plugins.manager import Plugins
     from sophie.rules import CompiledPack
     from sophie.rules.packs.compiled_pack import CompiledRule
 
@@ -182,6 +183,7 @@ def run_incremental_cycle(
     now: datetime,
     params: Mapping[str, object] | None = None,
     settings: ExecutionSettings = DEFAULT_SETTINGS,
+    plugins: Plugins | None = None,
 ) -> CycleResult:
     """Re-evaluate what ``scope`` can affect in ``state`` at ``now`` and reconcile it into ``ledger``.
 
@@ -191,13 +193,14 @@ def run_incremental_cycle(
     watcher's timer ticks do that, see :mod:`sophie.execution.realtime.watch`) or by a full cycle.
     Pass a :class:`~sophie.execution.stores.task_cache.CachedTaskLedger` to find the scope's
     tasks by index; any other ledger works too, at the cost of reading every open task.
+    ``plugins`` is as for :func:`~sophie.execution.engine.run_cycle` (observers after the commit).
 
     Raises:
         ConfigurationError: A bad parameter or a naive ``now``.
         LedgerError: The ledger cannot be written.
     """
     if scope.full:
-        return run_cycle(state.snapshot, packs, ledger, now=now, params=params, settings=settings)
+        return run_cycle(state.snapshot, packs, ledger, now=now, params=params, settings=settings, plugins=plugins)
     snapshot, subjects = state.neighbourhood(scope)
     family = state.family(scope.patients)
     selection, gone = _select(ledger, state, family, scope, subjects)
@@ -211,5 +214,13 @@ def run_incremental_cycle(
         return first.pop() if first else _select(ledger, state, family, scope, subjects)[0]
 
     return apply_evaluation(
-        ledger, snapshot, evaluation, rules=rules, now=now, settings=settings, packs=versions, select=select
+        ledger,
+        snapshot,
+        evaluation,
+        rules=rules,
+        now=now,
+        settings=settings,
+        packs=versions,
+        select=select,
+        plugins=plugins,
     )

@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sophie.model.calendar import BusinessCalendar, BusinessDuration, business_days, business_hours
-from sophie.rules.language.functions import RuleFunction, text_of
 from sophie.rules.language.types import (
     ANY,
     BUSINESS_AGE,
@@ -23,6 +22,8 @@ from sophie.rules.language.types import (
     NUMBER,
     STR,
     ExprType,
+    RuleFunction,
+    text_of,
     unify,
 )
 

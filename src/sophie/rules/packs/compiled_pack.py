@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sophie.errors import UnknownNameError
@@ -19,16 +19,40 @@ from sophie.rules.language.compilation.compiler import compile_conditions
 from sophie.rules.language.expressions import CheckedExpression
 from sophie.rules.language.functions import FunctionRegistry
 from sophie.rules.language.templates import DueSpec, Evaluator, Template, ValueSpec
-from sophie.rules.packs.pack_tests import CompiledTest
+from sophie.rules.probes import evidence_probes
 
 if TYPE_CHECKING:
-    from sophie.model import View
+    from sophie.model import Snapshot, View
     from sophie.rules.language.compilation.compiler import ConditionResults
     from sophie.rules.language.context import EvalContext
 
-__all__ = ["BatchRunner", "CompiledPack", "CompiledRule", "EscalationStep"]
+__all__ = ["BatchRunner", "CompiledPack", "CompiledRule", "CompiledTest", "EscalationStep"]
 
 BatchRunner = Callable[["EvalContext", "list[View]"], "ConditionResults"]
+
+
+@dataclass(frozen=True)
+class CompiledTest:
+    """A checked test of one rule.
+
+    Attributes:
+        rule_id: The rule under test.
+        name: The test's name.
+        now: The evaluation time.
+        snapshot: The fixture, validated.
+        params: Parameter overrides for this test.
+        expect: Expected findings as ``(subject id, owner or None)``.
+        file / line: Where the test is written.
+    """
+
+    rule_id: str
+    name: str
+    now: datetime
+    snapshot: Snapshot = field(repr=False)
+    params: Mapping[str, object]
+    expect: tuple[tuple[str, str | None], ...]
+    file: str
+    line: int
 
 
 @dataclass(frozen=True)
@@ -126,11 +150,9 @@ class CompiledPack:
         return tuple(test for rule in self.rules for test in rule.tests)
 
     def evidence_probes(self, rule: CompiledRule) -> tuple[tuple[str, Evaluator], ...]:
-        """Return the compiled evidence probes of ``rule`` (see :func:`~sophie.rules.evaluation.evidence_probes`)."""
+        """Return the compiled evidence probes of ``rule`` (see :func:`~sophie.rules.probes.evidence_probes`)."""
         probes = self._probes.get(rule.id)
         if probes is None:
-            from sophie.rules.evaluation import evidence_probes
-
             probes = evidence_probes(rule.when)
             self._probes[rule.id] = probes
         return probes

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sophie.errors import ConfigurationError, SnapshotError
 from sophie.model import Snapshot, parse_snapshot
 from sophie.rules.diagnostics import suggest, textify
+from sophie.rules.evaluation import Evaluation, evaluate_rules
+from sophie.rules.packs.compiled_pack import CompiledPack, CompiledRule, CompiledTest
+from sophie.rules.packs.params import coerce_param
 
 if TYPE_CHECKING:
     from sophie.rules.diagnostics import Collector
-    from sophie.rules.evaluation import Evaluation
-    from sophie.rules.packs.compiled_pack import CompiledPack, CompiledRule
     from sophie.rules.packs.pack_schema import RuleTest
     from sophie.rules.packs.yaml_source import PathKey
 
@@ -45,30 +45,6 @@ DEFAULT_PRACTICE: Mapping[str, Any] = {
     "holidays": [],
 }
 """The practice a test runs against when its ``given`` has none."""
-
-
-@dataclass(frozen=True)
-class CompiledTest:
-    """A checked test of one rule.
-
-    Attributes:
-        rule_id: The rule under test.
-        name: The test's name.
-        now: The evaluation time.
-        snapshot: The fixture, validated.
-        params: Parameter overrides for this test.
-        expect: Expected findings as ``(subject id, owner or None)``.
-        file / line: Where the test is written.
-    """
-
-    rule_id: str
-    name: str
-    now: datetime
-    snapshot: Snapshot = field(repr=False)
-    params: Mapping[str, object]
-    expect: tuple[tuple[str, str | None], ...]
-    file: str
-    line: int
 
 
 def _problem_path(base: PathKey, collection: str, index: int | None, field: str) -> PathKey:
@@ -97,8 +73,6 @@ def compile_test(
     Returns:
         The compiled test, or ``None`` when it has problems (they are in ``out``).
     """
-    from sophie.rules.packs.params import coerce_param
-
     given_path: PathKey = (*path, "given")
     textify(Snapshot, test.given, given_path, out.source)
     data: dict[str, Any] = dict(test.given)
@@ -227,8 +201,6 @@ def _matches(expected: Sequence[tuple[str, str | None]], actual: Sequence[tuple[
 
 def run_test(pack: CompiledPack, rule: CompiledRule, test: CompiledTest) -> TestResult:
     """Run one test of one rule."""
-    from sophie.rules.evaluation import evaluate_rules
-
     try:
         evaluation: Evaluation | None = evaluate_rules(pack, [rule], test.snapshot, test.now, test.params)
     except Exception as err:  # a broken fixture or calendar fails the test, not the run

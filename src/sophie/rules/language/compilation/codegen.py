@@ -18,6 +18,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from sophie.rules.language.compilation.codegen_aggregates import emit_aggregate
+from sophie.rules.language.compilation.codegen_time import emit_business_compare, emit_time_cutoff
 from sophie.rules.language.expressions_ir import (
     Aggregate,
     Arith,
@@ -291,8 +293,6 @@ class Emitter:
 
     def compare(self, node: Compare) -> str:
         """Return source for a (chained) comparison; each middle operand is evaluated once."""
-        from sophie.rules.language.compilation.codegen_time import emit_time_cutoff
-
         operands, ops = node.operands, node.ops
         if self.hoist_enabled and len(ops) == 1 and ops[0] in _ORDER:
             rewritten = emit_time_cutoff(self, node)
@@ -344,8 +344,6 @@ class Emitter:
 
     def business_compare(self, node: BusinessAgeCompare) -> str:
         """Return source for ``business_age(t) <op> d``, through a per-run cut-off when ``d`` is fixed."""
-        from sophie.rules.language.compilation.codegen_time import emit_business_compare
-
         return emit_business_compare(self, node)
 
     def call(self, node: Call) -> str:
@@ -364,8 +362,6 @@ class Emitter:
 
     def aggregate(self, node: Aggregate) -> str:
         """Return source for an aggregate (a call of a generated loop function)."""
-        from sophie.rules.language.compilation.codegen_aggregates import emit_aggregate
-
         return emit_aggregate(self, node)
 
 
