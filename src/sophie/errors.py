@@ -13,6 +13,7 @@ working::
     ├── CalendarError(ValueError)           practice hours or holidays that make no calendar
     ├── RuleError(ValueError)               an analyst's rule pack is wrong; carries diagnostics
     ├── ExpressionError(ValueError)         one expression is wrong; carries located problems
+    ├── ForbiddenAttributeError(AttributeError)  an expression read a name that is not a declared field
     ├── TemplateError(ValueError)           one task template is wrong
     ├── TransitionError(ValueError)         an action the task's status does not allow
     ├── LedgerError(RuntimeError)           the task ledger cannot be used
@@ -52,6 +53,7 @@ __all__ = [
     "EvaluationError",
     "ExpressionError",
     "ExpressionProblem",
+    "ForbiddenAttributeError",
     "IntegrityError",
     "LedgerConflictError",
     "LedgerError",
@@ -388,6 +390,26 @@ class ExpressionError(SophieError, ValueError):
         self.problems = tuple(sorted(problems, key=lambda p: (p.line, p.column)))
         self.text = text
         super().__init__("\n".join(str(problem) for problem in self.problems) or "invalid expression")
+
+
+class ForbiddenAttributeError(SophieError, AttributeError):
+    """An expression reached for an attribute that is not a declared field or derived value.
+
+    The checker refuses such names before anything runs; this is the second barrier the
+    interpreter and the code generator raise on their own, whatever the checker let through.
+
+    Attributes:
+        entity_type: The entity type read from (empty if the value is not an entity).
+        attribute: The name that was refused.
+    """
+
+    __module__ = "sophie"
+
+    def __init__(self, entity_type: str, attribute: str) -> None:
+        self.entity_type = entity_type
+        self.attribute = attribute
+        where = f"{entity_type} has" if entity_type else "a value that is not an entity has"
+        super().__init__(f"{where} no readable field {attribute!r}")
 
 
 @dataclass(frozen=True)

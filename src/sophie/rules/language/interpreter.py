@@ -22,6 +22,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from sophie.model.views import read_attribute
 from sophie.rules.language.expressions_ir import (
     Aggregate,
     Arith,
@@ -146,7 +147,7 @@ class _Evaluator:
             return self.context.params[node.name]
         if isinstance(node, Attr):
             obj = self.value_of(node.obj)
-            return None if obj is None else getattr(obj, node.name)
+            return None if obj is None else read_attribute(obj, node.name)
         if isinstance(node, Not):
             return self.value_of(node.operand) is not True
         if isinstance(node, Neg):

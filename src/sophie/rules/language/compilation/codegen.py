@@ -1,9 +1,14 @@
 """Python source generation from the typed IR.
 
-The emitter turns IR nodes into Python expression source. Everything it writes is its own:
-identifiers it invents (``_v1``, ``_t2``, ``h3``), attribute names the checker validated
-against the model, and literals written with ``repr`` of checked values (anything else,
-such as a ``Decimal``, is bound in the namespace by name). Analyst text never reaches it.
+The emitter turns IR nodes into Python expression source. What reaches that source:
+identifiers the emitter invents (``_v1``, ``_t2``, ``h3``); operators from its own fixed
+tables; parameter names, only as ``repr`` string keys; literals, only as ``repr`` of
+``None``, bools, ints, floats and strings (anything else, such as a ``Decimal``, is bound in
+the namespace by name); and attribute names, which come from the analyst's text. Those are
+the one piece of analyst text written as code, so each is checked here, at generation time,
+against :data:`~sophie.model.fields.READABLE_NAMES` (the declared fields and derived values
+of the entity type read from), independently of the checker: any other name raises
+:class:`~sophie.errors.ForbiddenAttributeError` before source is generated.
 
 Semantics follow :mod:`sophie.rules.language.interpreter` exactly; null guards are emitted only
 where a value's type is optional, and values that are the same for the whole run
@@ -18,6 +23,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from sophie.errors import ForbiddenAttributeError
+from sophie.model.fields import READABLE_NAMES
 from sophie.rules.language.expressions_ir import (
     Aggregate,
     Arith,
@@ -47,7 +54,7 @@ from sophie.rules.language.functions_builtin import (
     wall_sub,
 )
 
-__all__ = ["Emitter", "base_namespace", "subject_chain"]
+__all__ = ["Emitter", "base_namespace", "readable_name", "subject_chain"]
 
 _ATOM = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9][0-9.e+-]*|\(-[0-9][0-9.e+-]*\)|'[^'\\]*'|\"[^\"\\]*\")$")
 _ORDER = frozenset({"<", "<=", ">", ">="})
@@ -228,11 +235,12 @@ class Emitter:
         if isinstance(node, Param):
             return f"params[{node.name!r}]"
         if isinstance(node, Attr):
+            name = readable_name(node)
             obj = self.emit(node.obj)
             if not node.obj.type.optional:
-                return f"{obj}.{node.name}"
+                return f"{obj}.{name}"
             first, later = self.bind(obj)
-            return f"(None if {first} is None else {later}.{node.name})"
+            return f"(None if {first} is None else {later}.{name})"
         if isinstance(node, Not):
             return f"(not {self.emit(node.operand)})"
         if isinstance(node, Neg):
@@ -367,6 +375,20 @@ class Emitter:
         from sophie.rules.language.compilation.codegen_aggregates import emit_aggregate
 
         return emit_aggregate(self, node)
+
+
+def readable_name(node: Attr) -> str:
+    """Return the attribute name of ``node`` if the model lets rules read it, else refuse.
+
+    Raises:
+        ForbiddenAttributeError: If the object is not an entity, or the name is not one of
+            its entity type's declared fields and derived values.
+    """
+    obj_type = node.obj.type
+    entity = obj_type.entity if obj_type.kind == "entity" and obj_type.entity else ""
+    if node.name not in READABLE_NAMES.get(entity, ()) or not node.name.isidentifier():
+        raise ForbiddenAttributeError(entity, node.name)
+    return node.name
 
 
 def _is_none(node: Node) -> bool:
