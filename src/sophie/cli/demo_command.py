@@ -10,7 +10,7 @@ from rich.table import Table
 
 from sophie.adapters import DemoAdapter
 from sophie.cli.options import FORMAT_OPTION, AwareDateTime
-from sophie.cli.render import console, print_json, print_summary
+from sophie.cli.render import cell, console, print_json, print_summary
 from sophie.execution.simulation.loop import DayReport, SimulationReport, simulate
 
 __all__ = ["SIMULATION_PATIENT_LIMIT", "demo_command"]
@@ -44,7 +44,7 @@ def _role_table(report: SimulationReport) -> Table:
     business_days = max(1, len(report.days))
     for role, counts in sorted(per_role.items()):
         table.add_row(
-            role, *(str(counts.get(k, 0)) for k in _KINDS), f"{counts.get('created', 0) / business_days:.1f}"
+            cell(role), *(str(counts.get(k, 0)) for k in _KINDS), f"{counts.get('created', 0) / business_days:.1f}"
         )
     return table
 
@@ -55,7 +55,7 @@ def _queue_table(report: SimulationReport, limit: int) -> Table:
         table.add_column(column)
     for task in report.queue[:limit]:
         table.add_row(
-            task.id, str(task.priority), task.owner_role, task.owner_id, str(task.escalation_level), task.title
+            *map(cell, (task.id, task.priority, task.owner_role, task.owner_id, task.escalation_level, task.title))
         )
     return table
 
@@ -117,4 +117,4 @@ def demo_command(
         f"showed the work done, and reopened {totals.get('reopened', 0)} marked done too early."
     )
     if db != ":memory:":
-        out.print(f"The ledger is in {db}: try `sophie queue --db {db}`.")
+        out.print(f"The ledger is in {cell(db)}: try `sophie queue --db {cell(db)}`.")

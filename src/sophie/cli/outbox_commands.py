@@ -16,7 +16,7 @@ import click
 from rich.table import Table
 
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, now_or
-from sophie.cli.render import console, print_json
+from sophie.cli.render import cell, console, echo, print_json
 from sophie.errors import ConfigurationError
 from sophie.execution import SqliteLedger, sqlite_path
 from sophie.notifiers.base import Notifier
@@ -55,7 +55,7 @@ def status_command(db_url: str, now: datetime | None, output_format: str) -> Non
     table.add_column("state")
     table.add_column("messages", justify="right")
     for state, number in asdict(counts).items():
-        table.add_row(state.replace("_", " "), str(number))
+        table.add_row(cell(state.replace("_", " ")), str(number))
     console().print(table)
 
 
@@ -120,7 +120,7 @@ def deliver_command(
     if output_format == "json":
         print_json(data)
         return
-    click.echo(
+    echo(
         f"sent {report.sent}, retrying {report.retried}, dead-lettered {report.dead_lettered}"
         + (f"; next attempt due {data['next_due']}" if report.next_due else "")
     )

@@ -19,7 +19,7 @@ import click
 from sophie.adapters import load_snapshot_file
 from sophie.cli.app import EXIT_FINDINGS, EXIT_USAGE, error_lines
 from sophie.cli.options import AwareDateTime, now_or
-from sophie.cli.render import console, print_json
+from sophie.cli.render import cell, console, echo, print_json
 from sophie.errors import Diagnostic, RuleError, SophieError
 from sophie.model import ENTITY_TYPES
 from sophie.plugins.manager import Plugins
@@ -35,7 +35,7 @@ __all__ = ["check_command", "explain_command", "functions_command", "schema_pack
 
 def _fail(error: SophieError) -> NoReturn:
     for line in error_lines(error):
-        click.echo(f"sophie: error: {line}", err=True)
+        echo(f"sophie: error: {line}", err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -98,12 +98,12 @@ def check_command(packs: Sequence[str], output_format: str) -> None:
         print_json({"diagnostics": [_diagnostic_dict(d) for d in diagnostics], "ok": clean})
     else:
         for diagnostic in diagnostics:
-            click.echo(_github(diagnostic) if output_format == "github" else str(diagnostic))
+            echo(_github(diagnostic) if output_format == "github" else str(diagnostic))
         for pack_info in clean:
             count = pack_info["rules"]
-            click.echo(f"ok: {pack_info['pack']} ({count} rule{'s' if count != 1 else ''})")
+            echo(f"ok: {pack_info['pack']} ({count} rule{'s' if count != 1 else ''})")
         if diagnostics:
-            click.echo(f"{len(diagnostics)} error{'s' if len(diagnostics) != 1 else ''}")
+            echo(f"{len(diagnostics)} error{'s' if len(diagnostics) != 1 else ''}")
     if diagnostics:
         sys.exit(EXIT_FINDINGS)
 
@@ -135,8 +135,8 @@ def test_command(packs: Sequence[str], rule_ids: Sequence[str]) -> None:
     def run() -> None:
         report = run_pack_tests(_load_all(packs), rule_ids=tuple(rule_ids))
         for result in report.results:
-            click.echo(result.line_text())
-        click.echo(report.summary())
+            echo(result.line_text())
+        echo(report.summary())
         if report.failed:
             sys.exit(EXIT_FINDINGS)
 
@@ -175,7 +175,7 @@ def explain_command(
             print_json(explanation.as_dict())
         else:
             for line in explanation.lines():
-                click.echo(line)
+                echo(line)
 
     _guarded(run)
 
@@ -195,12 +195,12 @@ def schema_pack_command(write_path: bool) -> None:
     """
     if write_path:
         try:
-            click.echo(str(write_pack_schema()))
+            echo(str(write_pack_schema()))
         except OSError as err:
-            click.echo(f"sophie: error: cannot write the schema: {err}", err=True)
+            echo(f"sophie: error: cannot write the schema: {err}", err=True)
             sys.exit(EXIT_USAGE)
         return
-    click.echo(json.dumps(pack_json_schema(), indent=2))
+    echo(json.dumps(pack_json_schema(), indent=2))
 
 
 def _functions_data(registry: FunctionRegistry) -> dict[str, Any]:
@@ -230,7 +230,7 @@ def functions_command(output_format: str) -> None:
     table.add_column("signature", no_wrap=True)
     table.add_column("description")
     for function in data["functions"]:
-        table.add_row(function["signature"], function["doc"])
+        table.add_row(cell(function["signature"]), cell(function["doc"]))
     out.print(table)
     for entity, fields in data["entities"].items():
         entity_table = Table(title=entity, title_justify="left")
@@ -238,5 +238,5 @@ def functions_command(output_format: str) -> None:
             entity_table.add_column(column)
         for spec in fields:
             name = spec["name"] + (" (derived)" if spec["derived"] else "")
-            entity_table.add_row(name, spec["type"], spec["doc"])
+            entity_table.add_row(cell(name), cell(spec["type"]), cell(spec["doc"]))
         out.print(entity_table)

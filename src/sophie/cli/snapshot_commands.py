@@ -10,7 +10,7 @@ import click
 
 from sophie.adapters import load_snapshot_file
 from sophie.cli.options import FORMAT_OPTION, AwareDateTime, now_or
-from sophie.cli.render import print_json, print_summary
+from sophie.cli.render import echo, print_json, print_summary
 from sophie.model import Snapshot
 from sophie.model.summary import PracticeSummary
 
@@ -51,4 +51,4 @@ def schema_snapshot_command() -> None:
     schema = Snapshot.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "sophie snapshot"
-    click.echo(json.dumps(schema, indent=2))
+    echo(json.dumps(schema, indent=2))

@@ -11,7 +11,6 @@ tick of ``--once`` could not read the practice.
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -26,7 +25,7 @@ from rich.status import Status
 
 from sophie.cli.options import DB_OPTION, AwareDateTime
 from sophie.cli.ownership_options import ownership_options, settings_from
-from sophie.cli.render import console
+from sophie.cli.render import cell, console, echo, json_text
 from sophie.errors import AdapterError
 from sophie.execution import SqliteLedger, sqlite_path
 from sophie.execution.realtime.sweep import Sweep
@@ -93,9 +92,9 @@ def _printer(output: str, plugins: Plugins) -> tuple[Status | None, Callable[[Wa
         if tick.result is not None:
             for change in tick.result.changes:
                 for problem in plugins.notify_task_changed(change):
-                    click.echo(f"sophie: warning: {problem}", err=True)
+                    echo(f"sophie: warning: {problem}", err=True)
         if not terminal:
-            click.echo(json.dumps(tick.as_log(), separators=(",", ":")))
+            echo(json_text(tick.as_log(), separators=(",", ":")))
             sys.stdout.flush()
             return
         record = tick.as_log()
@@ -103,7 +102,7 @@ def _printer(output: str, plugins: Plugins) -> tuple[Status | None, Callable[[Wa
         if record.get("changes") or tick.error:
             counts = tick.result.counts() if tick.result is not None else {}
             what = tick.error or ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
-            out.print(f"{tick.at:%Y-%m-%d %H:%M:%S} {tick.trigger}: {what}")
+            out.print(f"{tick.at:%Y-%m-%d %H:%M:%S} {cell(tick.trigger)}: {cell(what)}")
         if status is not None:
             status.update(
                 f"sophie watch: {tick.trigger} at {tick.at:%H:%M:%S}, {record.get('open_tasks', '?')} open{wake}"
