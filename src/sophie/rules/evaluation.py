@@ -63,7 +63,7 @@ __all__ = [
     "subject_id",
 ]
 
-_STAFF = re.compile(r"^staff:\S+$")
+_STAFF = re.compile(r"^staff:\S+\Z")
 
 
 @dataclass(frozen=True)

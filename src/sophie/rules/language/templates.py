@@ -254,9 +254,9 @@ def compile_template(text: str, scope: Scope, *, functions: FunctionRegistry | N
 
 # -- the rest of a rule's task: owner, priority, due ------------------------------------------
 
-_ROLE_WORD = re.compile(r"^[a-z][a-z0-9_]*$")
-_STAFF = re.compile(r"^staff:\S+$")
-_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ROLE_WORD = re.compile(r"^[a-z][a-z0-9_]*\Z")
+_STAFF = re.compile(r"^staff:\S+\Z")
+_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ from sophie.rules.language.functions_builtin import (
 
 __all__ = ["Emitter", "base_namespace", "readable_name", "subject_chain"]
 
-_ATOM = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9][0-9.e+-]*|\(-[0-9][0-9.e+-]*\)|'[^'\\]*'|\"[^\"\\]*\")$")
+_ATOM = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9][0-9.e+-]*|\(-[0-9][0-9.e+-]*\)|'[^'\\]*'|\"[^\"\\]*\")\Z")
 _ORDER = frozenset({"<", "<=", ">", ">="})
 _PY_OPS = {"not_in": "not in", "is_not": "is not"}
 _CONTEXT_OPS = {"+b": "_badd", "+w": "_wadd", "-w": "_wsub"}
