@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -135,6 +136,7 @@ class SqliteLedger:
     ):
         self.path = path
         self._hook = statement_hook
+        _refuse_empty_file(path)
         try:
             self._db = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
             self._db.row_factory = sqlite3.Row
@@ -411,3 +413,21 @@ class SqliteLedger:
         if practice is None:
             return None
         return BusinessCalendar.shared(practice.timezone, practice.hours, practice.holidays)
+
+
+def _refuse_empty_file(path: str) -> None:
+    """Refuse a ledger file that exists but is empty, rather than start a new ledger in it.
+
+    SQLite takes a 0-byte file for a new database: a ledger emptied by a failed restore
+    would silently become a fresh one, and every open task would be created and notified
+    again. A ledger sophie is creating right now has its write-ahead log already written.
+    """
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        empty = os.path.getsize(path) == 0
+        wal = os.path.getsize(path + "-wal") if os.path.exists(path + "-wal") else 0
+    except OSError:
+        return  # missing or unreadable: sqlite3 creates it or reports why
+    if empty and not wal:
+        raise LedgerError(f"ledger file is empty: {path}; restore it or remove it")
