@@ -12,6 +12,10 @@ from sophie.execution.stores.ledger import DEFAULT_DB_URL as _DEFAULT_DB_URL
 __all__ = ["DB_OPTION", "FORMAT_OPTION", "NOW_OPTION", "AwareDateTime", "now_or"]
 
 
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+
+
 class AwareDateTime(click.ParamType[datetime, str | datetime]):
     """An ISO 8601 datetime with a UTC offset (``2026-03-05T11:40:00-05:00``)."""
 
@@ -27,6 +31,8 @@ class AwareDateTime(click.ParamType[datetime, str | datetime]):
             self.fail(f"{value!r} is not an ISO 8601 datetime (e.g. 2026-03-05T11:40:00-05:00)", param, ctx)
         if parsed.tzinfo is None:
             self.fail(f"{value!r} has no UTC offset (add one, e.g. -05:00 or Z)", param, ctx)
+        if not _EARLIEST <= parsed <= _LATEST:
+            self.fail(f"{value!r} is outside the years {_EARLIEST.year} to {_LATEST.year}", param, ctx)
         return parsed
 
 

@@ -70,6 +70,8 @@ def _notifiers(
         chosen["webhook"] = create_notifier("webhook", {"url": webhook, "secret": secret})
     if smtp:
         host, _, port = smtp.partition(":")
+        if not host or (port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536)):
+            raise ConfigurationError(f"--smtp {smtp!r}: write HOST or HOST:PORT with a port from 1 to 65535")
         if not mail_from or not mail_to:
             raise ConfigurationError("--smtp needs --mail-from and at least one --mail-to")
         chosen["email"] = create_notifier(
