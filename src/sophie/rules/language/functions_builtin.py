@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sophie.model.calendar import BusinessCalendar, BusinessDuration, business_days, business_hours
@@ -35,12 +36,38 @@ __all__ = [
     "business_add",
     "business_age_holds",
     "business_cutoff",
+    "contains",
     "days_back",
     "local_day_start",
     "present",
     "wall_add",
     "wall_sub",
 ]
+
+
+# -- membership --------------------------------------------------------------------------
+
+
+def _number_key(value: object) -> object:
+    """Return a float as the decimal it is written as (``0.1`` -> ``Decimal("0.1")``), as ``==`` does."""
+    return Decimal(repr(value)) if type(value) is float else value
+
+
+def contains(item: object, container: object) -> bool:
+    """Return whether ``item in container`` holds, comparing numbers as numbers.
+
+    A money value (a ``Decimal``) is found among float literals exactly when ``==`` finds
+    it equal to one: floats are read as the decimals they are written as. ``x in null`` is
+    false, and so is ``null in "text"``.
+    """
+    if container is None or (item is None and isinstance(container, str)):
+        return False
+    if isinstance(container, str):
+        return item in container
+    if type(item) is float or isinstance(item, Decimal):
+        key = _number_key(item)
+        return any(_number_key(value) == key for value in container)  # type: ignore[attr-defined]
+    return item in container  # type: ignore[operator]
 
 
 # -- business time -----------------------------------------------------------------------

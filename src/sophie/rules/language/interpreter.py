@@ -41,7 +41,14 @@ from sophie.rules.language.expressions_ir import (
     ToDecimal,
     Var,
 )
-from sophie.rules.language.functions_builtin import LIST_IMPLS, business_add, business_age_holds, wall_add, wall_sub
+from sophie.rules.language.functions_builtin import (
+    LIST_IMPLS,
+    business_add,
+    business_age_holds,
+    contains,
+    wall_add,
+    wall_sub,
+)
 
 if TYPE_CHECKING:
     from sophie.model import View
@@ -264,7 +271,7 @@ def _compare(op: str, left: object, right: object) -> bool:
         return left is right
     if op == "is_not":
         return left is not right
-    found = right is not None and not (left is None and isinstance(right, str)) and left in right  # type: ignore[operator]
+    found = contains(left, right)
     return found if op == "in" else not found
 
 

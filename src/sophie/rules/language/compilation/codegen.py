@@ -48,6 +48,7 @@ from sophie.rules.language.functions_builtin import (
     business_add,
     business_age_holds,
     business_cutoff,
+    contains,
     days_back,
     local_day_start,
     wall_add,
@@ -66,12 +67,6 @@ def _to_decimal(value: object) -> object:
     return Decimal(repr(value)) if isinstance(value, float) else value
 
 
-def _contains(item: object, container: object) -> bool:
-    if container is None or (item is None and isinstance(container, str)):
-        return False
-    return item in container  # type: ignore[operator]
-
-
 def _call_null_safe(function: Callable[..., object], *args: object) -> object:
     return None if any(arg is None for arg in args) else function(*args)
 
@@ -86,7 +81,7 @@ def base_namespace() -> dict[str, Any]:
     return {
         "__builtins__": builtins,
         "_dec": _to_decimal,
-        "_in": _contains,
+        "_in": contains,
         "_nullsafe": _call_null_safe,
         "_nullsafe_ctx": _call_null_safe_ctx,
         "_badd": business_add,
@@ -308,7 +303,7 @@ class Emitter:
                 return rewritten
         sources = []
         for i, operand in enumerate(operands):
-            if i and ops[i - 1] in ("in", "not_in") and _constant_items(operand):
+            if i and ops[i - 1] in ("in", "not_in") and _constant_items(operand) and not _numbers(operands[i - 1]):
                 values = frozenset(item.value for item in operand.items)  # type: ignore[attr-defined]
                 sources.append(self.constant(values))
             else:
@@ -345,7 +340,9 @@ class Emitter:
             if isinstance(other_node, Const):
                 return repr((other_node.value is None) == (op == "=="))
             return f"{other} is {'not ' if op == '!=' else ''}None"
-        if op in ("in", "not_in") and (right.type.optional or (right.type.kind == "str" and left.type.optional)):
+        if op in ("in", "not_in") and (
+            right.type.optional or (right.type.kind == "str" and left.type.optional) or _numbers(left)
+        ):
             test = f"_in({left_first}, {right_first})"
             return test if op == "in" else f"(not {test})"
         return f"{left_first} {_PY_OPS.get(op, op)} {right_first}"
@@ -389,6 +386,11 @@ def readable_name(node: Attr) -> str:
     if node.name not in READABLE_NAMES.get(entity, ()) or not node.name.isidentifier():
         raise ForbiddenAttributeError(entity, node.name)
     return node.name
+
+
+def _numbers(node: Node) -> bool:
+    """Whether membership of ``node`` must compare numbers as numbers (money against float literals)."""
+    return node.type.kind in ("decimal", "number", "any")
 
 
 def _is_none(node: Node) -> bool:
