@@ -63,7 +63,7 @@ def contains(item: object, container: object) -> bool:
     if container is None or (item is None and isinstance(container, str)):
         return False
     if isinstance(container, str):
-        return item in container
+        return item in container  # type: ignore[operator]
     if type(item) is float or isinstance(item, Decimal):
         key = _number_key(item)
         return any(_number_key(value) == key for value in container)  # type: ignore[attr-defined]
