@@ -221,7 +221,7 @@ def finding_for(
     if not isinstance(due_at, datetime):
         raise ValueError(f"due gave {plain_value(due_at)!r}, not a datetime")
     identity = subject_id(view)
-    key = identity if rule.key is None else rule.key.render(context, view)
+    key = identity if rule.key is None else rule.key.render(context, view, limit=None)
     if not key:
         raise ValueError("the key template rendered empty text")
     evidence = _evidence(pack.evidence_probes(rule), context, view) if with_evidence else {}

@@ -33,9 +33,11 @@ if TYPE_CHECKING:
 __all__ = [
     "BUILTIN_FUNCTIONS",
     "LIST_IMPLS",
+    "MAX_TEXT",
     "business_add",
     "business_age_holds",
     "business_cutoff",
+    "concat",
     "contains",
     "days_back",
     "local_day_start",
@@ -43,6 +45,23 @@ __all__ = [
     "wall_add",
     "wall_sub",
 ]
+
+
+# -- text --------------------------------------------------------------------------------
+
+MAX_TEXT = 100_000
+"""The longest text ``+`` may build, in characters (a bound on work, far above any title)."""
+
+
+def concat(left: str, right: str) -> str:
+    """Return ``left + right``, refusing to build text longer than :data:`MAX_TEXT`.
+
+    Raises:
+        ValueError: If the result would be longer (captured per subject, like any failure).
+    """
+    if len(left) + len(right) > MAX_TEXT:
+        raise ValueError(f"text too long: joining would make {len(left) + len(right)} characters (at most {MAX_TEXT})")
+    return left + right
 
 
 # -- membership --------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from sophie.rules.language.functions_builtin import (
     LIST_IMPLS,
     business_add,
     business_age_holds,
+    concat,
     contains,
     wall_add,
     wall_sub,
@@ -205,6 +206,8 @@ class _Evaluator:
             return None
         if node.op in _CONTEXT_OPS:
             return _CONTEXT_OPS[node.op](self.context, left, right)
+        if node.op == "+" and isinstance(left, str) and isinstance(right, str):
+            return concat(left, right)
         return _ARITH[node.op](left, right)
 
     def compare(self, node: Compare) -> bool:

@@ -48,6 +48,7 @@ from sophie.rules.language.functions_builtin import (
     business_add,
     business_age_holds,
     business_cutoff,
+    concat,
     contains,
     days_back,
     local_day_start,
@@ -82,6 +83,7 @@ def base_namespace() -> dict[str, Any]:
         "__builtins__": builtins,
         "_dec": _to_decimal,
         "_in": contains,
+        "_cat": concat,
         "_nullsafe": _call_null_safe,
         "_nullsafe_ctx": _call_null_safe_ctx,
         "_badd": business_add,
@@ -279,7 +281,9 @@ class Emitter:
         left, right = self.emit(node.left), self.emit(node.right)
 
         def combine(a: str, b: str) -> str:
-            helper = _CONTEXT_OPS.get(node.op)
+            helper = _CONTEXT_OPS.get(node.op) or ("_cat" if node.op == "+" and node.type.kind == "str" else None)
+            if helper == "_cat":
+                return f"_cat({a}, {b})"
             return f"{helper}(ctx, {a}, {b})" if helper else f"({a} {node.op} {b})"
 
         if not (node.left.type.optional or node.right.type.optional):
