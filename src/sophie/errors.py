@@ -42,7 +42,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+MAX_SHOWN_PROBLEMS = 50
+"""At most this many problems are shown for one error; the rest are counted ("and N more")."""
+
 __all__ = [
+    "MAX_SHOWN_PROBLEMS",
     "AdapterAuthError",
     "AdapterDataError",
     "AdapterError",
@@ -161,9 +165,16 @@ class SnapshotError(SophieError, ValueError):
         super().__init__("\n".join(self.lines()))
 
     def lines(self) -> list[str]:
-        """Return one line per problem, prefixed by the source when known."""
+        """Return one line per problem (at most :data:`MAX_SHOWN_PROBLEMS`, then how many more).
+
+        Each line is prefixed by the source when known.
+        """
         prefix = f"{self.source}: " if self.source else ""
-        return [f"{prefix}{problem}" for problem in self.problems] or [f"{prefix}invalid snapshot"]
+        lines = [f"{prefix}{problem}" for problem in self.problems[:MAX_SHOWN_PROBLEMS]]
+        hidden = len(self.problems) - MAX_SHOWN_PROBLEMS
+        if hidden > 0:
+            lines.append(f"{prefix}and {hidden} more problems")
+        return lines or [f"{prefix}invalid snapshot"]
 
 
 class IntegrityError(SnapshotError):
