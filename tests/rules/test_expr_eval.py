@@ -450,3 +450,25 @@ def test_a_money_value_is_found_among_float_literals() -> None:
     assert fires("(plan.total - 850.4) in [0.1]")
     assert not fires("(plan.total - 850.4) not in [0.5, 0.1]")
     assert fires("(plan.total - 850.4) in [params.ratio, 0.1]")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "business_age(plan.presented_at) >= business_days(params.days_wait * 100000)",
+        "business_age(plan.presented_at) >= business_hours(params.ratio * 1000000000)",
+        "now - days(params.days_wait * 100000) < plan.presented_at",
+        "business_age(plan.presented_at) >= business_days(-1000000)",
+    ],
+)
+def test_durations_made_by_expressions_are_capped_like_literals(text: str) -> None:
+    # A literal duration is at most 100,000 units; one an expression makes is held to the
+    # same bound instead of walking the calendar for minutes.
+    scope = Scope("plan", "treatment_plan", PARAM_TYPES)
+    checked = check_expression(text, scope)
+    view = INDEX.get("treatment_plan", "tp-1")
+    for evaluate in (lambda: interpret(checked, CONTEXT, view), lambda: compile_expression(checked)(CONTEXT, view)):
+        with pytest.raises(ValueError, match="at most 100000"):
+            evaluate()
+    result = compile_conditions("treatment_plan", [checked])(CONTEXT, [view])
+    assert result.matches == [[]] and "at most 100000" in result.errors[0][2]

@@ -17,6 +17,7 @@ from sophie.model.calendar import BusinessDuration, BusinessUnit
 
 __all__ = [
     "DURATION_UNITS",
+    "MAX_AMOUNT",
     "MAX_TEXT",
     "Duration",
     "DurationSyntaxError",
@@ -38,7 +39,8 @@ _SECONDS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400}
 # Applied to stripped text of bounded length; every repetition is followed by a character
 # it cannot take, so matching is linear (no backtracking over runs of spaces).
 _FORM = re.compile(r"(?P<amount>[+-]?\d+(?:\.\d+)?)[ \t]*(?P<unit>[A-Za-z_-]+(?:[ \t]+[A-Za-z_-]+)*)")
-_MAX_AMOUNT = 100_000
+MAX_AMOUNT = 100_000
+"""The most units a duration may have, written or computed."""
 MAX_TEXT = 64
 """The longest text read as a duration; anything longer is refused before matching."""
 
@@ -130,6 +132,6 @@ def parse_duration(text: str) -> Duration:
     amount = int(amount_text)
     if amount < 0:
         raise DurationSyntaxError(f"a duration cannot be negative, got {text!r}")
-    if amount > _MAX_AMOUNT:
-        raise DurationSyntaxError(f"duration {text!r} is too long (at most {_MAX_AMOUNT} units)")
+    if amount > MAX_AMOUNT:
+        raise DurationSyntaxError(f"duration {text!r} is too long (at most {MAX_AMOUNT} units)")
     return Duration(amount, unit)

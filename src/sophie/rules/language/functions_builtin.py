@@ -9,9 +9,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sophie.model.calendar import BusinessCalendar, BusinessDuration, business_days, business_hours
+from sophie.rules.language.durations import MAX_AMOUNT
 from sophie.rules.language.functions import RuleFunction, text_of
 from sophie.rules.language.types import (
     ANY,
@@ -317,18 +318,33 @@ def _aggregate(name: str, doc: str, example: str) -> RuleFunction:
     )
 
 
+def _bounded(unit: str, make: Callable[[Any], object]) -> Callable[[Any], object]:
+    """Wrap a duration constructor so an expression-made amount is capped as literals are."""
+
+    def build(n: Any) -> object:
+        size: float | Decimal = abs(n) if isinstance(n, int | float | Decimal) else 0
+        if not size <= MAX_AMOUNT:  # also refuses NaN
+            raise ValueError(f"{unit}({n}) is too long (at most {MAX_AMOUNT} units)")
+        return make(n)
+
+    build.__name__ = build.__qualname__ = unit
+    return build
+
+
 def _builtins() -> tuple[RuleFunction, ...]:
     return (
-        _scalar("minutes", lambda n: timedelta(minutes=n), (NUMBER,), DURATION, "n minutes", "minutes(30)"),
-        _scalar("hours", lambda n: timedelta(hours=n), (NUMBER,), DURATION, "n hours of elapsed time", "hours(4)"),
-        _scalar("days", lambda n: timedelta(days=n), (NUMBER,), DURATION, "n days of elapsed time (24 h each)",
-                "age(claim.sent_at) > days(30)"),
-        _scalar("weeks", lambda n: timedelta(weeks=n), (NUMBER,), DURATION, "n weeks", "weeks(2)"),
-        _scalar("business_days", business_days, (INT,), BUSINESS_DURATION,
+        _scalar("minutes", _bounded("minutes", lambda n: timedelta(minutes=n)), (NUMBER,), DURATION, "n minutes",
+                "minutes(30)"),
+        _scalar("hours", _bounded("hours", lambda n: timedelta(hours=n)), (NUMBER,), DURATION,
+                "n hours of elapsed time", "hours(4)"),
+        _scalar("days", _bounded("days", lambda n: timedelta(days=n)), (NUMBER,), DURATION,
+                "n days of elapsed time (24 h each)", "age(claim.sent_at) > days(30)"),
+        _scalar("weeks", _bounded("weeks", lambda n: timedelta(weeks=n)), (NUMBER,), DURATION, "n weeks", "weeks(2)"),
+        _scalar("business_days", _bounded("business_days", business_days), (INT,), BUSINESS_DURATION,
                 "n business days: calendar steps over open days, same wall-clock time",
                 "business_age(plan.presented_at) >= business_days(3)"),
-        _scalar("business_hours", business_hours, (NUMBER,), BUSINESS_DURATION, "n hours of open time",
-                "business_age(appointment.broken_at) >= business_hours(2)"),
+        _scalar("business_hours", _bounded("business_hours", business_hours), (NUMBER,), BUSINESS_DURATION,
+                "n hours of open time", "business_age(appointment.broken_at) >= business_hours(2)"),
         _scalar("age", _age, (DATETIME,), DURATION, "now - t: elapsed time since t", "age(claim.sent_at) > days(30)",
                 needs_context=True),
         _scalar("business_age", _business_age, (DATETIME,), BUSINESS_AGE,
