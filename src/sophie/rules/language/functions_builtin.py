@@ -322,7 +322,7 @@ def _bounded(unit: str, make: Callable[[Any], object]) -> Callable[[Any], object
     """Wrap a duration constructor so an expression-made amount is capped as literals are."""
 
     def build(n: Any) -> object:
-        size: float | Decimal = abs(n) if isinstance(n, int | float | Decimal) else 0
+        size = abs(float(n)) if isinstance(n, int | float | Decimal) else 0.0
         if not size <= MAX_AMOUNT:  # also refuses NaN
             raise ValueError(f"{unit}({n}) is too long (at most {MAX_AMOUNT} units)")
         return make(n)
