@@ -19,6 +19,7 @@ working::
     ├── LedgerError(RuntimeError)           the task ledger cannot be used
     │   └── LedgerConflictError             another writer changed the same tasks first
     ├── EvaluationError(RuntimeError)       a rule failed on one subject (captured, never fatal)
+    ├── FindingsLimitError(RuntimeError)    a run found more than its cap of findings
     ├── PluginError(RuntimeError)           a plugin could not be used
     │   ├── PluginLoadError                 its entry point failed to import or register
     │   └── PluginConflictError             two plugins claim one name
@@ -57,6 +58,7 @@ __all__ = [
     "EvaluationError",
     "ExpressionError",
     "ExpressionProblem",
+    "FindingsLimitError",
     "ForbiddenAttributeError",
     "IntegrityError",
     "LedgerConflictError",
@@ -250,6 +252,29 @@ class EvaluationError(SophieError, RuntimeError):
         self.rule_id = rule_id
         self.subject_id = subject_id
         super().__init__(f"rule {rule_id} on {subject_id}: {message}")
+
+
+class FindingsLimitError(SophieError, RuntimeError):
+    """A run found more findings than its cap: a rule almost surely fires for everything.
+
+    Attributes:
+        limit: The cap (``max_findings``).
+        count: How many findings the run had when it stopped.
+        rule_id: The rule that contributed most.
+        rule_count: How many findings that rule contributed.
+    """
+
+    __module__ = "sophie"
+
+    def __init__(self, *, limit: int, count: int, rule_id: str, rule_count: int) -> None:
+        self.limit = limit
+        self.count = count
+        self.rule_id = rule_id
+        self.rule_count = rule_count
+        super().__init__(
+            f"the rules found {count} findings, more than the limit of {limit} (max_findings); "
+            f"most came from rule {rule_id!r} ({rule_count}): check its condition"
+        )
 
 
 class PluginError(SophieError, RuntimeError):

@@ -149,7 +149,7 @@ def run_command(
     params = parse_param_overrides(packs, param_pairs)
     when = now_or(now)
     snapshot = _snapshot(adapter, source, when, plugins)
-    evaluation = evaluate(packs, snapshot, when, params)
+    evaluation = evaluate(packs, snapshot, when, params, max_findings=settings.max_findings)
     versions = {pack.name: pack.version for pack in packs}
     with SqliteLedger(path) as ledger:
         result = apply_evaluation(

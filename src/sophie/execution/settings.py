@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sophie.execution.assignment import DEFAULT_LADDER, OwnershipStrategy
 from sophie.model.calendar import BusinessDuration, business_hours
+from sophie.rules.evaluation import MAX_FINDINGS
 
 __all__ = ["DEFAULT_SETTINGS", "ExecutionSettings"]
 
@@ -26,6 +27,8 @@ class ExecutionSettings:
             task is reopened (the PMS may take a moment to show the work).
         max_attempts: How many times a cycle re-reads and retries after another writer
             changed the same tasks.
+        max_findings: The most findings one evaluation may have; past it the cycle stops
+            with :class:`~sophie.errors.FindingsLimitError` before anything is written.
     """
 
     strategy: OwnershipStrategy = OwnershipStrategy.LEAST_OPEN
@@ -33,6 +36,7 @@ class ExecutionSettings:
     fixed_owners: Mapping[str, str] = field(default_factory=dict)
     reopen_grace: BusinessDuration | timedelta = _ONE_BUSINESS_HOUR
     max_attempts: int = 5
+    max_findings: int = MAX_FINDINGS
 
 
 DEFAULT_SETTINGS = ExecutionSettings()
