@@ -26,16 +26,23 @@ from sophie.plugins.manager import Plugins
 from sophie.rules.evaluation import parse_param_overrides
 from sophie.rules.explain import explain_rule
 from sophie.rules.language.functions import FunctionRegistry
-from sophie.rules.packs.catalog import pack_json_schema, write_pack_schema
+from sophie.rules.packs.catalog import pack_json_schema, pack_tests_json_schema, write_pack_schema
 from sophie.rules.packs.loader import CompiledPack
 from sophie.rules.packs.pack_tests import run_pack_tests
 
-__all__ = ["check_command", "explain_command", "functions_command", "schema_pack_command", "test_command"]
+__all__ = [
+    "check_command",
+    "explain_command",
+    "functions_command",
+    "schema_pack_command",
+    "schema_pack_tests_command",
+    "test_command",
+]
 
 
 def _fail(error: SophieError) -> NoReturn:
     for line in error_lines(error):
-        echo(f"sophie: error: {line}", err=True)
+        echo(line, err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -192,15 +199,32 @@ def schema_pack_command(write_path: bool) -> None:
 
     For completion and checks in editors, put this line at the top of a pack file:
     `# yaml-language-server: $schema=<the path printed by sophie schema pack --path>`
+    (and `sophie schema pack-tests --path` for <pack>.tests.yaml files).
     """
+    _print_schema(write_path, tests=False)
+
+
+@click.command("pack-tests")
+@click.option(
+    "--path",
+    "write_path",
+    is_flag=True,
+    help="Write the schema to a stable file and print its path (for the yaml-language-server line).",
+)
+def schema_pack_tests_command(write_path: bool) -> None:
+    """Print the JSON Schema of <pack>.tests.yaml files (a list of tests, each naming its rule)."""
+    _print_schema(write_path, tests=True)
+
+
+def _print_schema(write_path: bool, *, tests: bool) -> None:
     if write_path:
         try:
-            echo(str(write_pack_schema()))
+            echo(str(write_pack_schema(tests=tests)))
         except OSError as err:
             echo(f"sophie: error: cannot write the schema: {err}", err=True)
             sys.exit(EXIT_USAGE)
         return
-    echo(json.dumps(pack_json_schema(), indent=2))
+    echo(json.dumps(pack_tests_json_schema() if tests else pack_json_schema(), indent=2))
 
 
 def _functions_data(registry: FunctionRegistry) -> dict[str, Any]:
