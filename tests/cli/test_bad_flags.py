@@ -31,3 +31,14 @@ def test_a_bad_smtp_port_is_refused(tmp_path: Path, smtp: str) -> None:
     assert code == 2, err
     assert "--smtp" in err and "internal error" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_watch_exits_2_when_its_lock_file_cannot_be_created(tmp_path: Path) -> None:
+    # The lock beside the ledger cannot be made (here a directory is in its place; an
+    # unwritable directory gives the same OSError to an ordinary user).
+    (tmp_path / "w.db.watch.lock").mkdir()
+    code, err = sophie("watch", "--adapter", "demo", "--db", f"sqlite:///{tmp_path / 'w.db'}", "--once",
+                       "--output", "json")  # fmt: skip
+    assert code == 2, err
+    assert "w.db.watch.lock" in err and "internal error" not in err
+    assert len(err.strip().splitlines()) == 1

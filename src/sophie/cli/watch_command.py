@@ -27,7 +27,7 @@ from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url,
 from sophie.cli.options import DB_OPTION, AwareDateTime
 from sophie.cli.ownership_options import ownership_options
 from sophie.cli.render import cell, console, echo, json_text
-from sophie.errors import AdapterError
+from sophie.errors import AdapterError, LedgerError
 from sophie.execution import SqliteLedger, sqlite_path
 from sophie.execution.practice_setup import practice_setup
 from sophie.execution.realtime.sweep import Sweep
@@ -67,6 +67,20 @@ def _delivery(path: str, console_notifier: bool) -> DeliveryWorker | None:
     from sophie.notifiers.sqlite_outbox import SqliteOutbox
 
     return DeliveryWorker(SqliteOutbox(path), {"console": create_notifier("console")})
+
+
+@contextmanager
+def _watch_lock(path: str) -> Iterator[None]:
+    """Hold the ledger's watch lock; a lock file that cannot be made is bad input (exit 2)."""
+    lock = WatchLock(path)
+    try:
+        lock.acquire()
+    except OSError as err:
+        raise LedgerError(f"cannot take the watch lock {lock.path}: {err.strerror or err}") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @contextmanager
@@ -192,7 +206,7 @@ def watch_command(
             failed[:] = [tick.error]
         printer(tick)
 
-    with WatchLock(path), SqliteLedger(path, autocheckpoint=False) as store, _stop_on_signals(stop):
+    with _watch_lock(path), SqliteLedger(path, autocheckpoint=False) as store, _stop_on_signals(stop):
         ledger = CachedTaskLedger(store, path)
         watcher = Watcher(
             source_adapter,
