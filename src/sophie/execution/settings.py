@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sophie.execution.assignment import DEFAULT_LADDER, OwnershipStrategy
+from sophie.execution.capacity import DEFAULT_CAPACITY
 from sophie.model.calendar import BusinessDuration, business_hours
 from sophie.rules.evaluation import MAX_FINDINGS
 
@@ -29,6 +30,8 @@ class ExecutionSettings:
             changed the same tasks.
         max_findings: The most findings one evaluation may have; past it the cycle stops
             with :class:`~sophie.errors.FindingsLimitError` before anything is written.
+        capacity: Tasks a business day a person can act on, unless their staff record says
+            otherwise; the rest waits in their backlog (see :mod:`sophie.execution.capacity`).
     """
 
     strategy: OwnershipStrategy = OwnershipStrategy.LEAST_OPEN
@@ -37,6 +40,7 @@ class ExecutionSettings:
     reopen_grace: BusinessDuration | timedelta = _ONE_BUSINESS_HOUR
     max_attempts: int = 5
     max_findings: int = MAX_FINDINGS
+    capacity: int = DEFAULT_CAPACITY
 
 
 DEFAULT_SETTINGS = ExecutionSettings()
