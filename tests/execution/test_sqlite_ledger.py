@@ -80,6 +80,30 @@ def test_a_file_that_is_not_sqlite_is_refused(tmp_path):
         SqliteLedger(str(path))
 
 
+def test_an_empty_ledger_file_is_refused_not_taken_for_a_new_ledger(tmp_path):
+    # An emptied file (a failed restore, a truncating copy) must not start a new ledger:
+    # every open task would be created, and notified, again.
+    path = tmp_path / "sophie.db"
+    path.write_bytes(b"")
+    with pytest.raises(LedgerError, match=r"ledger file is empty: .*sophie\.db; restore it or remove it"):
+        SqliteLedger(str(path))
+    assert path.read_bytes() == b""
+
+
+def test_run_on_an_empty_ledger_file_exits_2_and_leaves_it(tmp_path):
+    from click.testing import CliRunner
+    from execution_fakes import PACK
+
+    from sophie.cli import cli
+
+    path = tmp_path / "sophie.db"
+    path.write_bytes(b"")
+    result = CliRunner().invoke(cli, ["run", "--adapter", "demo", "--pack", str(PACK), "--db", f"sqlite:///{path}"])
+    assert result.exit_code == 2, result.output
+    assert "ledger file is empty" in result.stderr
+    assert path.read_bytes() == b""
+
+
 @pytest.mark.parametrize(
     ("url", "path"),
     [

@@ -21,7 +21,7 @@ from rich.table import Table
 from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url, practice_from
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, AwareDateTime, moment_of, now_or
 from sophie.cli.ownership_options import ownership_options
-from sophie.cli.render import console, print_json
+from sophie.cli.render import cell, console, echo, print_json
 from sophie.errors import ConfigurationError
 from sophie.execution import (
     Action,
@@ -75,7 +75,7 @@ def _task_table(title: str, tasks: Sequence[Task], *, change: Sequence[str] | No
         status = str(task.status) + (f" L{task.escalation_level}" if task.escalation_level else "")
         row = [task.id, str(task.priority), _local(task.due_at, task.timezone), task.owner_id or "nobody",
                task.owner_role or "", status, task.title]  # fmt: skip
-        table.add_row(*([change[number]] if change is not None else []), *row)
+        table.add_row(*([change[number]] if change is not None else []), *map(cell, row))
     return table
 
 
@@ -88,7 +88,7 @@ def _print_cycle(result: CycleResult) -> None:
     counts = {kind: n for kind, n in result.counts().items() if n}
     listed = result.listed_changes
     found = f"{result.findings} finding" + ("" if result.findings == 1 else "s")
-    head = f"{result.practice_id} at {result.now:%Y-%m-%d %H:%M %Z}: {found}"
+    head = f"{cell(result.practice_id)} at {result.now:%Y-%m-%d %H:%M %Z}: {found}"
     if not result.complete:
         head += f", {result.errors} rule errors (nothing unseen was resolved)"
     if not listed:
@@ -156,7 +156,7 @@ def run_command(
         params = {**setup.params, **parse_param_overrides(setup.packs, param_pairs)}
         snapshot = setup.fetch(now)
         when = moment_of(snapshot, setup.adapter, setup.source, now)
-        evaluation = evaluate(setup.packs, snapshot, when, params)
+        evaluation = evaluate(setup.packs, snapshot, when, params, max_findings=setup.settings.max_findings)
         versions = {pack.name: pack.version for pack in setup.packs}
         with SqliteLedger(path) as ledger:
             result = apply_evaluation(
@@ -203,9 +203,9 @@ def queue_command(
         return
     who = f"role {role}" if role else f"staff {staff_id}" if staff_id else "everyone"
     if not tasks:
-        console().print(f"No open tasks for {who}.")
+        console().print(f"No open tasks for {cell(who)}.")
     else:
-        console().print(_task_table(f"Queue for {who}: {len(tasks)} open", tasks))
+        console().print(_task_table(f"Queue for {cell(who)}: {len(tasks)} open", tasks))
     if waiting:
         console().print(f"Backlog: {len(waiting)} more waiting, released as room frees in the day.")
 
@@ -243,7 +243,7 @@ def _action_command(action: Action, summary: str) -> click.Command:
             print_json({"event": result.event, "task": task.as_detail()})
         else:
             why = "" if result.why == result.event else f" ({result.why})"
-            click.echo(f"task {task.id} {result.event}: {result.previous.status} -> {task.status}{why}")
+            echo(f"task {task.id} {result.event}: {result.previous.status} -> {task.status}{why}")
 
     command.__doc__ = summary
     return task_group.command(str(action))(command)
@@ -271,18 +271,18 @@ def show_command(task_id: str, config_path: str | None, db_url: str, output_form
         print_json({"task": task.as_detail(), "audit": [event.as_dict() for event in events]})
         return
     out = console()
-    out.print(f"[bold]{task.id}[/bold] {task.title}")
-    out.print(f"  subject: {task.subject_type} {task.subject_id}")
+    out.print(f"[bold]{cell(task.id)}[/bold] {cell(task.title)}")
+    out.print(f"  subject: {cell(task.subject_type)} {cell(task.subject_id)}")
     for name, value in task.as_detail().items():
         if name not in ("id", "title", "subject", "evidence") and value not in (None, "", 0, 0.0):
-            out.print(f"  {name}: {value}")
+            out.print(f"  {cell(name)}: {cell(value)}")
     trail = Table(title="Audit trail", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("at", "actor", "event", "status"):
         trail.add_column(column, no_wrap=True)
     trail.add_column("why", min_width=20)
     for event in events:
         status = f"{event.from_status or ''} -> {event.to_status}"
-        trail.add_row(_local(event.at, task.timezone), event.actor, event.kind, status, event.why)
+        trail.add_row(*map(cell, (_local(event.at, task.timezone), event.actor, event.kind, status, event.why)))
     out.print(trail)
 
 
@@ -302,4 +302,4 @@ def note_command(
         result = ledger.transition(
             task_id, Action.NOTE, actor=f"staff:{staff_id}" if staff_id else "cli", now=now_or(now), reason=text
         )
-    click.echo(f"task {result.task.id} noted")
+    echo(f"task {result.task.id} noted")

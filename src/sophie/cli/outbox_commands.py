@@ -16,7 +16,7 @@ import click
 from rich.table import Table
 
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, now_or
-from sophie.cli.render import console, print_json
+from sophie.cli.render import cell, console, echo, print_json
 from sophie.errors import ConfigurationError
 from sophie.execution import SqliteLedger, sqlite_path
 from sophie.notifiers.base import Notifier
@@ -81,7 +81,7 @@ def status_command(db_url: str, now: datetime | None, output_format: str) -> Non
     table.add_column("state")
     table.add_column("messages", justify="right")
     for state, number in asdict(counts).items():
-        table.add_row(state.replace("_", " "), str(number))
+        table.add_row(cell(state.replace("_", " ")), str(number))
     console().print(table)
 
 
@@ -96,6 +96,8 @@ def _notifiers(
         chosen["webhook"] = create_notifier("webhook", {"url": webhook, "secret": secret})
     if smtp:
         host, _, port = smtp.partition(":")
+        if not host or (port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536)):
+            raise ConfigurationError(f"--smtp {smtp!r}: write HOST or HOST:PORT with a port from 1 to 65535")
         if not mail_from or not mail_to:
             raise ConfigurationError("--smtp needs --mail-from and at least one --mail-to")
         chosen["email"] = create_notifier(
@@ -153,7 +155,7 @@ def deliver_command(
     if output_format == "json":
         print_json(data)
         return
-    click.echo(
+    echo(
         f"sent {report.sent}, retrying {report.retried}, dead-lettered {report.dead_lettered}"
         + (f"; next attempt due {data['next_due']}" if report.next_due else "")
     )

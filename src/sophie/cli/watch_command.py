@@ -11,7 +11,6 @@ tick of ``--once`` could not read the practice.
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -28,8 +27,8 @@ from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url,
 from sophie.cli.options import DB_OPTION, AwareDateTime
 from sophie.cli.outbox_commands import DIGEST_OPTIONS
 from sophie.cli.ownership_options import ownership_options
-from sophie.cli.render import console
-from sophie.errors import AdapterError
+from sophie.cli.render import cell, console, echo, json_text
+from sophie.errors import AdapterError, LedgerError
 from sophie.execution import SqliteLedger, sqlite_path
 from sophie.execution.practice_setup import practice_setup
 from sophie.execution.realtime.sweep import Sweep
@@ -78,6 +77,20 @@ def _delivery(
 
 
 @contextmanager
+def _watch_lock(path: str) -> Iterator[None]:
+    """Hold the ledger's watch lock; a lock file that cannot be made is bad input (exit 2)."""
+    lock = WatchLock(path)
+    try:
+        lock.acquire()
+    except OSError as err:
+        raise LedgerError(f"cannot take the watch lock {lock.path}: {err.strerror or err}") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
 def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         stop.set()
@@ -100,7 +113,7 @@ def _printer(output: str) -> tuple[Status | None, Callable[[WatchTick], None]]:
 
     def on_tick(tick: WatchTick) -> None:
         if not terminal:
-            click.echo(json.dumps(tick.as_log(), separators=(",", ":")))
+            echo(json_text(tick.as_log(), separators=(",", ":")))
             sys.stdout.flush()
             return
         record = tick.as_log()
@@ -108,7 +121,7 @@ def _printer(output: str) -> tuple[Status | None, Callable[[WatchTick], None]]:
         if record.get("changes") or tick.error:
             counts = tick.result.counts() if tick.result is not None else {}
             what = tick.error or ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
-            out.print(f"{tick.at:%Y-%m-%d %H:%M:%S} {tick.trigger}: {what}")
+            out.print(f"{tick.at:%Y-%m-%d %H:%M:%S} {cell(tick.trigger)}: {cell(what)}")
         if status is not None:
             status.update(
                 f"sophie watch: {tick.trigger} at {tick.at:%H:%M:%S}, {record.get('open_tasks', '?')} open{wake}"
@@ -201,7 +214,7 @@ def watch_command(
             failed[:] = [tick.error]
         printer(tick)
 
-    with WatchLock(path), SqliteLedger(path, autocheckpoint=False) as store, _stop_on_signals(stop):
+    with _watch_lock(path), SqliteLedger(path, autocheckpoint=False) as store, _stop_on_signals(stop):
         ledger = CachedTaskLedger(store, path)
         watcher = Watcher(
             source_adapter,

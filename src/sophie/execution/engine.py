@@ -138,7 +138,7 @@ def run_cycle(
     """
     from sophie.rules import evaluate
 
-    evaluation = evaluate(packs, snapshot, now, params)
+    evaluation = evaluate(packs, snapshot, now, params, max_findings=settings.max_findings)
     versions = {pack.name: pack.version for pack in packs}
     return apply_evaluation(
         ledger,

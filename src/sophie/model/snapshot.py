@@ -105,8 +105,18 @@ def _describe(error: Mapping[str, Any], collection: str | None = None) -> str:
         message = message[len("Value error, ") :]
     value = error.get("input")
     if kind not in ("model_type", "list_type", "dict_type") and isinstance(value, str | int | float | bool):
-        message += f" (got {value!r})"
+        message += f" (got {_prefix(value)})"
     return message
+
+
+_SHOWN_CHARACTERS = 40
+
+
+def _prefix(value: object) -> str:
+    """Return ``repr(value)``, or for long text a short prefix and its length: data is echoed, not copied."""
+    if isinstance(value, str) and len(value) > _SHOWN_CHARACTERS:
+        return f"{value[:_SHOWN_CHARACTERS]!r}... ({len(value)} characters)"
+    return repr(value)
 
 
 def _problems_from_validation(error: ValidationError, data: Any) -> list[RecordProblem]:

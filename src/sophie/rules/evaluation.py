@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sophie.errors import ConfigurationError, EvaluationError
+from sophie.errors import ConfigurationError, EvaluationError, FindingsLimitError
 from sophie.model.views import View
 from sophie.rules.language.context import EvalContext
 from sophie.rules.language.templates import Evaluator
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sophie.rules.packs.compiled_pack import CompiledPack, CompiledRule
 
 __all__ = [
+    "MAX_FINDINGS",
     "Evaluation",
     "Finding",
     "SubjectError",
@@ -42,7 +43,10 @@ __all__ = [
     "subject_id",
 ]
 
-_STAFF = re.compile(r"^staff:\S+$")
+_STAFF = re.compile(r"^staff:\S+\Z")
+
+MAX_FINDINGS = 200_000
+"""The default cap on findings per run: far above a practice's real work, far below memory trouble."""
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,7 @@ def finding_for(
     if not isinstance(due_at, datetime):
         raise ValueError(f"due gave {plain_value(due_at)!r}, not a datetime")
     identity = subject_id(view)
-    key = identity if rule.key is None else rule.key.render(context, view)
+    key = identity if rule.key is None else rule.key.render(context, view, limit=None)
     if not key:
         raise ValueError("the key template rendered empty text")
     evidence = _evidence(pack.evidence_probes(rule), context, view) if with_evidence else {}
@@ -179,6 +183,19 @@ class _Run:
     errors: list[SubjectError]
     seconds: dict[str, float]
     evaluated: dict[str, frozenset[str]]
+    max_findings: int = 0
+    matched: dict[str, int] = field(default_factory=dict)
+
+    def count(self, rules: Sequence[CompiledRule], matches: Sequence[Sequence[object]]) -> None:
+        """Count a batch's matches; raise before building findings past the cap."""
+        for rule, found in zip(rules, matches, strict=True):
+            self.matched[rule.id] = self.matched.get(rule.id, 0) + len(found)
+        total = sum(self.matched.values())
+        if total > self.max_findings:
+            rule_id = max(self.matched, key=lambda key: self.matched[key])
+            raise FindingsLimitError(
+                limit=self.max_findings, count=total, rule_id=rule_id, rule_count=self.matched[rule_id]
+            )
 
 
 def _run_batch(
@@ -193,6 +210,7 @@ def _run_batch(
             run.errors.append(SubjectError(rule.id, pack.name, entity, None, f"{type(err).__name__}: {err}"))
             run.evaluated[rule.id] = frozenset()
         return {}
+    run.count(rules, results.matches)
     share = (time.perf_counter() - started) / max(len(rules), 1)
     failed: list[set[int]] = [set() for _ in rules]
     for number, view, message in results.errors:
@@ -243,10 +261,11 @@ def evaluate_rules(
     params: Mapping[str, object] | None = None,
     *,
     evidence: bool = True,
+    max_findings: int = MAX_FINDINGS,
 ) -> Evaluation:
     """Evaluate some rules of one pack (enabled or not); see :func:`evaluate`."""
     resolved = resolve_params([pack], params)[0]
-    run = _Run([], [], {}, {})
+    run = _Run([], [], {}, {}, max_findings)
     _run_pack(pack, rules, snapshot.index, now, resolved, run, evidence)
     return Evaluation(tuple(run.findings), tuple(run.errors), not run.errors, run.seconds, now, run.evaluated)
 
@@ -258,6 +277,7 @@ def evaluate(
     params: Mapping[str, object] | None = None,
     *,
     evidence: bool = True,
+    max_findings: int = MAX_FINDINGS,
 ) -> Evaluation:
     """Evaluate every enabled rule of ``packs`` over ``snapshot`` at ``now``.
 
@@ -267,10 +287,13 @@ def evaluate(
         now: The evaluation time (aware).
         params: Parameter overrides: ``name`` (every pack declaring it) or ``pack.name``.
         evidence: Whether to record the deciding values of each finding.
+        max_findings: The most findings a run may have; past it the run stops with
+            :class:`~sophie.errors.FindingsLimitError` (a rule that fires for everything).
 
     Raises:
         ConfigurationError: For an unknown parameter, a value of the wrong type, a naive
             ``now``, or two packs that share a rule id.
+        FindingsLimitError: If the rules find more than ``max_findings`` findings.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ConfigurationError(f"now must be a timezone-aware datetime, got {now.isoformat()}")
@@ -281,7 +304,7 @@ def evaluate(
                 raise ConfigurationError(f"rule id {rule.id!r} is in both pack {owners[rule.id]} and pack {pack.name}")
             owners[rule.id] = pack.name
     resolved = resolve_params(packs, params)
-    run = _Run([], [], {}, {})
+    run = _Run([], [], {}, {}, max_findings)
     index = snapshot.index
     for pack, pack_params in zip(packs, resolved, strict=True):
         _run_pack(pack, [rule for rule in pack.rules if rule.enabled], index, now, pack_params, run, evidence)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from sophie.errors import ConfigurationError, LedgerConflictError, LedgerError
 from sophie.execution.capacity import day_counts
 from sophie.execution.tasks import JsonValue, Task, TaskChange
+from sophie.model.redaction import mask_url
 
 if TYPE_CHECKING:
     from sophie.execution.actions import Action, ActionResult
@@ -276,11 +277,11 @@ def sqlite_path(url: str) -> str:
     if text.startswith("sqlite:///"):
         path = text[len("sqlite:///") :]
         if not path:
-            raise ConfigurationError(f"--db {url!r} names no file; use sqlite:///PATH")
+            raise ConfigurationError(f"--db {mask_url(url)!r} names no file; use sqlite:///PATH")
         return path
     if "://" in text or text.startswith("sqlite:"):
         scheme = text.split(":", 1)[0]
         raise ConfigurationError(
-            f"--db {url!r}: unsupported ledger {scheme!r}; use sqlite:///PATH or :memory:"
+            f"--db {mask_url(url)!r}: unsupported ledger {mask_url(scheme)!r}; use sqlite:///PATH or :memory:"
         )
     return text

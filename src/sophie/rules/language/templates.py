@@ -40,6 +40,7 @@ Evaluator = Callable[["EvalContext", "View"], object]
 
 __all__ = [
     "FILTERS",
+    "MAX_TITLE",
     "DueSpec",
     "Placeholder",
     "TaskChecker",
@@ -52,6 +53,11 @@ __all__ = [
 ]
 
 _QUOTES = ("'", '"')
+
+MAX_TITLE = 300
+"""The longest rendered title, in characters; a longer one is cut and ends with an ellipsis."""
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 
@@ -85,17 +91,33 @@ class Template:
     text: str
     parts: tuple[str | Placeholder, ...]
 
-    def render(self, context: EvalContext, subject: View) -> str:
-        """Return the text with each placeholder's value formatted in."""
+    def render(self, context: EvalContext, subject: View, *, limit: int | None = MAX_TITLE) -> str:
+        """Return the text with each placeholder's value formatted in.
+
+        Control characters in the data (CR, LF, ESC...) are removed, so a title stays one
+        line. With a ``limit``, placeholders past it are not evaluated and the text is cut
+        to ``limit`` characters, ending with an ellipsis.
+        """
         pieces: list[str] = []
+        length = 0
         tz = context.calendar.tz
         for part in self.parts:
+            if limit is not None and length > limit:
+                break
             if isinstance(part, str):
-                pieces.append(part)
+                piece = part
             else:
                 value = part.evaluate(context, subject)
-                pieces.append("" if value is None else format_value(value, part.filter, tz))
-        return "".join(pieces)
+                piece = "" if value is None else format_value(value, part.filter, tz)
+                if limit is not None:
+                    piece = piece[: limit + 1]
+                piece = _CONTROL.sub("", piece)
+            pieces.append(piece)
+            length += len(piece)
+        text = "".join(pieces)
+        if limit is not None and len(text) > limit:
+            return text[: limit - 1] + "…"
+        return text
 
     def placeholders(self) -> tuple[Placeholder, ...]:
         """Return the placeholders of the template."""
@@ -183,6 +205,9 @@ def _split(text: str, problems: list[TemplateProblem]) -> list[str | _Slot]:
             parts.append(_slot(text, at, end))
             at = end + 1
         else:
+            if _CONTROL.match(char):
+                message = f"control character U+{ord(char):04X} in a template; a title is one line of text"
+                problems.append(TemplateProblem(at, message))
             literal.append(char)
             at += 1
     if literal:
@@ -254,9 +279,9 @@ def compile_template(text: str, scope: Scope, *, functions: FunctionRegistry | N
 
 # -- the rest of a rule's task: owner, priority, due ------------------------------------------
 
-_ROLE_WORD = re.compile(r"^[a-z][a-z0-9_]*$")
-_STAFF = re.compile(r"^staff:\S+$")
-_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ROLE_WORD = re.compile(r"^[a-z][a-z0-9_]*\Z")
+_STAFF = re.compile(r"^staff:\S+\Z")
+_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -160,6 +162,8 @@ class SqliteLedger(SqliteIntegrity):
     ):
         self.path = path
         self._hook = statement_hook
+        _refuse_empty_file(path)
+        _create_in_one_step(path)
         self._key = audit_key_from_environment() if audit_key == "environment" else audit_key
         try:
             self._db = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
@@ -604,3 +608,48 @@ class SqliteLedger(SqliteIntegrity):
         if practice is None:
             return None
         return BusinessCalendar.shared(practice.timezone, practice.hours, practice.holidays)
+
+
+def _create_in_one_step(path: str) -> None:
+    """Create a missing ledger file whole: built beside it, then linked into place.
+
+    So sophie itself never leaves a 0-byte ledger (a process killed while creating one
+    leaves only its temporary file), and :func:`_refuse_empty_file` can refuse every empty
+    one. If another process links its ledger first, that one is used. Where hard links are
+    not available, the ledger is created in place as SQLite does.
+    """
+    if path == ":memory:" or path.startswith("file:") or os.path.exists(path):
+        return
+    temp = f"{path}.{os.getpid()}.new"
+    try:
+        db = sqlite3.connect(temp, isolation_level=None)
+        try:
+            migrate(db, path=path, now=_stamp(datetime.now(UTC)) or "")
+        finally:
+            db.close()
+        with contextlib.suppress(FileExistsError):  # another process created it first
+            os.link(temp, path)
+    except (OSError, sqlite3.DatabaseError):
+        pass  # created in place below, or the real open reports why it cannot be
+    finally:
+        for suffix in ("", "-journal"):
+            with contextlib.suppress(OSError):
+                os.remove(temp + suffix)
+
+
+def _refuse_empty_file(path: str) -> None:
+    """Refuse a ledger file that exists but is empty, rather than start a new ledger in it.
+
+    SQLite takes a 0-byte file for a new database: a ledger emptied by a failed restore
+    would silently become a fresh one, and every open task would be created and notified
+    again. Sophie creates new ledgers in one step (:func:`_create_in_one_step`).
+    """
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        empty = os.path.getsize(path) == 0
+        wal = os.path.getsize(path + "-wal") if os.path.exists(path + "-wal") else 0
+    except OSError:
+        return  # missing or unreadable: sqlite3 creates it or reports why
+    if empty and not wal:
+        raise LedgerError(f"ledger file is empty: {path}; restore it or remove it")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["emit_aggregate"]
 
-_OUTER_NAME = re.compile(r"^(?:p\d+|h\d+|_v\d+|s|now|today|practice|params|cal|ctx)$")
+_OUTER_NAME = re.compile(r"^(?:p\d+|h\d+|_v\d+|s|now|today|practice|params|cal|ctx)\Z")
 _EMPTY = {"any": "False", "all": "True", "count": "0", "len": "0", "min": "None", "max": "None"}
 
 
