@@ -136,7 +136,7 @@ def _semantics(pc: _PackContext, parts: _Parts, path: PathKey) -> dict[str, Any]
         got["when"] = pc.checks.expression(parts.when, (*path, "when"), scope, BOOL, rule_id)
     if task is not None:
         at: PathKey = (*path, "task")
-        got["task_title"] = pc.checks.template(task.title, (*at, "title"), scope, rule_id)
+        got["task_title"] = pc.checks.template(task.title, (*at, "title"), scope, rule_id, group=True)
         got["key"] = None if task.key is None else pc.checks.template(task.key, (*at, "key"), scope, rule_id)
         got["owner"] = pc.checks.owner(task.owner, (*at, "owner"), scope, rule_id)
         got["priority"] = pc.checks.priority(task.priority, (*at, "priority"), scope, rule_id)
