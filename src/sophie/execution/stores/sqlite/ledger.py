@@ -106,7 +106,7 @@ def _task(row: sqlite3.Row) -> Task:
         verified_at=when("verified_at"), resolved_at=when("resolved_at"), resolution=row["resolution"],
         expires_at=when("expires_at"), reopen_count=row["reopen_count"], evidence=json.loads(row["evidence_json"]),
         version=row["version"], timezone=row["timezone"],
-        members=tuple(MemberRef(str(m[0]), None if m[1] is None else str(m[1])) for m in json.loads(row["members_json"])),
+        members=tuple(MemberRef(str(m[0]), m[1] and str(m[1])) for m in json.loads(row["members_json"])),
     )  # fmt: skip
 
 
