@@ -190,3 +190,56 @@ def test_a_member_joining_touches_the_task_even_when_its_title_stays_the_same():
         ("touched", ("c-1", "c-2"), "group members changed")
     ]
     assert run(after(tasks, result), [joined], "2026-03-09T12:00").changes == ()
+
+
+GROUP_TESTS = """\
+    tests:
+      - name: two procedures of one visit are one claim task
+        now: 2026-03-05T10:00:00-05:00
+        given:
+          patients: [{id: pat-1, first_name: Ana, last_name: Lima}]
+          claims:
+            - {id: c-1, patient_id: pat-1, kind: primary, status: ready, service_date: 2026-03-02, billed: 100}
+            - {id: c-2, patient_id: pat-1, kind: primary, status: ready, service_date: 2026-03-02, billed: 50}
+        expect: [{group: "pat-1:2026-03-02", members: [MEMBERS], owner: insurance_coordinator}]
+"""
+
+
+@pytest.mark.parametrize(("members", "passed"), [("c-2, c-1", True), ("c-1", False), ("c-1, c-2, c-3", False)])
+def test_a_pack_test_can_expect_a_group_by_its_key_and_members(members, passed):
+    from sophie.rules import run_pack_tests
+
+    pack = compile_pack(parse_yaml(PACK + GROUP_TESTS.replace("MEMBERS", members), file="groups.yaml"))
+    (result,) = run_pack_tests([pack]).results
+    assert result.passed is passed
+    assert result.actual == (("group pat-1:2026-03-02 [c-1, c-2]", "insurance_coordinator"),)
+
+
+def test_an_expectation_names_a_subject_or_a_group_not_both():
+    text = PACK + GROUP_TESTS.replace('group: "pat-1:2026-03-02", members: [MEMBERS]', "subject: c-1, members: [c-1]")
+    with pytest.raises(RuleError, match="members: goes with group"):
+        compile_pack(parse_yaml(text, file="groups.yaml"))
+
+
+def test_explain_shows_the_group_a_subject_belongs_to_and_its_members(pack):
+    from sophie.rules.explain import explain_rule
+
+    claims = [claim("c-1"), claim("c-2", billed=50), claim("c-3", patient="pat-2")]
+    shown = explain_rule([pack], snapshot(claims), "claims.not_sent", "c-2", at("2026-03-05T10:00"))
+    assert "  group: 'pat-1:2026-03-02', 2 member(s): c-1, c-2" in shown.lines()
+    assert shown.as_dict()["finding"]["group"] == {"key": "pat-1:2026-03-02", "members": ["c-1", "c-2"]}
+    assert shown.finding is not None and shown.finding.title == "Send Ana's claim of Mar 2: 2 procedures, $150.00"
+
+
+def test_a_due_time_before_the_task_opens_is_moved_to_one_business_hour_after_and_check_warns():
+    early = PACK.replace("due: 1 business_day", "due: claim.sent_at")
+    pack = compile_pack(parse_yaml(early.replace('"ready"', '"ready" and claim.sent_at != null'), file="g.yaml"))
+    assert [str(w) for w in pack.warnings] == [
+        "g.yaml:12:12: warning: this due time can be before the task opens; such a task is due one business hour "
+        "after it opens instead (write max(now, ...) or now + ... to say when)"
+    ]
+    given = snapshot([claim("c-1", sent_at="2026-03-05T09:00:00-05:00")])
+    (found,) = evaluate([pack], given, at("2026-03-05T11:50")).findings
+    assert found.due_at == at("2026-03-05T13:50")  # the practice closes 12:00-13:00
+    fine = compile_pack(parse_yaml(early.replace("due: claim.sent_at", "due: max(now, claim.sent_at)"), file="g.yaml"))
+    assert fine.warnings == ()

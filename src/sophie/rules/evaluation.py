@@ -24,6 +24,7 @@ from sophie.model.views import View
 from sophie.rules.groups import Member, group_evidence, id_order
 from sophie.rules.language.compilation.compiler import compile_expression
 from sophie.rules.language.context import EvalContext
+from sophie.rules.language.due_times import no_earlier_than_opening
 from sophie.rules.language.expressions import CheckedExpression
 from sophie.rules.language.expressions_ir import (
     Aggregate,
@@ -230,6 +231,7 @@ def finding_for(
     due_at = rule.due.due_at(context, view)
     if not isinstance(due_at, datetime):
         raise ValueError(f"due gave {plain_value(due_at)!r}, not a datetime")
+    due_at = no_earlier_than_opening(due_at, context.now, context.calendar)
     identity = subject_id(view)
     key = identity if rule.key is None else rule.key.render(context, view)
     if not key:
