@@ -175,8 +175,7 @@ def sqlite_path(url: str) -> str:
     """Return the SQLite file path (or ``:memory:``) that a ``--db`` URL names.
 
     Raises:
-        ConfigurationError: For another scheme (PostgreSQL comes in a later release) or an
-            empty path.
+        ConfigurationError: For another scheme or an empty path.
     """
     text = url.strip()
     if text in ("", "sqlite://", "sqlite:///:memory:", ":memory:"):
@@ -191,7 +190,6 @@ def sqlite_path(url: str) -> str:
     if "://" in text or text.startswith("sqlite:"):
         scheme = text.split(":", 1)[0]
         raise ConfigurationError(
-            f"--db {url!r}: unsupported ledger {scheme!r}; use sqlite:///PATH or :memory: "
-            "(PostgreSQL comes in a later release)"
+            f"--db {url!r}: unsupported ledger {scheme!r}; use sqlite:///PATH or :memory:"
         )
     return text
