@@ -12,3 +12,9 @@ from snapshot_data import EXAMPLE_SNAPSHOT
 @pytest.fixture
 def example_snapshot_path() -> Path:
     return EXAMPLE_SNAPSHOT
+
+
+@pytest.fixture(autouse=True)
+def _no_audit_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ledgers in tests use the plain audit chain unless a test sets ``SOPHIE_AUDIT_KEY`` itself."""
+    monkeypatch.delenv("SOPHIE_AUDIT_KEY", raising=False)

@@ -7,6 +7,11 @@ after a random delay. The parent then checks that the ledger is consistent (inte
 check, one open task per key, every task audited from its creation, the audit chain and
 outbox intact), completes the scenario by running the cycles that had not committed,
 and checks the result is identical, row for row, to an uninterrupted run.
+
+The two treatment coordinators hold ``CAPACITY`` tasks a day each, so the first cycle
+puts part of the 40 stalls in their backlogs and later cycles release them as tasks
+resolve: a crash must neither lose a backlog task nor release one twice, and no day may
+ever hold more than its capacity.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from pathlib import Path
 import pytest
 from execution_fakes import Finding, Rule, Step, at, evaluation, practice_snapshot
 
-from sophie.execution import SqliteLedger, apply_evaluation
+from sophie.execution import ExecutionSettings, SqliteLedger, apply_evaluation
 from sophie.model.calendar import business_days
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -39,6 +44,8 @@ SCENARIO = [  # (now, firing subjects)
     (at("2026-03-11T10:00"), SUBJECTS[:35]),
     (at("2026-03-13T10:00"), SUBJECTS[5:35]),
 ]
+CAPACITY = 12
+SETTINGS = ExecutionSettings(capacity=CAPACITY)
 KILLS = 100  # SIGKILLs that must land inside a cycle
 MAX_ROUNDS = 400
 TABLES = ("task", "task_event", "outbox", "cycle", "assignment_cursor", "practice")
@@ -49,8 +56,17 @@ def run_cycles(path: Path, start: int = 0, hook=None) -> None:
         for now, firing in SCENARIO[start:]:
             findings = [Finding(s, START + timedelta(days=1)) for s in firing]
             apply_evaluation(
-                ledger, SNAPSHOT, evaluation(findings, {RULE.id: SUBJECTS}), rules={RULE.id: RULE}, now=now
-            )
+                ledger, SNAPSHOT, evaluation(findings, {RULE.id: SUBJECTS}), rules={RULE.id: RULE}, now=now,
+                settings=SETTINGS,
+            )  # fmt: skip
+
+
+def reference_events(path: Path) -> list[str]:
+    db = sqlite3.connect(path)
+    try:
+        return [row[0] for row in db.execute("SELECT kind FROM task_event")]
+    finally:
+        db.close()
 
 
 def dump(path: Path) -> dict[str, list[tuple]]:
@@ -71,7 +87,7 @@ def check_consistent(path: Path) -> int:
             assert db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
             return 0
         duplicates = db.execute(
-            "SELECT key FROM task WHERE status IN ('open','acknowledged','snoozed','blocked') GROUP BY key "
+            "SELECT key FROM task WHERE status IN ('open','acknowledged','snoozed','blocked','backlog') GROUP BY key "
             "HAVING count(*) > 1"
         ).fetchall()
         assert duplicates == []
@@ -82,10 +98,23 @@ def check_consistent(path: Path) -> int:
         events = db.execute("SELECT count(*) FROM task_event").fetchone()[0]
         versions = db.execute("SELECT coalesce(sum(version), 0) FROM task").fetchone()[0]
         assert events == versions  # one event per change: a task at version v has v events
+        # every task that entered a day was notified once for it; a backlog task never was
         unnotified = db.execute(
-            "SELECT count(*) FROM task WHERE id NOT IN (SELECT task_id FROM outbox WHERE kind = 'created')"
+            "SELECT count(*) FROM task WHERE status IN ('open','acknowledged','snoozed','blocked') "
+            "AND id NOT IN (SELECT task_id FROM outbox WHERE kind IN ('created', 'released'))"
         ).fetchone()[0]
         assert unnotified == 0
+        # released at most once per time it went into a backlog (creation, or an escalation to a full day)
+        twice = db.execute(
+            "SELECT task_id FROM task_event GROUP BY task_id HAVING sum(kind = 'released') > "
+            "sum(to_status = 'backlog' AND coalesce(from_status, '') != 'backlog')"
+        ).fetchall()
+        assert twice == []
+        fullest = db.execute(
+            "SELECT max(n) FROM (SELECT count(*) n FROM task WHERE status IN ('open','acknowledged','snoozed',"
+            "'blocked') AND priority != 'urgent' GROUP BY owner_id)"
+        ).fetchone()[0]
+        assert (fullest or 0) <= CAPACITY
         cycles = db.execute("SELECT count(*) FROM cycle").fetchone()[0]
     finally:
         db.close()
@@ -134,6 +163,9 @@ def test_sigkill_during_reconcile_loses_and_duplicates_nothing(tmp_path):
     statements = 10**9 - counter.left
     reference = dump(reference_path)
     assert len(reference["task"]) == 45 and len(reference["cycle"]) == len(SCENARIO)
+    statuses = [row[14] for row in reference["task"]]
+    released = [row for row in reference_events(reference_path) if row == "released"]
+    assert "backlog" in statuses and released, "the scenario must backlog tasks and release some"
 
     rng = random.Random(20260309)
     outcomes = {"killed": 0, "finished": 0}

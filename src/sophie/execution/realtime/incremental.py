@@ -40,6 +40,7 @@ from sophie.execution.reconcile import finding_key, opening_chair_day
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
 from sophie.execution.stores.ledger import TaskSelection, select_all
 from sophie.execution.stores.task_cache import CachedTaskLedger, task_places, touches
+from sophie.execution.tasks import TaskStatus
 from sophie.rules.evaluation import Evaluation, Finding, SubjectError, finding_for, group_findings, subject_id
 from sophie.rules.language.context import EvalContext
 from sophie.rules.packs.params import resolve_params
@@ -136,7 +137,10 @@ def _select(
         near = ledger.select_touching(state.practice.id, family, scope.chairs)
     else:
         every = select_all(ledger.open_tasks(state.practice.id))
-        near = replace(every, tasks=[task for task in every.tasks if touches(task, family, scope.chairs)])
+        inside = [task for task in every.tasks if touches(task, family, scope.chairs)]
+        ids = {task.id for task in inside}
+        waiting = [task for task in every.tasks if task.status is TaskStatus.BACKLOG and task.id not in ids]
+        near = replace(every, tasks=inside, backlog=waiting)
     gone: dict[str, set[str]] = defaultdict(set)
     followed: list[Task] = []
     for task in near.tasks:
@@ -150,7 +154,10 @@ def _select(
                 seen = True
         if seen:
             followed.append(task)
-    return replace(near, tasks=followed), dict(gone)
+    # backlog tasks it does not follow can still be released into room this cycle frees
+    ids = {task.id for task in followed}
+    left = [task for task in near.tasks if task.status is TaskStatus.BACKLOG and task.id not in ids]
+    return replace(near, tasks=followed, backlog=[*near.backlog, *left]), dict(gone)
 
 
 def _member_places(task: Task) -> list[tuple[str, str | None]]:
