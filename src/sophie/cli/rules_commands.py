@@ -60,7 +60,7 @@ def _guarded(action: Callable[[], None]) -> None:
 
 def _github(diagnostic: Diagnostic) -> str:
     message = diagnostic.message + (f" (did you mean {diagnostic.suggestion!r}?)" if diagnostic.suggestion else "")
-    return f"::error file={diagnostic.file},line={diagnostic.line},col={diagnostic.column}::{message}"
+    return f"::{diagnostic.severity} file={diagnostic.file},line={diagnostic.line},col={diagnostic.column}::{message}"
 
 
 def _diagnostic_dict(diagnostic: Diagnostic) -> dict[str, Any]:
@@ -88,10 +88,11 @@ def _diagnostic_dict(diagnostic: Diagnostic) -> dict[str, Any]:
 def check_command(packs: Sequence[str], output_format: str) -> None:
     """Check rule packs (paths or built-in names) and report every problem.
 
-    Each problem is printed as FILE:LINE:COL: error: MESSAGE. Exits 1 if any pack
-    has a problem, 0 when all are clean.
+    Each problem is printed as FILE:LINE:COL: error: MESSAGE (warnings as FILE:LINE:COL:
+    warning: MESSAGE). Exits 1 if any pack has an error, 0 otherwise (warnings included).
     """
     diagnostics: list[Diagnostic] = []
+    warnings: list[Diagnostic] = []
     clean: list[dict[str, Any]] = []
     try:
         plugins = Plugins()
@@ -106,10 +107,12 @@ def check_command(packs: Sequence[str], output_format: str) -> None:
         except SophieError as err:
             _fail(err)
         clean.append({"pack": pack.name, "version": pack.version, "rules": len(pack.rules), "file": pack.file})
+        warnings.extend(pack.warnings)
     if output_format == "json":
-        print_json({"diagnostics": [_diagnostic_dict(d) for d in diagnostics], "ok": clean})
+        shown = [_diagnostic_dict(d) for d in (*diagnostics, *warnings)]
+        print_json({"diagnostics": shown, "ok": clean})
     else:
-        for diagnostic in diagnostics:
+        for diagnostic in (*diagnostics, *warnings):
             echo(_github(diagnostic) if output_format == "github" else str(diagnostic))
         for pack_info in clean:
             count = pack_info["rules"]

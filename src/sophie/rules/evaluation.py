@@ -12,13 +12,15 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sophie.errors import ConfigurationError, EvaluationError, FindingsLimitError
 from sophie.model.views import View
+from sophie.rules.groups import Member, group_evidence, id_order
 from sophie.rules.language.context import EvalContext
+from sophie.rules.language.due_times import no_earlier_than_opening
 from sophie.rules.language.templates import Evaluator
 from sophie.rules.packs.pack_schema import PRIORITIES
 from sophie.rules.packs.params import parse_param_overrides, resolve_params
@@ -38,6 +40,7 @@ __all__ = [
     "evaluate_rules",
     "evidence_probes",
     "finding_for",
+    "group_findings",
     "parse_param_overrides",
     "plain_value",
     "subject_id",
@@ -63,6 +66,8 @@ class Finding:
         due_at: When the task is due (aware, practice timezone).
         title: The rendered task title.
         patient_id: The subject's patient, where there is one.
+        members: For a rule with a key template, every subject of the group (this finding's
+            subject is the first); empty for a rule without one (the subject alone).
     """
 
     rule_id: str
@@ -78,6 +83,12 @@ class Finding:
     patient_id: str | None
     version: str = ""
     content_hash: str = ""
+    members: tuple[Member, ...] = ()
+
+    @property
+    def member_ids(self) -> tuple[str, ...]:
+        """Return the ids of the subjects this finding stands for."""
+        return tuple(m.subject_id for m in self.members) if self.members else (self.subject_id,)
 
 
 @dataclass(frozen=True)
@@ -154,6 +165,7 @@ def finding_for(
     due_at = rule.due.due_at(context, view)
     if not isinstance(due_at, datetime):
         raise ValueError(f"due gave {plain_value(due_at)!r}, not a datetime")
+    due_at = no_earlier_than_opening(due_at, context.now, context.calendar)
     identity = subject_id(view)
     key = identity if rule.key is None else rule.key.render(context, view, limit=None)
     if not key:
@@ -174,6 +186,49 @@ def finding_for(
         patient_id=_patient_id(view),
         version=rule.version,
         content_hash=rule.content_hash,
+    )
+
+
+_RANK = {priority: rank for rank, priority in enumerate(PRIORITIES)}
+
+
+def group_findings(rule: CompiledRule, context: EvalContext, matched: Sequence[tuple[View, Finding]]) -> list[Finding]:
+    """Return one finding per group: the findings of ``rule`` whose key rendered the same text.
+
+    A rule without a key template keeps one finding per subject. See :mod:`sophie.rules.groups`.
+    """
+    if rule.key is None:
+        return [finding for _, finding in matched]
+    groups: dict[str, list[tuple[View, Finding]]] = {}
+    for view, finding in matched:
+        groups.setdefault(finding.key, []).append((view, finding))
+    found = []
+    for members in groups.values():
+        members.sort(key=lambda pair: id_order(pair[1].subject_id))
+        found.append(_group(rule, context, members))
+    return found
+
+
+def _group(rule: CompiledRule, context: EvalContext, pairs: Sequence[tuple[View, Finding]]) -> Finding:
+    first_view, first = pairs[0]
+    views = [view for view, _ in pairs]
+    findings = [finding for _, finding in pairs]
+    aggregates: dict[str, object] = {}
+    title = first.title
+    try:
+        for placeholder in rule.task_title.group_placeholders():
+            aggregates[placeholder.text] = plain_value(placeholder.value(context, views))
+        title = rule.task_title.render_group(context, first_view, views)
+    except Exception:  # the members rendered one by one; keep the first member's title
+        aggregates = {}
+    members = tuple(Member(f.subject_id, f.patient_id, f.evidence) for f in findings)
+    return replace(
+        first,
+        title=title,
+        priority=max((f.priority for f in findings), key=lambda p: _RANK.get(p, 0)),
+        due_at=min(f.due_at for f in findings),
+        evidence=group_evidence(rule.entity_type, members, aggregates),
+        members=members,
     )
 
 
@@ -220,16 +275,16 @@ def _run_batch(
     by_rule: dict[str, list[Finding]] = {}
     for number, rule in enumerate(rules):
         started = time.perf_counter()
-        found: list[Finding] = []
+        found: list[tuple[View, Finding]] = []
         for view in sorted(results.matches[number], key=lambda v: position.get(id(v), -1)):
             try:
-                found.append(finding_for(pack, rule, context, view, with_evidence=evidence))
+                found.append((view, finding_for(pack, rule, context, view, with_evidence=evidence)))
             except Exception as err:  # one bad record never stops a run
                 failed[number].add(id(view))
                 run.errors.append(SubjectError(rule.id, pack.name, entity, subject_id(view), str(err)))
         run.evaluated[rule.id] = frozenset(subject_id(v) for v in subjects if id(v) not in failed[number])
+        by_rule[rule.id] = group_findings(rule, context, found)
         run.seconds[rule.id] = share + time.perf_counter() - started
-        by_rule[rule.id] = found
     return by_rule
 
 

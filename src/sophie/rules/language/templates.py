@@ -7,7 +7,9 @@ each placeholder is an expression of the rule's language, checked against the ru
 scope when the pack loads (so a misspelt field is a located load error), with an
 optional ``|filter`` that formats the value (``money``, ``date``, ``datetime``,
 ``time``, ``upper``, ``lower``, ``title``). ``{{`` and ``}}`` stand for literal braces.
-A placeholder whose value is null renders as an empty string.
+A placeholder whose value is null renders as an empty string. Task titles may also use
+group placeholders (``{group.count}``, ``{group.sum(claim.billed)|money}``; see
+:mod:`sophie.rules.language.group_placeholders`).
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ from sophie.rules.language.compilation.compiler import compile_expression
 from sophie.rules.language.durations import DurationSyntaxError, looks_like_duration, parse_duration
 from sophie.rules.language.expressions import CheckedExpression, Scope, check_expression
 from sophie.rules.language.functions import FILTERS, format_value
+from sophie.rules.language.group_placeholders import GroupPlaceholder, check_group_slot, is_group_slot
 from sophie.rules.language.types import DATETIME, STR
 from sophie.rules.packs.pack_schema import PRIORITIES
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sophie.model import View
     from sophie.rules.diagnostics import Collector
     from sophie.rules.language.context import EvalContext
@@ -89,10 +94,16 @@ class Template:
     """
 
     text: str
-    parts: tuple[str | Placeholder, ...]
+    parts: tuple[str | Placeholder | GroupPlaceholder, ...]
 
     def render(self, context: EvalContext, subject: View, *, limit: int | None = MAX_TITLE) -> str:
-        """Return the text with each placeholder's value formatted in.
+        """Return the text with each placeholder's value formatted in (a group of one: ``subject``)."""
+        return self.render_group(context, subject, (subject,), limit=limit)
+
+    def render_group(
+        self, context: EvalContext, subject: View, members: Sequence[View], *, limit: int | None = MAX_TITLE
+    ) -> str:
+        """Return the text for ``subject`` with group placeholders computed over ``members``.
 
         Control characters in the data (CR, LF, ESC...) are removed, so a title stays one
         line. With a ``limit``, placeholders past it are not evaluated and the text is cut
@@ -107,7 +118,10 @@ class Template:
             if isinstance(part, str):
                 piece = part
             else:
-                value = part.evaluate(context, subject)
+                if isinstance(part, GroupPlaceholder):
+                    value = part.value(context, members)
+                else:
+                    value = part.evaluate(context, subject)
                 piece = "" if value is None else format_value(value, part.filter, tz)
                 if limit is not None:
                     piece = piece[: limit + 1]
@@ -120,8 +134,12 @@ class Template:
         return text
 
     def placeholders(self) -> tuple[Placeholder, ...]:
-        """Return the placeholders of the template."""
+        """Return the placeholders of the template (group placeholders apart)."""
         return tuple(part for part in self.parts if isinstance(part, Placeholder))
+
+    def group_placeholders(self) -> tuple[GroupPlaceholder, ...]:
+        """Return the template's group placeholders."""
+        return tuple(part for part in self.parts if isinstance(part, GroupPlaceholder))
 
 
 def text_offset(text: str, line: int, column: int) -> int:
@@ -216,8 +234,8 @@ def _split(text: str, problems: list[TemplateProblem]) -> list[str | _Slot]:
 
 
 def _check_slot(
-    slot: _Slot, scope: Scope, functions: FunctionRegistry | None, problems: list[TemplateProblem]
-) -> Placeholder | None:
+    slot: _Slot, scope: Scope, functions: FunctionRegistry | None, problems: list[TemplateProblem], group: bool
+) -> Placeholder | GroupPlaceholder | None:
     ok = True
     if slot.filter is not None and slot.filter not in FILTERS:
         problems.append(
@@ -231,6 +249,13 @@ def _check_slot(
     if not slot.expression:
         problems.append(TemplateProblem(max(0, slot.offset - 1), "empty placeholder '{}'; write '{{}}' for braces"))
         return None
+    if is_group_slot(slot.expression, scope):
+        if not group:
+            problems.append(TemplateProblem(slot.offset, "group values ({group.count}, {group.sum(...)}) "
+                                            "can only be used in a task title"))  # fmt: skip
+            return None
+        placeholder = check_group_slot(slot.expression, slot.offset, slot.filter, scope, functions, problems)
+        return placeholder if ok else None
     try:
         checked = check_expression(slot.expression, scope, functions=functions)
     except ExpressionError as err:
@@ -252,24 +277,27 @@ def _check_slot(
     return Placeholder(checked, slot.filter, compile_expression(checked))
 
 
-def compile_template(text: str, scope: Scope, *, functions: FunctionRegistry | None = None) -> Template:
+def compile_template(
+    text: str, scope: Scope, *, functions: FunctionRegistry | None = None, group: bool = False
+) -> Template:
     """Check and compile a template against a rule's scope.
 
     Args:
         text: The template text.
         scope: The rule's scope (subject name, entity type, params).
         functions: The function registry (default: the built-in functions).
+        group: Whether group placeholders are allowed (task titles).
 
     Raises:
         TemplateError: Every problem, each with its offset in ``text``.
     """
     problems: list[TemplateProblem] = []
-    parts: list[str | Placeholder] = []
+    parts: list[str | Placeholder | GroupPlaceholder] = []
     for part in _split(text, problems):
         if isinstance(part, str):
             parts.append(part)
             continue
-        placeholder = _check_slot(part, scope, functions, problems)
+        placeholder = _check_slot(part, scope, functions, problems, group)
         if placeholder is not None:
             parts.append(placeholder)
     if problems:
@@ -347,12 +375,14 @@ class TaskChecker:
                 self.out.in_scalar(path, offset, problem.message, rule_id=rule_id, suggestion=problem.suggestion)
             return None
 
-    def template(self, text: str, path: PathKey, scope: Scope | None, rule_id: str) -> Template | None:
-        """Check and compile a template written at ``path``."""
+    def template(
+        self, text: str, path: PathKey, scope: Scope | None, rule_id: str, *, group: bool = False
+    ) -> Template | None:
+        """Check and compile a template written at ``path`` (``group``: a title, which may use group values)."""
         if scope is None:
             return None
         try:
-            return compile_template(text, scope, functions=self.functions)
+            return compile_template(text, scope, functions=self.functions, group=group)
         except TemplateError as err:
             for problem in err.problems:
                 self.out.in_scalar(

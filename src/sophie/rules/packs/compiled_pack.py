@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sophie.errors import UnknownNameError
+from sophie.errors import Diagnostic, UnknownNameError
 from sophie.model.calendar import BusinessDuration
 from sophie.rules.diagnostics import suggest
 from sophie.rules.language.compilation.compiler import compile_conditions
@@ -119,6 +119,7 @@ class CompiledPack:
         rules: The rules, in file order.
         file: The pack file.
         functions: The function registry the pack was checked against.
+        warnings: Located warnings (``sophie check`` prints them; the pack loads).
     """
 
     name: str
@@ -129,6 +130,7 @@ class CompiledPack:
     rules: tuple[CompiledRule, ...] = field(repr=False)
     file: str
     functions: FunctionRegistry = field(repr=False, compare=False)
+    warnings: tuple[Diagnostic, ...] = field(default=(), repr=False, compare=False)
     _batches: dict[tuple[str, tuple[str, ...]], BatchRunner] = field(default_factory=dict, repr=False, compare=False)
     _probes: dict[str, tuple[tuple[str, Evaluator], ...]] = field(default_factory=dict, repr=False, compare=False)
 

@@ -12,7 +12,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from sophie.model import SUBJECT_TYPES
@@ -247,10 +256,34 @@ class Escalation(_Strict):
 
 
 class Expectation(_Strict):
-    """One finding a test expects."""
+    """One finding a test expects: a subject, or a group (its rendered key and its members)."""
 
-    subject: str = Field(min_length=1, description="The subject's id (for an opening, its opening id).")
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        populate_by_name=False,
+        json_schema_extra={"oneOf": [{"required": ["subject"]}, {"required": ["group"]}]},
+    )
+
+    subject: str | None = Field(
+        default=None, min_length=1, description="The subject's id (for an opening, its opening id; for a group, "
+        "its first member)."
+    )  # fmt: skip
+    group: str | None = Field(
+        default=None, min_length=1, description="A group's rendered key (the rule's task.key), instead of subject."
+    )
+    members: list[str] | None = Field(
+        default=None, min_length=1, description="With group: the ids of every member of the group, in any order."
+    )
     owner: str | None = Field(default=None, description="The expected owner (a role or staff:<id>).")
+
+    @model_validator(mode="after")
+    def _one_of_subject_or_group(self) -> Expectation:
+        if (self.subject is None) == (self.group is None):
+            raise ValueError("write either subject: <id> or group: <key> (with its members)")
+        if self.members is not None and self.group is None:
+            raise ValueError("members: goes with group: <key>")
+        return self
 
 
 class RuleTest(_Strict):

@@ -45,7 +45,7 @@ from sophie.execution.stores.outbox import OutboxMessage, message_for_change
 from sophie.execution.stores.sqlite.integrity import SqliteIntegrity, decode_event, read_marker, write_marker
 from sophie.execution.stores.sqlite.schema import DAY_SQL, OPEN_SQL, WATCHED_SQL, migrate
 from sophie.execution.stores.verify import ChainMarker
-from sophie.execution.tasks import ChangeKind, Task, TaskChange, TaskStatus, priority_rank
+from sophie.execution.tasks import ChangeKind, MemberRef, Task, TaskChange, TaskStatus, priority_rank
 from sophie.model.calendar import BusinessCalendar
 from sophie.model.enums import Priority
 from sophie.model.records import Practice
@@ -63,7 +63,7 @@ _TASK_COLUMNS = (
     "patient_id", "title", "owner_role", "owner_id", "priority", "status", "created_at", "updated_at", "due_at",
     "escalation_level", "snoozed_until", "blocked_since", "blocked_until", "blocked_reason", "blocked_seconds",
     "done_at", "verified_at", "resolved_at", "resolution", "expires_at", "reopen_count", "evidence_json", "version",
-    "timezone",
+    "timezone", "members_json",
 )  # fmt: skip
 _INSERT_TASK = f"INSERT INTO task ({', '.join(_TASK_COLUMNS)}) VALUES ({', '.join('?' * len(_TASK_COLUMNS))})"
 _UPDATE_TASK = f"UPDATE task SET {', '.join(f'{c} = ?' for c in _TASK_COLUMNS[1:])} WHERE id = ? AND version = ?"
@@ -101,6 +101,7 @@ def _row(task: Task) -> tuple[Any, ...]:
         task.blocked_reason, task.blocked_time.total_seconds(), _stamp(task.done_at), _stamp(task.verified_at),
         _stamp(task.resolved_at), task.resolution, _stamp(task.expires_at), task.reopen_count,
         json.dumps(task.evidence, sort_keys=True, separators=(",", ":")), task.version, task.timezone,
+        json.dumps([[m.subject_id, m.patient_id] for m in task.members], separators=(",", ":")),
     )  # fmt: skip
 
 
@@ -127,6 +128,7 @@ def _task(row: sqlite3.Row) -> Task:
         verified_at=when("verified_at"), resolved_at=when("resolved_at"), resolution=row["resolution"],
         expires_at=when("expires_at"), reopen_count=row["reopen_count"], evidence=json.loads(row["evidence_json"]),
         version=row["version"], timezone=row["timezone"],
+        members=tuple(MemberRef(str(m[0]), m[1] and str(m[1])) for m in json.loads(row["members_json"])),
     )  # fmt: skip
 
 

@@ -224,7 +224,16 @@ _BACKLOG: tuple[Step, ...] = (
     "CREATE INDEX IF NOT EXISTS task_backlog_owner ON task (owner_id) WHERE status = 'backlog'",
 )
 
-MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _EVENT_TIME_INDEX, _BACKLOG)
+_GROUPS = (
+    # Groups: a task stands for every subject of its rule whose key template rendered the
+    # same text. ``members_json`` lists them as ``[[subject_id, patient_id], ...]``; ``[]``
+    # (every task written before) is a task about its subject alone. Keys are unchanged:
+    # ``practice:rule:subject_type:<rendered key>`` is what they already were for a rule
+    # without a key template (the subject id) and for one whose key names the subject id.
+    "ALTER TABLE task ADD COLUMN members_json TEXT NOT NULL DEFAULT '[]'",
+)
+
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _EVENT_TIME_INDEX, _BACKLOG, _GROUPS)
 """Migration ``n`` (1-based) brings the schema from version ``n - 1`` to ``n``."""
 
 LATEST_VERSION = len(MIGRATIONS)
