@@ -60,7 +60,7 @@ def _guarded(action: Callable[[], None]) -> None:
 
 def _github(diagnostic: Diagnostic) -> str:
     message = diagnostic.message + (f" (did you mean {diagnostic.suggestion!r}?)" if diagnostic.suggestion else "")
-    return f"::error file={diagnostic.file},line={diagnostic.line},col={diagnostic.column}::{message}"
+    return f"::{diagnostic.severity} file={diagnostic.file},line={diagnostic.line},col={diagnostic.column}::{message}"
 
 
 def _diagnostic_dict(diagnostic: Diagnostic) -> dict[str, Any]:
@@ -89,10 +89,14 @@ def check_command(packs: Sequence[str], output_format: str) -> None:
     """Check rule packs (paths or built-in names) and report every problem.
 
     Each problem is printed as FILE:LINE:COL: error: MESSAGE. Exits 1 if any pack
-    has a problem, 0 when all are clean.
+    has a problem, 0 when all are clean. When every pack loads, the rules are also
+    evaluated on the demo practice at its morning: two rules on the same entity type that
+    give the same owner a task for the same subjects print a warning (warnings do not
+    change the exit code).
     """
     diagnostics: list[Diagnostic] = []
     clean: list[dict[str, Any]] = []
+    loaded: list[CompiledPack] = []
     try:
         plugins = Plugins()
     except SophieError as err:
@@ -105,7 +109,11 @@ def check_command(packs: Sequence[str], output_format: str) -> None:
             continue
         except SophieError as err:
             _fail(err)
+        loaded.append(pack)
         clean.append({"pack": pack.name, "version": pack.version, "rules": len(pack.rules), "file": pack.file})
+    if not diagnostics:
+        diagnostics.extend(_overlaps(loaded))
+    errors = [d for d in diagnostics if d.severity == "error"]
     if output_format == "json":
         print_json({"diagnostics": [_diagnostic_dict(d) for d in diagnostics], "ok": clean})
     else:
@@ -114,10 +122,24 @@ def check_command(packs: Sequence[str], output_format: str) -> None:
         for pack_info in clean:
             count = pack_info["rules"]
             click.echo(f"ok: {pack_info['pack']} ({count} rule{'s' if count != 1 else ''})")
-        if diagnostics:
-            click.echo(f"{len(diagnostics)} error{'s' if len(diagnostics) != 1 else ''}")
-    if diagnostics:
+        if errors:
+            click.echo(f"{len(errors)} error{'s' if len(errors) != 1 else ''}")
+    if errors:
         sys.exit(EXIT_FINDINGS)
+
+
+def _overlaps(packs: Sequence[CompiledPack]) -> list[Diagnostic]:
+    """Return the overlap warnings of ``packs`` on the demo practice (none, with a note, without it)."""
+    from sophie.adapters import DemoAdapter
+    from sophie.rules.overlaps import find_overlaps
+
+    try:
+        snapshot = DemoAdapter().fetch()
+    except SophieError as err:  # the check must not fail because the demo cannot be built
+        click.echo(f"sophie: note: overlapping rules not checked (the demo practice could not be built: {err})",
+                   err=True)  # fmt: skip
+        return []
+    return find_overlaps(packs, snapshot, snapshot.as_of, practice="the demo practice")
 
 
 def _load_all(refs: Sequence[str]) -> list[CompiledPack]:
