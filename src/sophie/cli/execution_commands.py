@@ -107,6 +107,7 @@ def _task_table(
     *,
     change: Sequence[str] | None = None,
     names: Mapping[str, str] | None = None,
+    shorten: bool = False,
 ) -> Table:
     table = Table(title=escape(title), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     rows = []
@@ -123,9 +124,9 @@ def _task_table(
         used += max([len(column)] + [len(row[number]) for row in cells]) + 3  # padding and the separator
         table.add_column(column, no_wrap=True)
     room = max(20, console().width - used - 2)  # the title gives way, ending with an ellipsis
-    table.add_column("title", no_wrap=True)
+    table.add_column("title", no_wrap=shorten, min_width=20)
     for row in cells:
-        title = row[-1] if len(row[-1]) <= room else row[-1][: room - 1] + "…"
+        title = row[-1] if len(row[-1]) <= room or not shorten else row[-1][: room - 1] + "…"
         table.add_row(*(escape(cell) for cell in row[:-1]), escape(title))
     return table
 
@@ -290,7 +291,7 @@ def queue_command(
         console().print(escape(f"No open{which} tasks for {who}."))
     else:
         names = _known_staff(db_url, config)
-        console().print(_task_table(f"Queue for {who}: {matching} open{which}", tasks, names=names))
+        console().print(_task_table(f"Queue for {who}: {matching} open{which}", tasks, names=names, shorten=True))
     if matching > len(tasks):
         console().print(f"{matching - len(tasks)} more not shown (--limit {limit}).")
     if waiting:
