@@ -7,9 +7,10 @@ with one line on stderr and leaves the ledger file byte for byte as it was.
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -33,12 +34,37 @@ from sophie.execution import (
     sqlite_path,
 )
 from sophie.execution.practice_setup import DEFAULT_PACKS, load_packs, practice_setup
+from sophie.execution.task_text import evidence_lines
 
 if TYPE_CHECKING:
     from sophie.config import SophieConfig
     from sophie.model import Snapshot
 
 __all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "task_group"]
+
+
+def _known_staff(db_url: str, config: SophieConfig | None) -> dict[str, str]:
+    """Return the practice's staff names by id, as the last ``sophie run`` recorded them (empty if none)."""
+    from sophie.web.site_store import SiteStore, site_store_path
+
+    path = sqlite_path(db_url)
+    site = config.server.site_db if config is not None and config.server.site_db else site_store_path(path)
+    if site == ":memory:" or not Path(site).is_file():
+        return {}
+    with SiteStore(site) as store:
+        return {staff_id: entry.name for staff_id, entry in store.staff().items()}
+
+
+def _check_staff(staff_id: str | None, db_url: str, config: SophieConfig | None) -> None:
+    """Refuse a ``--by`` staff id the practice's directory does not know (exit 2, with a did-you-mean)."""
+    if staff_id is None:
+        return
+    known = _known_staff(db_url, config)
+    if not known or staff_id in known:
+        return
+    close = difflib.get_close_matches(staff_id, list(known), n=1)
+    hint = f"; did you mean {close[0]} ({known[close[0]]})?" if close else f"; known: {', '.join(sorted(known)[:8])}"
+    raise click.BadParameter(f"no staff member {staff_id!r} in the practice's directory{hint}", param_hint="--by")
 
 
 def _existing_ledger(db_url: str) -> SqliteLedger:
@@ -64,18 +90,33 @@ def _local(value: datetime | None, tz: str) -> str:
     return "" if value is None else f"{value.astimezone(ZoneInfo(tz)):%a %m-%d %H:%M}"
 
 
-def _task_table(title: str, tasks: Sequence[Task], *, change: Sequence[str] | None = None) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    if change is not None:
-        table.add_column("change", no_wrap=True)
-    for column in ("task", "priority", "due", "owner", "role", "status"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("title", min_width=20)
-    for number, task in enumerate(tasks):
+def _task_table(
+    title: str,
+    tasks: Sequence[Task],
+    *,
+    change: Sequence[str] | None = None,
+    names: Mapping[str, str] | None = None,
+    shorten: bool = False,
+) -> Table:
+    table = Table(title=cell(title), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    rows = []
+    for task in tasks:
         status = str(task.status) + (f" L{task.escalation_level}" if task.escalation_level else "")
-        row = [task.id, str(task.priority), _local(task.due_at, task.timezone), task.owner_id or "nobody",
-               task.owner_role or "", status, task.title]  # fmt: skip
-        table.add_row(*([change[number]] if change is not None else []), *map(cell, row))
+        owner = (names or {}).get(task.owner_id or "", task.owner_id or "nobody")
+        rows.append([task.id, str(task.priority), _local(task.due_at, task.timezone), owner,
+                     task.owner_role or "", status, task.title])  # fmt: skip
+    headers = ["change"] if change is not None else []
+    headers += ["task", "priority", "due", "owner", "role", "status"]
+    cells = [[change[n], *row] if change is not None else row for n, row in enumerate(rows)]
+    used = 0
+    for number, column in enumerate(headers):
+        used += max([len(column)] + [len(row[number]) for row in cells]) + 3  # padding and the separator
+        table.add_column(column, no_wrap=True)
+    room = max(20, console().width - used - 2)  # the title gives way, ending with an ellipsis
+    table.add_column("title", no_wrap=shorten, min_width=20)
+    for row in cells:
+        title = row[-1] if len(row[-1]) <= room or not shorten else row[-1][: room - 1] + "…"
+        table.add_row(*(cell(value) for value in row[:-1]), cell(title))
     return table
 
 
@@ -171,41 +212,74 @@ def run_command(
             _print_cycle(result)
 
 
+def _due_filter(tasks: list[Task], overdue: bool, today: bool, now: datetime) -> list[Task]:
+    if overdue:
+        tasks = [task for task in tasks if task.due_at is not None and task.due_at < now]
+    if today:
+
+        def day(moment: datetime, task: Task) -> date:
+            return moment.astimezone(ZoneInfo(task.timezone)).date()
+
+        tasks = [task for task in tasks if task.due_at is not None and day(task.due_at, task) <= day(now, task)]
+    return tasks
+
+
 @click.command("queue")
 @click.option("--role", help="Only tasks routed to this role.")
 @click.option("--staff", "staff_id", metavar="ID", help="Only tasks owned by this staff member.")
+@click.option("--overdue", is_flag=True, help="Only tasks past their due time.")
+@click.option("--today", is_flag=True, help="Only tasks due by the end of today (practice-local), overdue included.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Show at most N tasks (and say how many more).")
 @CONFIG_OPTION
 @DB_OPTION
+@NOW_OPTION
 @FORMAT_OPTION
 def queue_command(
-    role: str | None, staff_id: str | None, config_path: str | None, db_url: str, output_format: str
+    role: str | None,
+    staff_id: str | None,
+    overdue: bool,
+    today: bool,
+    limit: int | None,
+    config_path: str | None,
+    db_url: str,
+    now: datetime | None,
+    output_format: str,
 ) -> None:
     """Show the tasks in people's day, most urgent first, then earliest due, and how many wait in the backlog.
 
     A person's day holds their capacity; the backlog is released into it as they close tasks
     and each business morning (``sophie task ack`` takes a backlog task into the day at once).
     """
-    db_url = ledger_url(db_url, command_config(config_path))
+    config = command_config(config_path)
+    db_url = ledger_url(db_url, config)
     if role and staff_id:
         raise click.UsageError("give --role or --staff, not both")
     with _existing_ledger(db_url) as ledger:
-        tasks = ledger.queue(role=role, staff_id=staff_id)
+        tasks = _due_filter(ledger.queue(role=role, staff_id=staff_id), overdue, today, now_or(now))
         waiting = ledger.queue(role=role, staff_id=staff_id, backlog=True)
+    matching = len(tasks)
+    if limit is not None:
+        tasks = tasks[:limit]
     if output_format == "json":
         by_owner = Counter(task.owner_id or "unassigned" for task in waiting)
         print_json(
             {
                 "tasks": [task.as_dict() for task in tasks],
                 "count": len(tasks),
+                "more": matching - len(tasks),
                 "backlog": {"count": len(waiting), "by_owner": dict(sorted(by_owner.items()))},
             }
         )
         return
     who = f"role {role}" if role else f"staff {staff_id}" if staff_id else "everyone"
+    which = " overdue" if overdue else " due today" if today else ""
     if not tasks:
-        console().print(f"No open tasks for {cell(who)}.")
+        console().print(cell(f"No open{which} tasks for {who}."))
     else:
-        console().print(_task_table(f"Queue for {cell(who)}: {len(tasks)} open", tasks))
+        names = _known_staff(db_url, config)
+        console().print(_task_table(f"Queue for {who}: {matching} open{which}", tasks, names=names, shorten=True))
+    if matching > len(tasks):
+        console().print(f"{matching - len(tasks)} more not shown (--limit {limit}).")
     if waiting:
         console().print(f"Backlog: {len(waiting)} more waiting, released as room frees in the day.")
 
@@ -215,10 +289,13 @@ def task_group() -> None:
     """Act on one task: ack, done, snooze, block, reopen; or show it with its audit trail."""
 
 
+_UNTIL = click.option("--until", type=AwareDateTime(), help="Until this time (default one business day for snooze).")
+_REASON = click.option("--reason", help="Why the task is blocked (kept in the ledger, never logged).")
+_OPTIONS_OF = {Action.SNOOZE: (_UNTIL,), Action.BLOCK: (_UNTIL, _REASON)}
+
+
 def _action_command(action: Action, summary: str) -> click.Command:
     @click.argument("task_id")
-    @click.option("--until", type=AwareDateTime(), help="Snooze or block until this time.")
-    @click.option("--reason", help="Why the task is blocked (kept in the ledger, never logged).")
     @click.option("--by", "staff_id", metavar="STAFF_ID", help="Who acts (audited as staff:<id>; default cli).")
     @CONFIG_OPTION
     @DB_OPTION
@@ -226,16 +303,18 @@ def _action_command(action: Action, summary: str) -> click.Command:
     @FORMAT_OPTION
     def command(
         task_id: str,
-        until: datetime | None,
-        reason: str | None,
         staff_id: str | None,
         config_path: str | None,
         db_url: str,
         now: datetime | None,
         output_format: str,
+        until: datetime | None = None,
+        reason: str | None = None,
     ) -> None:
         actor = f"staff:{staff_id}" if staff_id else "cli"
-        db_url = ledger_url(db_url, command_config(config_path))
+        config = command_config(config_path)
+        db_url = ledger_url(db_url, config)
+        _check_staff(staff_id, db_url, config)
         with _existing_ledger(db_url) as ledger:
             result = ledger.transition(task_id, action, actor=actor, now=now_or(now), until=until, reason=reason)
         task = result.task
@@ -245,6 +324,8 @@ def _action_command(action: Action, summary: str) -> click.Command:
             why = "" if result.why == result.event else f" ({result.why})"
             echo(f"task {task.id} {result.event}: {result.previous.status} -> {task.status}{why}")
 
+    for option in reversed(_OPTIONS_OF.get(action, ())):
+        command = option(command)
     command.__doc__ = summary
     return task_group.command(str(action))(command)
 
@@ -272,17 +353,22 @@ def show_command(task_id: str, config_path: str | None, db_url: str, output_form
         return
     out = console()
     out.print(f"[bold]{cell(task.id)}[/bold] {cell(task.title)}")
-    out.print(f"  subject: {cell(task.subject_type)} {cell(task.subject_id)}")
+    out.print(cell(f"  subject: {task.subject_type} {task.subject_id}"))
     for name, value in task.as_detail().items():
         if name not in ("id", "title", "subject", "evidence") and value not in (None, "", 0, 0.0):
-            out.print(f"  {cell(name)}: {cell(value)}")
+            out.print(cell(f"  {name}: {value}"))
+    lines = evidence_lines(task)
+    if lines:
+        out.print("Why it exists:")
+        for line in lines:
+            out.print(cell(f"  {line.label}: {line.value}"))
     trail = Table(title="Audit trail", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("at", "actor", "event", "status"):
         trail.add_column(column, no_wrap=True)
     trail.add_column("why", min_width=20)
     for event in events:
         status = f"{event.from_status or ''} -> {event.to_status}"
-        trail.add_row(*map(cell, (_local(event.at, task.timezone), event.actor, event.kind, status, event.why)))
+        trail.add_row(_local(event.at, task.timezone), cell(event.actor), event.kind, status, cell(event.why))
     out.print(trail)
 
 
@@ -297,7 +383,9 @@ def note_command(
     task_id: str, text: str, staff_id: str | None, config_path: str | None, db_url: str, now: datetime | None
 ) -> None:
     """Add a note to a task; its status and clocks do not change."""
-    db_url = ledger_url(db_url, command_config(config_path))
+    config = command_config(config_path)
+    db_url = ledger_url(db_url, config)
+    _check_staff(staff_id, db_url, config)
     with _existing_ledger(db_url) as ledger:
         result = ledger.transition(
             task_id, Action.NOTE, actor=f"staff:{staff_id}" if staff_id else "cli", now=now_or(now), reason=text

@@ -11,6 +11,7 @@ import os
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from rich.table import Table
@@ -20,7 +21,7 @@ from sophie.cli.render import cell, console, echo, print_json
 from sophie.errors import ConfigurationError
 from sophie.execution import SqliteLedger, sqlite_path
 from sophie.notifiers.base import Notifier
-from sophie.notifiers.delivery import DeliveryWorker, RetryPolicy
+from sophie.notifiers.delivery import DeliveryReport, DeliveryWorker, RetryPolicy
 from sophie.notifiers.digests import DEFAULT_WINDOWS, DigestSettings, parse_window
 from sophie.notifiers.registry import create_notifier
 from sophie.notifiers.sqlite_outbox import SqliteOutbox
@@ -126,6 +127,8 @@ def _notifiers(
 @click.option("--mail-to", metavar="ADDRESS", multiple=True, help="A recipient for --smtp (repeatable).")
 @click.option("--max-attempts", type=click.IntRange(min=1), default=12, show_default=True,
               help="Dead-letter a message after this many failed attempts.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N",
+              help="Deliver at most N messages this run (default: everything due).")
 @DIGEST_OPTIONS[0]
 @DIGEST_OPTIONS[1]
 @FORMAT_OPTION
@@ -138,24 +141,42 @@ def deliver_command(
     mail_from: str | None,
     mail_to: tuple[str, ...],
     max_attempts: int,
+    limit: int | None,
     digests: bool,
     digest_at: tuple[str, ...],
     output_format: str,
 ) -> None:
-    """Deliver every message that is due, once; failures are retried later with backoff.
+    """Deliver every message that is due (or at most --limit); failures are retried later with backoff.
 
     With --digests (or --digest-at), non-urgent messages wait for the person's next digest.
     """
     notifiers = _notifiers(use_console, webhook, smtp, mail_from, mail_to)
+    moment = now_or(now)
     with _outbox(db_url, digest_at, digests) as outbox:
-        worker = DeliveryWorker(outbox, notifiers, policy=RetryPolicy(max_attempts=max_attempts))
-        report = worker.run_once(now_or(now))
+        zone = outbox.practice_timezone()
+        report = DeliveryReport()
+        while limit is None or report.sent + report.retried + report.dead_lettered < limit:
+            left = None if limit is None else limit - (report.sent + report.retried + report.dead_lettered)
+            batch = 100 if left is None else min(100, left)
+            worker = DeliveryWorker(outbox, notifiers, policy=RetryPolicy(max_attempts=max_attempts), batch=batch)
+            one = worker.run_once(moment)
+            handled = one.sent + one.retried + one.dead_lettered
+            report = DeliveryReport(report.sent + one.sent, report.retried + one.retried,
+                                    report.dead_lettered + one.dead_lettered, report.deliveries + one.deliveries,
+                                    one.next_due)  # fmt: skip
+            if handled < batch:
+                break
+        remaining = outbox.counts(moment).due
     data = asdict(report)
     data["next_due"] = None if report.next_due is None else report.next_due.isoformat()
+    data["remaining_due"] = remaining
     if output_format == "json":
         print_json(data)
         return
-    echo(
-        f"sent {report.sent}, retrying {report.retried}, dead-lettered {report.dead_lettered}"
-        + (f"; next attempt due {data['next_due']}" if report.next_due else "")
-    )
+    line = f"sent {report.sent}, retrying {report.retried}, dead-lettered {report.dead_lettered}"
+    if remaining:
+        line += f"; {remaining} more due (stopped at --limit {limit})" if limit else f"; {remaining} more due"
+    if report.next_due:
+        local = report.next_due.astimezone(ZoneInfo(zone))
+        line += f"; next attempt due {local:%a %b %d %H:%M %Z} ({zone})"
+    echo(line)

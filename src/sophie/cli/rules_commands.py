@@ -94,6 +94,7 @@ def check_command(packs: Sequence[str], output_format: str) -> None:
     diagnostics: list[Diagnostic] = []
     warnings: list[Diagnostic] = []
     clean: list[dict[str, Any]] = []
+    loaded: list[CompiledPack] = []
     try:
         plugins = Plugins()
     except SophieError as err:
@@ -106,8 +107,14 @@ def check_command(packs: Sequence[str], output_format: str) -> None:
             continue
         except SophieError as err:
             _fail(err)
+        loaded.append(pack)
         clean.append({"pack": pack.name, "version": pack.version, "rules": len(pack.rules), "file": pack.file})
         warnings.extend(pack.warnings)
+    if not diagnostics:
+        warnings.extend(_overlaps(loaded))
+    errors = [d for d in diagnostics if d.severity == "error"]
+    warnings.extend(d for d in diagnostics if d.severity != "error")
+    diagnostics = errors
     if output_format == "json":
         shown = [_diagnostic_dict(d) for d in (*diagnostics, *warnings)]
         print_json({"diagnostics": shown, "ok": clean})
@@ -121,6 +128,20 @@ def check_command(packs: Sequence[str], output_format: str) -> None:
             echo(f"{len(diagnostics)} error{'s' if len(diagnostics) != 1 else ''}")
     if diagnostics:
         sys.exit(EXIT_FINDINGS)
+
+
+def _overlaps(packs: Sequence[CompiledPack]) -> list[Diagnostic]:
+    """Return the overlap warnings of ``packs`` on the demo practice (none, with a note, without it)."""
+    from sophie.adapters import DemoAdapter
+    from sophie.rules.overlaps import find_overlaps
+
+    try:
+        snapshot = DemoAdapter().fetch()
+    except SophieError as err:  # the check must not fail because the demo cannot be built
+        click.echo(f"sophie: note: overlapping rules not checked (the demo practice could not be built: {err})",
+                   err=True)  # fmt: skip
+        return []
+    return find_overlaps(packs, snapshot, snapshot.as_of, practice="the demo practice")
 
 
 def _load_all(refs: Sequence[str]) -> list[CompiledPack]:

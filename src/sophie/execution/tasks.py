@@ -108,8 +108,9 @@ class Task:
         rule: The rule id. pack: the pack name.
         rule_version: The pack version the task was last changed under.
         content_hash: Hash of the rule's text when the task was last changed.
-        subject_type / subject_id: What the task is about; for a group, its first member
-            (members ordered by id).
+        subject_type / subject_id: What the task is about (a record type such as ``appointment``,
+            and its id; for a group, its first member, members ordered by id); :attr:`subject`
+            gives both as ``{"type": ..., "id": ...}``.
         patient_id: The patient concerned, when there is one.
         title: What to do (may name the patient; never logged or sent in notifications).
         owner_role: The role the task was routed to (the rule's, or an escalation step's).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -37,6 +37,19 @@ class Snapshot(SnapshotData):
         """The relations, derived values and openings of this snapshot, built once."""
         return SnapshotIndex(self)
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """Return a copy with ``update`` applied (say, the next cycle's records); its index is built afresh.
+
+        The copy is not validated again: records come from trusted code. To check untrusted
+        records, pass ``snapshot.model_dump()`` with the changes to :func:`parse_snapshot`.
+        """
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("index", None)  # the cached index describes the original's records
+        return copied
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of records in each section."""
+        return {name: len(getattr(self, name)) for name in SECTIONS}
 
 
 # (section, field, target section) for every field that names another record.
