@@ -160,3 +160,13 @@ def test_the_21st_wrong_password_in_a_minute_is_refused(practice):
         assert refused.status_code == 429 and "Too many attempts" in refused.text
     finally:
         fresh.stop()
+
+
+def test_user_add_refuses_a_staff_id_the_practice_does_not_have(practice):
+    from web_fixtures import sophie
+
+    refused = sophie("user", "add", f"{practice.person}9", cwd=practice.root, stdin=PASSWORD + "\n")
+    assert refused.returncode == 2, refused.stderr
+    assert f"did you mean '{practice.person}'" in refused.stderr and "Traceback" not in refused.stderr
+    listed = sophie("user", "list", cwd=practice.root).stdout
+    assert f"{practice.person}9" not in listed.split()
