@@ -387,3 +387,21 @@ def test_cli_once_exits_2_when_the_read_fails(tmp_path):
     assert result.exit_code == 2
     assert "the read failed: SnapshotError" in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_watch_once_with_a_config_keeps_the_staff_directory_fresh(tmp_path, monkeypatch):
+    """``watch --config --once`` runs one cycle and records names, roles and the huddle as ``run`` does."""
+    import sqlite3
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", "--adapter", "demo"]).exit_code == 0
+    site = tmp_path / "sophie.site.db"
+    assert not site.exists()
+    result = runner.invoke(cli, ["watch", "--config", "sophie.toml", "--once", "--output", "json"])
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "sophie.db") as db:
+        assert db.execute("SELECT count(*) FROM task").fetchone()[0] > 0
+    with sqlite3.connect(site) as store:
+        names = {row[0] for row in store.execute("SELECT name FROM staff")}
+    assert len(names) >= 5 and all(name.strip() for name in names)

@@ -39,7 +39,15 @@ if TYPE_CHECKING:
     from sophie.model import Snapshot
     from sophie.plugins.manager import Plugins
 
-__all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "snapshot_for", "task_group"]
+__all__ = [
+    "DEFAULT_PACKS",
+    "load_packs",
+    "queue_command",
+    "record_directory_beside",
+    "run_command",
+    "snapshot_for",
+    "task_group",
+]
 
 
 def _existing_ledger(db_url: str) -> SqliteLedger:
@@ -49,7 +57,7 @@ def _existing_ledger(db_url: str) -> SqliteLedger:
     return SqliteLedger(path)
 
 
-def _record_directory(path: str, snapshot: Snapshot, config: SophieConfig | None) -> None:
+def record_directory_beside(path: str, snapshot: Snapshot, config: SophieConfig | None) -> None:
     """Keep the staff pages' directory (names, roles, today's huddle) as the PMS shows it now."""
     from sophie.web.directory import record_directory
     from sophie.web.site_store import SiteStore, site_store_path
@@ -174,7 +182,7 @@ def run_command(
                 packs=versions,
             )  # fmt: skip
         if path != ":memory:":
-            _record_directory(path, snapshot, config)
+            record_directory_beside(path, snapshot, config)
         for change in result.changes:  # committed: observers can no longer undo anything
             for problem in plugins.notify_task_changed(change):
                 click.echo(f"sophie: warning: {problem}", err=True)

@@ -225,6 +225,7 @@ class Watcher:
         sweep: Re-evaluates the practice a slice at a time between polls, so that stalls
             time alone makes true are caught without a complete read (``None``: polls only).
         state: The last complete read, with the changes applied since (set by the loop).
+        snapshot: The last complete read as it came (set by the loop; a caller may clear it).
     """
 
     adapter: Adapter
@@ -239,6 +240,7 @@ class Watcher:
     on_tick: Callable[[WatchTick], None] | None = None
     sweep: Sweep | None = None
     state: PracticeState | None = field(default=None, init=False, repr=False)
+    snapshot: Snapshot | None = field(default=None, init=False, repr=False)
     _watermark: Watermark | None = field(default=None, init=False, repr=False)
     _event_mark: Watermark | None = field(default=None, init=False, repr=False)
     _next_poll: datetime | None = field(default=None, init=False, repr=False)
@@ -356,6 +358,7 @@ class Watcher:
         return result
 
     def _full(self, snapshot: Snapshot, now: datetime) -> CycleResult:
+        self.snapshot = snapshot
         self.state = PracticeState(snapshot)
         if self.sweep is not None:
             self.sweep.plan(self.state, now)
