@@ -191,6 +191,8 @@ def watch_command(
         fixed_owner=fixed_owner, cover=cover, reopen_grace=reopen_grace, capacity=capacity,
     )  # fmt: skip
     path = sqlite_path(ledger_url(db_url, config))
+    if not digests and not digest_at and practice.digests is not None:  # flags over the configuration
+        digests, digest_at = True, practice.digests.at
     plugins = Plugins()
     setup = practice_setup(practice, plugins=plugins)
     packs, settings = setup.packs, setup.settings
