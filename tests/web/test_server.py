@@ -212,3 +212,24 @@ def test_hostile_patient_names_render_inert_on_every_page(tmp_path):
         assert SCRIPT not in running.logs() and "onmouseover" not in running.logs()
     finally:
         running.stop()
+
+
+def test_a_persons_backlog_shows_on_my_day_the_board_and_the_api(tmp_path):
+    """With capacity 5 most of a person's work waits in the backlog; every view counts it alike."""
+    from web_fixtures import NOW, sophie
+
+    full = make_practice(tmp_path)
+    ran = sophie("run", "--capacity", "5", "--now", NOW, cwd=full.root)
+    assert ran.returncode == 0, ran.stderr
+    running = Server(full.root)
+    try:
+        person = signed_in(running, full.person)
+        day = person.get(f"/api/v1/staff/{full.person}/day").json()
+        waiting = day["counts"]["backlog"]
+        assert waiting > 0 and len(day["backlog"]) == min(waiting, 200)
+        assert {task["status"] for task in day["backlog"]} == {"backlog"}
+        assert f"<b>{waiting}</b> in backlog" in person.get("/my-day").text
+        board = signed_in(running, full.manager).get("/huddle").text
+        assert f'<td class="num">{waiting}</td></tr>' in board[board.index('id="load"') :]  # the Backlog column
+    finally:
+        running.stop()
