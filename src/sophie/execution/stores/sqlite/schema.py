@@ -224,7 +224,12 @@ _BACKLOG: tuple[Step, ...] = (
     "CREATE INDEX IF NOT EXISTS task_backlog_owner ON task (owner_id) WHERE status = 'backlog'",
 )
 
-MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _EVENT_TIME_INDEX, _BACKLOG)
+_OWNER_LOADS: tuple[Step, ...] = (
+    # The board's load per person (open, overdue, due today, backlog) read from one covering index.
+    f"CREATE INDEX IF NOT EXISTS task_open_owner_load ON task (owner_id, status, due_at) WHERE {OPEN_SQL}",
+)
+
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _EVENT_TIME_INDEX, _BACKLOG, _OWNER_LOADS)
 """Migration ``n`` (1-based) brings the schema from version ``n - 1`` to ``n``."""
 
 LATEST_VERSION = len(MIGRATIONS)
