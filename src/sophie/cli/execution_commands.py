@@ -40,7 +40,14 @@ if TYPE_CHECKING:
     from sophie.config import SophieConfig
     from sophie.model import Snapshot
 
-__all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "task_group"]
+__all__ = [
+    "DEFAULT_PACKS",
+    "load_packs",
+    "queue_command",
+    "record_directory_beside",
+    "run_command",
+    "task_group",
+]
 
 
 def _known_staff(db_url: str, config: SophieConfig | None) -> dict[str, str]:
@@ -74,7 +81,7 @@ def _existing_ledger(db_url: str) -> SqliteLedger:
     return SqliteLedger(path)
 
 
-def _record_directory(path: str, snapshot: Snapshot, config: SophieConfig | None) -> None:
+def record_directory_beside(path: str, snapshot: Snapshot, config: SophieConfig | None) -> None:
     """Keep the staff pages' directory (names, roles, today's huddle) as the PMS shows it now."""
     from sophie.web.directory import record_directory
     from sophie.web.site_store import SiteStore, site_store_path
@@ -205,7 +212,7 @@ def run_command(
                 packs=versions, plugins=plugins,
             )  # fmt: skip (observers run after the commit; their errors are logged as warnings)
         if path != ":memory:":
-            _record_directory(path, snapshot, config)
+            record_directory_beside(path, snapshot, config)
         if output_format == "json":
             print_json(result.as_dict())
         else:

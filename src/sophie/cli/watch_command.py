@@ -24,6 +24,7 @@ import click
 from rich.status import Status
 
 from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url, practice_from
+from sophie.cli.execution_commands import record_directory_beside
 from sophie.cli.options import DB_OPTION, AwareDateTime
 from sophie.cli.outbox_commands import DIGEST_OPTIONS
 from sophie.cli.ownership_options import ownership_options
@@ -199,6 +200,8 @@ def watch_command(
         fixed_owner=fixed_owner, cover=cover, reopen_grace=reopen_grace, capacity=capacity,
     )  # fmt: skip
     path = sqlite_path(ledger_url(db_url, config))
+    if not digests and not digest_at and practice.digests is not None:  # flags over the configuration
+        digests, digest_at = True, practice.digests.at
     plugins = Plugins()
     setup = practice_setup(practice, plugins=plugins)
     packs, settings = setup.packs, setup.settings
@@ -212,6 +215,9 @@ def watch_command(
     def on_tick(tick: WatchTick) -> None:
         if tick.error:
             failed[:] = [tick.error]
+        elif tick.result is not None and watcher.snapshot is not None and path != ":memory:":
+            record_directory_beside(path, watcher.snapshot, config)  # a full read: names, roles, the huddle
+            watcher.snapshot = None
         printer(tick)
 
     with _watch_lock(path), SqliteLedger(path, autocheckpoint=False) as store, _stop_on_signals(stop):

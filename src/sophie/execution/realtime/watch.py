@@ -243,6 +243,7 @@ class Watcher:
         plugins: Whose ``sophie_task_changed`` observers see every committed change; ``None``:
             the installed plugins, loaded once when the watcher is made.
         state: The last complete read, with the changes applied since (set by the loop).
+        snapshot: The last complete read as it came (set by the loop; a caller may clear it).
     """
 
     adapter: Adapter
@@ -259,6 +260,7 @@ class Watcher:
     plugins: Plugins | None = None
     state: PracticeState | None = field(default=None, init=False, repr=False)
     _plugins: Plugins = field(init=False, repr=False)
+    snapshot: Snapshot | None = field(default=None, init=False, repr=False)
     _watermark: Watermark | None = field(default=None, init=False, repr=False)
     _event_mark: Watermark | None = field(default=None, init=False, repr=False)
     _next_poll: datetime | None = field(default=None, init=False, repr=False)
@@ -376,6 +378,7 @@ class Watcher:
         return result
 
     def _full(self, snapshot: Snapshot, now: datetime) -> CycleResult:
+        self.snapshot = snapshot
         self.state = PracticeState(snapshot)
         if self.sweep is not None:
             self.sweep.plan(self.state, now)

@@ -364,7 +364,7 @@ class SqliteLedger(SqliteIntegrity):
         sql = (
             f"SELECT coalesce(owner_id, '') AS owner, sum({OPEN_SQL}) AS open, "
             f"sum({OPEN_SQL} AND due_at < ?) AS overdue, sum({OPEN_SQL} AND due_at >= ? AND due_at < ?) AS today, "
-            f"sum(status = 'backlog') AS backlog FROM task WHERE ({OPEN_SQL} OR status = 'backlog')"
+            f"sum(status = 'backlog') AS backlog FROM task WHERE {OPEN_SQL}"  # backlog is open-ish: one index
         )
         params: list[Any] = [_stamp(now), _stamp(now), _stamp(day_end)]
         if practice_id is not None:
