@@ -101,7 +101,8 @@ def test_a_ledger_written_by_sophie_run_on_the_demo_practice_is_clean(tmp_path):
     code, out, _ = sophie("ledger", "verify", "--db", f"sqlite:///{db}", "--format", "json")
     report = json.loads(out)
     assert (code, report["clean"], report["chain"], report["problems"]) == (0, True, "sha256", [])
-    assert report["tasks"] > 600 and report["events"] > report["tasks"] and report["outbox"] >= report["tasks"]
+    # Backlog tasks are not notified until released, so the outbox holds fewer rows than tasks.
+    assert report["tasks"] > 600 and report["events"] > report["tasks"] and 100 < report["outbox"] <= report["events"]
 
 
 def test_an_event_edited_after_dropping_the_trigger_is_named_and_the_trigger_comes_back(db):

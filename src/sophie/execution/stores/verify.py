@@ -413,6 +413,8 @@ def _calling_event(row: OutboxRecord, events: Sequence[AuditEvent]) -> AuditEven
     if kind == "reopened":
         reopened = [event for event in events if event.kind == "reopened"]
         return reopened[wanted - 1] if 0 < wanted <= len(reopened) else None
+    if kind == "released":
+        return next((e for e in events if e.kind == "released" and e.data.get("version") == wanted), None)
     if kind == "reassigned":
         return next((e for e in events if e.data.get("version") == wanted and "previous_owner_id" in e.data), None)
     return None
