@@ -12,3 +12,12 @@ from snapshot_data import EXAMPLE_SNAPSHOT
 @pytest.fixture
 def example_snapshot_path() -> Path:
     return EXAMPLE_SNAPSHOT
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_url(request, tmp_path):
+    """A ``--db`` URL for a fresh, empty ledger: a SQLite file, or a PostgreSQL schema of its own."""
+    from ledger_stores import store_url
+
+    with store_url(request.param, tmp_path) as url:
+        yield url

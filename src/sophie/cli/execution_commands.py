@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -20,13 +19,15 @@ from rich.table import Table
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, AwareDateTime, now_or
 from sophie.cli.ownership_options import ownership_options, settings_from
 from sophie.cli.render import console, print_json
-from sophie.errors import ConfigurationError
 from sophie.execution import (
     Action,
     CycleResult,
-    SqliteLedger,
+    StoredLedger,
     Task,
     apply_evaluation,
+    is_postgres_url,
+    open_existing_ledger,
+    open_ledger,
     rules_by_id,
     sqlite_path,
 )
@@ -42,13 +43,8 @@ DEFAULT_PACKS = ("dental-core", "example")
 """``sophie run`` without ``--pack`` uses the first of these that is installed."""
 
 
-
-
-def _existing_ledger(db_url: str) -> SqliteLedger:
-    path = sqlite_path(db_url)
-    if path != ":memory:" and not Path(path).is_file():
-        raise ConfigurationError(f"no ledger at {path}; run `sophie run` first, or pass --db")
-    return SqliteLedger(path)
+def _existing_ledger(db_url: str) -> StoredLedger:
+    return open_existing_ledger(db_url)
 
 
 def load_packs(refs: Sequence[str], plugins: Plugins) -> list[CompiledPack]:
@@ -143,7 +139,8 @@ def run_command(
     from sophie.rules import evaluate, parse_param_overrides
 
     settings = settings_from(owner_strategy, fixed_owner, cover, reopen_grace)
-    path = sqlite_path(db_url)
+    if not is_postgres_url(db_url):
+        sqlite_path(db_url)  # a bad --db fails before any work
     plugins = Plugins()
     packs = load_packs(pack_refs, plugins)
     params = parse_param_overrides(packs, param_pairs)
@@ -151,7 +148,7 @@ def run_command(
     snapshot = _snapshot(adapter, source, when, plugins)
     evaluation = evaluate(packs, snapshot, when, params)
     versions = {pack.name: pack.version for pack in packs}
-    with SqliteLedger(path) as ledger:
+    with open_ledger(db_url) as ledger:
         result = apply_evaluation(
             ledger, snapshot, evaluation, rules=rules_by_id(packs), now=when, settings=settings, packs=versions
         )
@@ -167,18 +164,23 @@ def run_command(
 @click.command("queue")
 @click.option("--role", help="Only tasks routed to this role.")
 @click.option("--staff", "staff_id", metavar="ID", help="Only tasks owned by this staff member.")
+@click.option("--practice", "practice_id", metavar="ID", help="Only this practice's tasks (a group's ledger).")
 @DB_OPTION
 @FORMAT_OPTION
-def queue_command(role: str | None, staff_id: str | None, db_url: str, output_format: str) -> None:
+def queue_command(
+    role: str | None, staff_id: str | None, practice_id: str | None, db_url: str, output_format: str
+) -> None:
     """Show open tasks, most urgent first, then earliest due."""
     if role and staff_id:
         raise click.UsageError("give --role or --staff, not both")
     with _existing_ledger(db_url) as ledger:
-        tasks = ledger.queue(role=role, staff_id=staff_id)
+        tasks = ledger.queue(role=role, staff_id=staff_id, practice_id=practice_id)
     if output_format == "json":
         print_json({"tasks": [task.as_dict() for task in tasks], "count": len(tasks)})
         return
     who = f"role {role}" if role else f"staff {staff_id}" if staff_id else "everyone"
+    if practice_id:
+        who += f" in practice {practice_id}"
     if not tasks:
         console().print(f"No open tasks for {who}.")
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict
 from datetime import datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -18,20 +18,27 @@ from rich.table import Table
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, now_or
 from sophie.cli.render import console, print_json
 from sophie.errors import ConfigurationError
-from sophie.execution import SqliteLedger, sqlite_path
+from sophie.execution import is_postgres_url, open_existing_ledger, sqlite_path
 from sophie.notifiers.base import Notifier
 from sophie.notifiers.delivery import DeliveryWorker, RetryPolicy
 from sophie.notifiers.plugin import create_notifier
 from sophie.notifiers.sqlite_outbox import SqliteOutbox
 
+if TYPE_CHECKING:
+    from sophie.notifiers.postgres_outbox import PostgresOutbox
+
 __all__ = ["outbox_group"]
 
 
-def _outbox(db_url: str) -> SqliteOutbox:
+def _outbox(db_url: str) -> SqliteOutbox | PostgresOutbox:
+    open_existing_ledger(db_url).close()  # brings an older ledger's schema up to date
+    if is_postgres_url(db_url):
+        from sophie.notifiers.postgres_outbox import PostgresOutbox
+
+        return PostgresOutbox(db_url.strip())
     path = sqlite_path(db_url)
-    if path == ":memory:" or not Path(path).is_file():
-        raise ConfigurationError(f"no ledger at {path}; run `sophie run` first, or pass --db")
-    SqliteLedger(path).close()  # brings an older ledger's schema up to date
+    if path == ":memory:":
+        raise ConfigurationError("an in-memory ledger has no outbox to deliver; pass --db")
     return SqliteOutbox(path)
 
 
@@ -96,8 +103,13 @@ def _notifiers(
 @click.option("--smtp", metavar="HOST[:PORT]", help="Send each message by email (STARTTLS; login from $SOPHIE_SMTP_*).")
 @click.option("--mail-from", metavar="ADDRESS", help="The sender address for --smtp.")
 @click.option("--mail-to", metavar="ADDRESS", multiple=True, help="A recipient for --smtp (repeatable).")
-@click.option("--max-attempts", type=click.IntRange(min=1), default=12, show_default=True,
-              help="Dead-letter a message after this many failed attempts.")
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(min=1),
+    default=12,
+    show_default=True,
+    help="Dead-letter a message after this many failed attempts.",
+)
 @FORMAT_OPTION
 def deliver_command(
     db_url: str,

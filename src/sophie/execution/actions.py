@@ -19,8 +19,6 @@ from sophie.model.calendar import BusinessCalendar, business_days
 __all__ = ["Action", "ActionResult", "TransitionError", "apply_action"]
 
 
-
-
 class Action(StrEnum):
     """A person's action on a task (``sophie task ACTION TASK_ID``)."""
 

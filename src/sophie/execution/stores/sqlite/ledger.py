@@ -19,93 +19,38 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sophie.errors import LedgerConflictError, LedgerError, TransitionError, UnknownNameError
 from sophie.execution.actions import Action, ActionResult, apply_action
 from sophie.execution.stores.audit import AuditEvent, chain_hash, event_for_action
-from sophie.execution.stores.ledger import CycleRecord, sqlite_path
+from sophie.execution.stores.ledger import CycleRecord
 from sophie.execution.stores.outbox import OutboxMessage
+from sophie.execution.stores.rows import (
+    EVENT_COLUMNS,
+    GENESIS,
+    TASK_COLUMNS,
+    event_from_row,
+    event_params,
+    stamp,
+    task_from_row,
+    task_params,
+)
 from sophie.execution.stores.sqlite.schema import OPEN_SQL, WATCHED_SQL, migrate
-from sophie.execution.tasks import ChangeKind, Task, TaskChange, TaskStatus, priority_rank
+from sophie.execution.tasks import ChangeKind, Task, TaskChange, priority_rank
 from sophie.model.calendar import BusinessCalendar
-from sophie.model.enums import Priority
 from sophie.model.records import Practice
 
-__all__ = ["SqliteLedger", "open_ledger"]
+__all__ = ["SqliteLedger"]
 
 logger = logging.getLogger(__name__)
 
 StatementHook = Callable[[str], None]
 
-_GENESIS = "0" * 64
-_TASK_COLUMNS = (
-    "id", "key", "practice_id", "rule_id", "pack", "rule_version", "content_hash", "subject_type", "subject_id",
-    "patient_id", "title", "owner_role", "owner_id", "priority", "status", "created_at", "updated_at", "due_at",
-    "escalation_level", "snoozed_until", "blocked_since", "blocked_until", "blocked_reason", "blocked_seconds",
-    "done_at", "verified_at", "resolved_at", "resolution", "expires_at", "reopen_count", "evidence_json", "version",
-    "timezone",
-)  # fmt: skip
-_INSERT_TASK = f"INSERT INTO task ({', '.join(_TASK_COLUMNS)}) VALUES ({', '.join('?' * len(_TASK_COLUMNS))})"
-_UPDATE_TASK = f"UPDATE task SET {', '.join(f'{c} = ?' for c in _TASK_COLUMNS[1:])} WHERE id = ? AND version = ?"
-_SELECT_TASK = f"SELECT {', '.join(_TASK_COLUMNS)} FROM task"
-_EVENT_COLUMNS = (
-    "task_id", "at", "actor", "kind", "from_status", "to_status", "why", "rule_id", "rule_version", "content_hash",
-    "data_json", "prev_hash", "hash",
-)  # fmt: skip
-
-
-def open_ledger(url: str, *, statement_hook: StatementHook | None = None) -> SqliteLedger:
-    """Open (creating and migrating if needed) the ledger a ``--db`` URL names."""
-    return SqliteLedger(sqlite_path(url), statement_hook=statement_hook)
-
-
-def _stamp(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _when(text: str | None, tz: ZoneInfo) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text).astimezone(tz)
-
-
-def _row(task: Task) -> tuple[Any, ...]:
-    return (
-        task.id, task.key, task.practice_id, task.rule, task.pack, task.rule_version, task.content_hash,
-        task.subject_type, task.subject_id, task.patient_id, task.title, task.owner_role, task.owner_id,
-        str(task.priority), str(task.status), _stamp(task.created_at), _stamp(task.updated_at), _stamp(task.due_at),
-        task.escalation_level, _stamp(task.snoozed_until), _stamp(task.blocked_since), _stamp(task.blocked_until),
-        task.blocked_reason, task.blocked_time.total_seconds(), _stamp(task.done_at), _stamp(task.verified_at),
-        _stamp(task.resolved_at), task.resolution, _stamp(task.expires_at), task.reopen_count,
-        json.dumps(task.evidence, sort_keys=True, separators=(",", ":")), task.version, task.timezone,
-    )  # fmt: skip
-
-
-def _task(row: sqlite3.Row) -> Task:
-    tz = ZoneInfo(row["timezone"])
-
-    def when(name: str) -> datetime | None:
-        return _when(row[name], tz)
-
-    def must(name: str) -> datetime:
-        value = when(name)
-        assert value is not None
-        return value
-
-    return Task(
-        id=row["id"], key=row["key"], practice_id=row["practice_id"], rule=row["rule_id"], pack=row["pack"],
-        rule_version=row["rule_version"], content_hash=row["content_hash"], subject_type=row["subject_type"],
-        subject_id=row["subject_id"], patient_id=row["patient_id"], title=row["title"], owner_role=row["owner_role"],
-        owner_id=row["owner_id"], priority=Priority(row["priority"]), status=TaskStatus(row["status"]),
-        created_at=must("created_at"), updated_at=must("updated_at"), due_at=must("due_at"),
-        escalation_level=row["escalation_level"], snoozed_until=when("snoozed_until"),
-        blocked_since=when("blocked_since"), blocked_until=when("blocked_until"), blocked_reason=row["blocked_reason"],
-        blocked_time=timedelta(seconds=row["blocked_seconds"]), done_at=when("done_at"),
-        verified_at=when("verified_at"), resolved_at=when("resolved_at"), resolution=row["resolution"],
-        expires_at=when("expires_at"), reopen_count=row["reopen_count"], evidence=json.loads(row["evidence_json"]),
-        version=row["version"], timezone=row["timezone"],
-    )  # fmt: skip
+_INSERT_TASK = f"INSERT INTO task ({', '.join(TASK_COLUMNS)}) VALUES ({', '.join('?' * len(TASK_COLUMNS))})"
+_UPDATE_TASK = f"UPDATE task SET {', '.join(f'{c} = ?' for c in TASK_COLUMNS[1:])} WHERE id = ? AND version = ?"
+_SELECT_TASK = f"SELECT {', '.join(TASK_COLUMNS)} FROM task"
 
 
 class SqliteLedger:
@@ -204,7 +149,7 @@ class SqliteLedger:
         if practice_id is not None:
             sql += " AND practice_id = ?"
             params = (practice_id,)
-        return [_task(row) for row in self._db.execute(sql + " ORDER BY key, created_at, id", params)]
+        return [task_from_row(row) for row in self._db.execute(sql + " ORDER BY key, created_at, id", params)]
 
     def get(self, task_id: str) -> Task:
         """Return one task by id, or by a prefix that matches exactly one id.
@@ -222,7 +167,7 @@ class SqliteLedger:
             if len(rows) != 1:
                 raise UnknownNameError("task", task_id)
             row = rows[0]
-        return _task(row)
+        return task_from_row(row)
 
     def queue(
         self, *, role: str | None = None, staff_id: str | None = None, practice_id: str | None = None
@@ -233,20 +178,13 @@ class SqliteLedger:
             if value is not None:
                 sql += f" AND {column} = ?"
                 params.append(value)
-        tasks = [_task(row) for row in self._db.execute(sql, params)]
+        tasks = [task_from_row(row) for row in self._db.execute(sql, params)]
         return sorted(tasks, key=lambda t: (-priority_rank(t.priority), t.due_at, t.created_at, t.id))
 
     def audit(self, task_id: str) -> list[AuditEvent]:
         """Return a task's audit events, oldest first."""
         rows = self._db.execute("SELECT * FROM task_event WHERE task_id = ? ORDER BY seq", (task_id,))
-        return [self._event(row) for row in rows]
-
-    def _event(self, row: sqlite3.Row) -> AuditEvent:
-        return AuditEvent(
-            task_id=row["task_id"], at=datetime.fromisoformat(row["at"]), actor=row["actor"], kind=row["kind"],
-            from_status=row["from_status"], to_status=row["to_status"], why=row["why"], rule_id=row["rule_id"],
-            rule_version=row["rule_version"], content_hash=row["content_hash"], data=json.loads(row["data_json"]),
-        )  # fmt: skip
+        return [event_from_row(row) for row in rows]
 
     def verify_audit(self) -> int:
         """Check the audit hash chain end to end; return the number of events.
@@ -254,10 +192,10 @@ class SqliteLedger:
         Raises:
             LedgerError: An event was altered, removed or reordered.
         """
-        previous = _GENESIS
+        previous = GENESIS
         count = 0
         for row in self._db.execute("SELECT * FROM task_event ORDER BY seq"):
-            expected = chain_hash(previous, self._event(row))
+            expected = chain_hash(previous, event_from_row(row))
             if row["prev_hash"] != previous or row["hash"] != expected:
                 raise LedgerError(f"{self.path}: audit chain broken at event {row['seq']}")
             previous, count = row["hash"], count + 1
@@ -277,6 +215,11 @@ class SqliteLedger:
         """Return the practice settings stored by the last cycle (for calendars in ``sophie task``)."""
         row = self._db.execute("SELECT settings_json FROM practice WHERE id = ?", (practice_id,)).fetchone()
         return None if row is None else Practice.model_validate_json(row["settings_json"])
+
+    def practice_ids(self) -> list[str]:
+        """Return the practices the ledger holds tasks or cycles for, sorted."""
+        rows = self._db.execute("SELECT practice_id FROM task UNION SELECT practice_id FROM cycle ORDER BY 1")
+        return [row[0] for row in rows]
 
     def pending_outbox(self) -> list[OutboxMessage]:
         """Return the notifications not yet sent, oldest first."""
@@ -315,19 +258,19 @@ class SqliteLedger:
                 self._write_change(execute, change)
             self._append_events(execute, events)
             for message in outbox:
-                stamp = _stamp(message.created_at)
+                created = stamp(message.created_at)
                 execute(
                     "INSERT OR IGNORE INTO outbox (key, task_id, recipient_id, kind, payload_json, created_at, "
                     "not_before) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (message.key, message.task_id, message.recipient_id, message.kind,
-                     json.dumps(message.payload, sort_keys=True), stamp, stamp),
+                     json.dumps(message.payload, sort_keys=True), created, created),
                 )  # fmt: skip
             if practice is not None and cycle is not None:
                 execute(
                     "INSERT INTO practice (id, settings_json, updated_at) VALUES (?, ?, ?) ON CONFLICT (id) "
                     "DO UPDATE SET settings_json = excluded.settings_json, updated_at = excluded.updated_at "
                     "WHERE settings_json != excluded.settings_json",
-                    (practice.id, practice.model_dump_json(), _stamp(cycle.at)),
+                    (practice.id, practice.model_dump_json(), stamp(cycle.at)),
                 )
             if cursors and cycle is not None:
                 for role, staff_id in sorted(cursors.items()):
@@ -339,7 +282,7 @@ class SqliteLedger:
             if cycle is not None:
                 execute(
                     "INSERT INTO cycle (practice_id, at, complete, findings, summary_json) VALUES (?, ?, ?, ?, ?)",
-                    (cycle.practice_id, _stamp(cycle.at), int(cycle.complete), cycle.findings,
+                    (cycle.practice_id, stamp(cycle.at), int(cycle.complete), cycle.findings,
                      json.dumps(cycle.summary, sort_keys=True)),
                 )  # fmt: skip
 
@@ -347,13 +290,13 @@ class SqliteLedger:
         task = change.task
         if change.kind is ChangeKind.CREATED:
             try:
-                execute(_INSERT_TASK, _row(task))
+                execute(_INSERT_TASK, task_params(task))
             except sqlite3.IntegrityError as err:
                 raise LedgerConflictError(f"task key {task.key} is already open", task_id=task.id) from err
             return
         previous = change.previous
         assert previous is not None
-        cursor = execute(_UPDATE_TASK, (*_row(task)[1:], task.id, previous.version))
+        cursor = execute(_UPDATE_TASK, (*task_params(task)[1:], task.id, previous.version))
         if cursor.rowcount != 1:
             raise LedgerConflictError(f"task {task.id} changed since it was read", task_id=task.id)
 
@@ -361,16 +304,11 @@ class SqliteLedger:
         if not events:
             return
         row = execute("SELECT hash FROM task_event ORDER BY seq DESC LIMIT 1").fetchone()
-        previous = _GENESIS if row is None else row["hash"]
-        sql = f"INSERT INTO task_event ({', '.join(_EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})"
+        previous = GENESIS if row is None else row["hash"]
+        sql = f"INSERT INTO task_event ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
         for event in events:
             digest = chain_hash(previous, event)
-            execute(
-                sql,
-                (event.task_id, event.at.isoformat(), event.actor, event.kind, event.from_status, event.to_status,
-                 event.why, event.rule_id, event.rule_version, event.content_hash,
-                 json.dumps(event.data, sort_keys=True), previous, digest),
-            )  # fmt: skip
+            execute(sql, event_params(event, previous, digest))
             previous = digest
 
     def transition(
@@ -396,7 +334,7 @@ class SqliteLedger:
             calendar = self._calendar(task.practice_id)
             result = apply_action(task, action, now=now, calendar=calendar, until=until, reason=reason)
             try:
-                execute(_UPDATE_TASK, (*_row(result.task)[1:], task.id, task.version))
+                execute(_UPDATE_TASK, (*task_params(result.task)[1:], task.id, task.version))
             except sqlite3.IntegrityError as err:
                 other = execute(f"SELECT id FROM task WHERE key = ? AND {OPEN_SQL}", (task.key,)).fetchone()
                 hint = f"task {other['id'] if other else '?'} is already open for the same stall"

@@ -1,0 +1,68 @@
+"""Versioned schema migrations shared by the ledger stores: one step per version, SQL per dialect.
+
+Every store keeps one integer, its schema version (SQLite: ``PRAGMA user_version``;
+PostgreSQL: the ``sophie_schema`` table). :data:`~sophie.execution.stores.schema.STEPS`
+lists the steps in order; step ``n`` brings a ledger from version ``n - 1`` to ``n`` and
+carries the statements for each dialect, so both stores always describe the same tables.
+A store runs the steps it lacks in one transaction that also records the new version; a
+ledger whose version is newer than the steps known is refused, untouched.
+
+Adding a migration: append a :class:`Step` with the next version, its SQLite statements
+and their PostgreSQL translation (see ``docs/operations.md``, "Upgrading").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["Dialect", "Step", "check_steps", "pending"]
+
+
+class Dialect(StrEnum):
+    """The SQL dialects the ledger stores speak."""
+
+    SQLITE = "sqlite"
+    POSTGRES = "postgres"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One schema version: the statements that bring the previous version to it, per dialect.
+
+    Attributes:
+        version: The version this step produces (1 for the first).
+        summary: What it changes, in a line.
+        sqlite: Its statements for SQLite.
+        postgres: Its statements for PostgreSQL.
+    """
+
+    version: int
+    summary: str
+    sqlite: tuple[str, ...]
+    postgres: tuple[str, ...]
+
+    def statements(self, dialect: Dialect) -> tuple[str, ...]:
+        """Return this step's statements in ``dialect``."""
+        return self.sqlite if dialect is Dialect.SQLITE else self.postgres
+
+
+def check_steps(steps: Sequence[Step]) -> int:
+    """Check that ``steps`` are numbered 1, 2, ... and written for every dialect; return the latest version.
+
+    Raises:
+        ValueError: A version is missing, repeated or out of order, or a step lacks a dialect.
+    """
+    for expected, step in enumerate(steps, start=1):
+        if step.version != expected:
+            raise ValueError(f"migration step {step.version} is out of order (expected {expected})")
+        for dialect in Dialect:
+            if not step.statements(dialect):
+                raise ValueError(f"migration step {step.version} has no {dialect} statements")
+    return len(steps)
+
+
+def pending(steps: Sequence[Step], found: int, dialect: Dialect) -> list[str]:
+    """Return the statements, in order, that bring a ledger at version ``found`` up to the last step."""
+    return [statement for step in steps[found:] for statement in step.statements(dialect)]
