@@ -1,4 +1,4 @@
-"""The layering of SPEC §2, enforced: inner layers never import outer ones; the core is pure."""
+"""The layering of the package, enforced: inner layers never import outer ones; the core is pure."""
 
 from __future__ import annotations
 

@@ -262,7 +262,7 @@ def test_plants_do_not_depend_on_the_seed_or_size_except_for_ids() -> None:
 
 
 class Reference:
-    """A plain reading of the thresholds of research/domain.md §5(b), as documented in docs/demo-practice.md."""
+    """A plain reading of the default pack's thresholds, as documented in docs/demo-practice.md."""
 
     def __init__(self, demo: Snapshot) -> None:
         practice = demo.practice

@@ -345,6 +345,8 @@ def test_touching_intervals_are_one_interval() -> None:
 
 def test_business_durations_print_and_negate() -> None:
     assert str(business_days(2)) == "2 business_days"
+    assert str(business_days(1)) == "1 business_day"
+    assert str(business_hours(1)) == "1 business_hour"
     assert str(business_hours(1.5)) == "1.5 business_hours"
     assert -business_days(2) == BusinessDuration(-2, BusinessUnit.DAYS)
     assert business_days(2.0) == business_days(2)

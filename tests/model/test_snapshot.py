@@ -69,7 +69,7 @@ def test_every_problem_in_the_file_is_reported_at_once() -> None:
 
 
 def test_unknown_top_level_section_is_rejected() -> None:
-    assert problems_of(minimal_snapshot(patientz=[])) == ["patientz: unknown field"]
+    assert problems_of(minimal_snapshot(patientz=[])) == ["patientz: unknown field (did you mean 'patients'?)"]
 
 
 def test_not_a_mapping_is_rejected() -> None:

@@ -124,7 +124,8 @@ def test_the_expected_type_is_enforced() -> None:
         ("treatment_plan.status", (1, 1, "unknown name 'treatment_plan'; the subject is called 'plan' here", "plan")),
         ("params.first_touch_dys", (1, 8, "unknown parameter 'first_touch_dys' (parameters: first_touch_days, "
                                           "threshold, wait)", "first_touch_days")),
-        ("dayz(3)", (1, 1, "unknown function 'dayz'", "days")),
+        ("dayz(3)", (1, 1, "unknown function 'dayz'; sophie functions lists them all", "days")),
+        ("days_ago(plan.presented_at) > 3", (1, 1, "unknown function 'days_ago'; sophie functions lists them all", "days_since")),
         ("plan.status == 'presnted'", (1, 16, "'presnted' is not a value plan.status can have (one of: draft, "
                                                "presented, accepted, declined, completed, inactive)", "presented")),
         ('plan.status in ["draft", "acepted"]', (1, 26, "'acepted' is not a value plan.status can have (one of: "

@@ -147,7 +147,7 @@ def test_an_enum_field_compares_with_its_string_value() -> None:
     assert not fires('plan.status != "presented"')
 
 
-# -- null semantics (SPEC §5) ---------------------------------------------------------------------
+# -- null semantics -------------------------------------------------------------------------------
 
 
 def test_an_attribute_of_null_is_null() -> None:

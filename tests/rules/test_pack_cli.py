@@ -157,7 +157,8 @@ def test_test_of_a_pack_that_does_not_load_exits_2(runner: CliRunner) -> None:
     result = runner.invoke(run_tests_command, [bad])
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr.startswith(f"sophie: error: {bad}:18:15: error: test fixture:")
+    # A located pack error is printed as it is, without a second "sophie: error:" in front.
+    assert result.stderr.startswith(f"{bad}:18:15: error: test fixture:")
 
 
 def test_test_can_select_rules(runner: CliRunner, good_pack: Path) -> None:

@@ -261,7 +261,7 @@ rules:
     assert [(f.subject_id, f.patient_id, f.title) for f in result.findings] == [("g-1", "g-1", "Collect $125.50")]
 
 
-def test_the_example_pack_fires_on_the_specification_example() -> None:
+def test_the_example_pack_fires_on_a_plan_presented_three_business_days_ago() -> None:
     pack = load_pack("example")
     snapshot = plans_snapshot(("tp-1", "presented", "2026-03-02T10:00:00-05:00", 1200.0))
     result = evaluate([pack], snapshot, THURSDAY_10)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from sophie.rules import pack_json_schema, parse_yaml
-from sophie.rules.packs.catalog import BUILTIN_PACKS_DIR
+from sophie.rules.packs.catalog import BUILTIN_PACKS_DIR, pack_tests_json_schema
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -36,6 +36,9 @@ def test_the_example_pack_validates_against_the_schema() -> None:
         (lambda d: d["rules"][0].update(resolve="sometimes"), "sometimes"),
         (lambda d: d["rules"][0].update({"for": "treatmentplan"}), "treatmentplan"),
         (lambda d: d["rules"][0]["escalate"][0].update(priority="asap"), "asap"),
+        (lambda d: d["rules"][0]["escalate"][0].update(after="2 busines_days"), "2 busines_days"),
+        (lambda d: d["rules"][0]["escalate"][0].update(after="2 fortnights"), "2 fortnights"),
+        (lambda d: d["rules"][0]["task"].update(due="2 busines_days"), "due 2 busines_days"),
     ],
 )
 def test_the_schema_rejects_what_the_loader_rejects(change: Any, where: str) -> None:
@@ -58,3 +61,23 @@ def test_the_schema_offers_completions_for_editors() -> None:
     for name, definition in defs.items():
         for key, prop in definition.get("properties", {}).items():
             assert prop.get("description") or "$ref" in prop or "allOf" in prop, f"{name}.{key} has no description"
+
+
+@pytest.mark.parametrize("due", ["1 business_day", "2 business_days", "30 minutes", "1 week", "plan.presented_at + days(3)"])
+def test_the_schema_accepts_every_duration_unit_and_due_expressions(due: str) -> None:
+    data = example_data()
+    data["rules"][0]["task"]["due"] = due
+    data["rules"][0]["escalate"][0]["after"] = due if due[0].isdigit() else "1 business_day"
+    assert list(validator().iter_errors(data)) == []
+
+
+def test_the_tests_file_schema_takes_the_built_in_tests_files_and_rejects_what_the_loader_rejects() -> None:
+    schema = pack_tests_json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    check = jsonschema.Draft202012Validator(schema)
+    for path in sorted(BUILTIN_PACKS_DIR.glob("*.tests.yaml")):
+        data = parse_yaml(path.read_text(encoding="utf-8")).data
+        assert list(check.iter_errors(data)) == [], path.name
+        broken = [dict(data[0], expct=[])]
+        assert list(check.iter_errors(broken)), "an unknown key passed"
+        assert list(check.iter_errors([{k: v for k, v in data[0].items() if k != "rule"}])), "a test without rule passed"

@@ -7,7 +7,7 @@ reconcile, the ledger) sees the snapshot alone.
 
 What an adapter must do:
     1. Subclass :class:`Adapter`, set ``name`` and implement :meth:`Adapter.fetch`: read
-       the source, map it onto the snapshot sections of SPEC §3, and return
+       the source, map it onto the snapshot sections (``sophie.model``), and return
        ``parse_snapshot(data, source=...)`` (which validates every record, rejects naive
        datetimes and checks that every id a record names exists).
     2. Return a *complete* snapshot or raise. Never return a partial one: a record

@@ -11,6 +11,7 @@ from sophie.cli.app import SophieGroup
 from sophie.cli.demo_command import demo_command
 from sophie.cli.docs_commands import docs_group
 from sophie.cli.execution_commands import queue_command, run_command, task_group
+from sophie.cli.init_command import init_command
 from sophie.cli.outbox_commands import outbox_group
 from sophie.cli.plugin_commands import plugins_command
 from sophie.cli.rules_commands import (
@@ -18,6 +19,7 @@ from sophie.cli.rules_commands import (
     explain_command,
     functions_command,
     schema_pack_command,
+    schema_pack_tests_command,
     test_command,
 )
 from sophie.cli.snapshot_commands import inspect_command, schema_group
@@ -33,8 +35,10 @@ def cli() -> None:
 
 
 schema_group.add_command(schema_pack_command)
+schema_group.add_command(schema_pack_tests_command)
 
 cli.add_command(demo_command)
+cli.add_command(init_command)
 cli.add_command(inspect_command)
 cli.add_command(schema_group)
 cli.add_command(plugins_command)

@@ -22,12 +22,15 @@ EXIT_USAGE = 2
 
 
 def error_lines(error: SophieError) -> list[str]:
-    """Return the lines to print for an error: one per problem."""
-    if isinstance(error, SnapshotError):
-        return error.lines()
+    """Return the lines to print for an error, one per problem, each ready for stderr.
+
+    A rule pack's diagnostics are already located (``FILE:LINE:COL: error: ...``) and are
+    printed as they are; every other problem reads ``sophie: error: ...``.
+    """
     if isinstance(error, RuleError):
         return [str(d) for d in error.diagnostics]
-    return [str(error)]
+    lines = error.lines() if isinstance(error, SnapshotError) else [str(error)]
+    return [f"sophie: error: {line}" for line in lines]
 
 
 class SophieGroup(click.Group):
@@ -43,7 +46,7 @@ class SophieGroup(click.Group):
             sys.exit(EXIT_USAGE)
         except SophieError as err:
             for line in error_lines(err):
-                click.echo(f"sophie: error: {line}", err=True)
+                click.echo(line, err=True)
             sys.exit(EXIT_USAGE)
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, BrokenPipeError):
             raise

@@ -24,7 +24,7 @@ __all__ = ["docs_group", "pack_docs_command"]
 
 def _fail(lines: list[str]) -> NoReturn:
     for line in lines:
-        click.echo(f"sophie: error: {line}", err=True)
+        click.echo(line, err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -57,7 +57,7 @@ def pack_docs_command(pack: str, output: Path | None, check: bool) -> None:
     escalates, and where each threshold comes from (the comment on each parameter's line).
     """
     if check and output is None:
-        _fail(["--check needs --output PATH: the file to compare with"])
+        _fail(["sophie: error: --check needs --output PATH: the file to compare with"])
     try:
         text = _document(pack)
     except SophieError as err:
@@ -76,5 +76,5 @@ def pack_docs_command(pack: str, output: Path | None, check: bool) -> None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
     except OSError as err:
-        _fail([f"cannot write {output}: {err.strerror or err}"])
+        _fail([f"sophie: error: cannot write {output}: {err.strerror or err}"])
     click.echo(f"wrote {output}")

@@ -16,8 +16,9 @@ import click
 from rich import box
 from rich.table import Table
 
+from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url, practice_from
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, AwareDateTime, now_or
-from sophie.cli.ownership_options import ownership_options, settings_from
+from sophie.cli.ownership_options import ownership_options
 from sophie.cli.render import console, print_json
 from sophie.execution import (
     Action,
@@ -31,36 +32,16 @@ from sophie.execution import (
     rules_by_id,
     sqlite_path,
 )
-from sophie.model import Snapshot
+from sophie.execution.practice_setup import DEFAULT_PACKS, load_packs, practice_setup
 
 if TYPE_CHECKING:
-    from sophie.plugins.manager import Plugins
-    from sophie.rules import CompiledPack
+    pass
 
 __all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "task_group"]
-
-DEFAULT_PACKS = ("dental-core", "example")
-"""``sophie run`` without ``--pack`` uses the first of these that is installed."""
 
 
 def _existing_ledger(db_url: str) -> StoredLedger:
     return open_existing_ledger(db_url)
-
-
-def load_packs(refs: Sequence[str], plugins: Plugins) -> list[CompiledPack]:
-    """Load the packs named on the command line, or the default pack when none is."""
-    if not refs:
-        known = plugins.rule_packs()
-        refs = [next((name for name in DEFAULT_PACKS if name in known), DEFAULT_PACKS[-1])]
-    return [plugins.load_pack(ref) for ref in refs]
-
-
-def _snapshot(adapter: str, source: str | None, now: datetime, plugins: Plugins) -> Snapshot:
-    from sophie.adapters import DemoAdapter, create_adapter
-
-    if adapter == "demo" and source is None:
-        return DemoAdapter(as_of=now).fetch()
-    return create_adapter(adapter, source=source, plugins=plugins).fetch()
 
 
 def _local(value: datetime | None, tz: str) -> str:
@@ -103,7 +84,9 @@ def _print_cycle(result: CycleResult) -> None:
 
 
 @click.command("run")
-@click.option("--adapter", required=True, help="Where the snapshot comes from (demo, files, or a plugin's).")
+@CONFIG_OPTION
+@click.option("--practice", "practice_id", metavar="ID", help="Run only this practice of a group's file.")
+@click.option("--adapter", default=None, help="Where the snapshot comes from (demo, files, or a plugin's).")
 @click.option("--source", help="The adapter's source, e.g. the snapshot file for --adapter files.")
 @click.option(
     "--pack",
@@ -118,7 +101,9 @@ def _print_cycle(result: CycleResult) -> None:
 @NOW_OPTION
 @FORMAT_OPTION
 def run_command(
-    adapter: str,
+    config_path: str | None,
+    practice_id: str | None,
+    adapter: str | None,
     source: str | None,
     pack_refs: tuple[str, ...],
     param_pairs: tuple[str, ...],
@@ -138,39 +123,54 @@ def run_command(
     from sophie.plugins.manager import Plugins
     from sophie.rules import evaluate, parse_param_overrides
 
-    settings = settings_from(owner_strategy, fixed_owner, cover, reopen_grace)
+    config = command_config(config_path)
+    db_url = ledger_url(db_url, config)
     if not is_postgres_url(db_url):
         sqlite_path(db_url)  # a bad --db fails before any work
+    ids = [practice_id] if config is None or practice_id is not None else [p.id for p in config.practices]
     plugins = Plugins()
-    packs = load_packs(pack_refs, plugins)
-    params = parse_param_overrides(packs, param_pairs)
     when = now_or(now)
-    snapshot = _snapshot(adapter, source, when, plugins)
-    evaluation = evaluate(packs, snapshot, when, params)
-    versions = {pack.name: pack.version for pack in packs}
-    with open_ledger(db_url) as ledger:
-        result = apply_evaluation(
-            ledger, snapshot, evaluation, rules=rules_by_id(packs), now=when, settings=settings, packs=versions
-        )
-    for change in result.changes:  # committed: observers can no longer undo anything
-        for problem in plugins.notify_task_changed(change):
-            click.echo(f"sophie: warning: {problem}", err=True)
-    if output_format == "json":
-        print_json(result.as_dict())
-    else:
-        _print_cycle(result)
+    for one in ids:
+        practice = practice_from(
+            config, one, adapter=adapter, source=source, pack_refs=pack_refs, owner_strategy=owner_strategy,
+            fixed_owner=fixed_owner, cover=cover, reopen_grace=reopen_grace,
+        )  # fmt: skip
+        setup = practice_setup(practice, plugins=plugins)
+        params = {**setup.params, **parse_param_overrides(setup.packs, param_pairs)}
+        snapshot = setup.fetch(when)
+        evaluation = evaluate(setup.packs, snapshot, when, params)
+        versions = {pack.name: pack.version for pack in setup.packs}
+        with open_ledger(db_url) as ledger:
+            result = apply_evaluation(
+                ledger, snapshot, evaluation, rules=rules_by_id(setup.packs), now=when, settings=setup.settings,
+                packs=versions,
+            )  # fmt: skip
+        for change in result.changes:  # committed: observers can no longer undo anything
+            for problem in plugins.notify_task_changed(change):
+                click.echo(f"sophie: warning: {problem}", err=True)
+        if output_format == "json":
+            print_json(result.as_dict())
+        else:
+            _print_cycle(result)
 
 
 @click.command("queue")
 @click.option("--role", help="Only tasks routed to this role.")
 @click.option("--staff", "staff_id", metavar="ID", help="Only tasks owned by this staff member.")
 @click.option("--practice", "practice_id", metavar="ID", help="Only this practice's tasks (a group's ledger).")
+@CONFIG_OPTION
 @DB_OPTION
 @FORMAT_OPTION
 def queue_command(
-    role: str | None, staff_id: str | None, practice_id: str | None, db_url: str, output_format: str
+    role: str | None,
+    staff_id: str | None,
+    practice_id: str | None,
+    config_path: str | None,
+    db_url: str,
+    output_format: str,
 ) -> None:
     """Show open tasks, most urgent first, then earliest due."""
+    db_url = ledger_url(db_url, command_config(config_path))
     if role and staff_id:
         raise click.UsageError("give --role or --staff, not both")
     with _existing_ledger(db_url) as ledger:
@@ -197,6 +197,7 @@ def _action_command(action: Action, summary: str) -> click.Command:
     @click.option("--until", type=AwareDateTime(), help="Snooze or block until this time.")
     @click.option("--reason", help="Why the task is blocked (kept in the ledger, never logged).")
     @click.option("--by", "staff_id", metavar="STAFF_ID", help="Who acts (audited as staff:<id>; default cli).")
+    @CONFIG_OPTION
     @DB_OPTION
     @NOW_OPTION
     @FORMAT_OPTION
@@ -205,11 +206,13 @@ def _action_command(action: Action, summary: str) -> click.Command:
         until: datetime | None,
         reason: str | None,
         staff_id: str | None,
+        config_path: str | None,
         db_url: str,
         now: datetime | None,
         output_format: str,
     ) -> None:
         actor = f"staff:{staff_id}" if staff_id else "cli"
+        db_url = ledger_url(db_url, command_config(config_path))
         with _existing_ledger(db_url) as ledger:
             result = ledger.transition(task_id, action, actor=actor, now=now_or(now), until=until, reason=reason)
         task = result.task
@@ -232,10 +235,12 @@ _action_command(Action.REOPEN, "Reopen a task (done, resolved, expired, snoozed 
 
 @task_group.command("show")
 @click.argument("task_id")
+@CONFIG_OPTION
 @DB_OPTION
 @FORMAT_OPTION
-def show_command(task_id: str, db_url: str, output_format: str) -> None:
+def show_command(task_id: str, config_path: str | None, db_url: str, output_format: str) -> None:
     """Show one task and its audit trail."""
+    db_url = ledger_url(db_url, command_config(config_path))
     with _existing_ledger(db_url) as ledger:
         task = ledger.get(task_id)
         events = ledger.audit(task.id)

@@ -19,7 +19,7 @@ from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
 from sophie.model import BUILTIN_ROLES
 from sophie.rules.language.durations import DurationSyntaxError, parse_duration
 
-__all__ = ["ownership_options", "settings_from"]
+__all__ = ["ownership_options", "pairs", "settings_from"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,7 +56,12 @@ def _role(text: str, flag: str) -> str:
     return role
 
 
-def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
+def pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
+    """Return ``ROLE=VALUE`` flags as a mapping (roles checked).
+
+    Raises:
+        click.UsageError: A malformed pair or a misspelt role.
+    """
     found: dict[str, str] = {}
     for value in values:
         left, sep, right = value.partition("=")
@@ -74,9 +79,9 @@ def settings_from(
     Raises:
         click.UsageError: For a malformed pair, a misspelt role or a bad duration (exit 2).
     """
-    fixed = _pairs(fixed_owner, "--fixed-owner")
+    fixed = pairs(fixed_owner, "--fixed-owner")
     ladder = dict(DEFAULT_LADDER)
-    for role, covering in _pairs(cover, "--cover").items():
+    for role, covering in pairs(cover, "--cover").items():
         ladder[role] = _role(covering, "--cover")
     try:
         grace = parse_duration(reopen_grace).value()

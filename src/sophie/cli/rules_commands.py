@@ -26,16 +26,23 @@ from sophie.plugins.manager import Plugins
 from sophie.rules.evaluation import parse_param_overrides
 from sophie.rules.explain import explain_rule
 from sophie.rules.language.functions import FunctionRegistry
-from sophie.rules.packs.catalog import pack_json_schema, write_pack_schema
+from sophie.rules.packs.catalog import pack_json_schema, pack_tests_json_schema, write_pack_schema
 from sophie.rules.packs.loader import CompiledPack
 from sophie.rules.packs.pack_tests import run_pack_tests
 
-__all__ = ["check_command", "explain_command", "functions_command", "schema_pack_command", "test_command"]
+__all__ = [
+    "check_command",
+    "explain_command",
+    "functions_command",
+    "schema_pack_command",
+    "schema_pack_tests_command",
+    "test_command",
+]
 
 
 def _fail(error: SophieError) -> NoReturn:
     for line in error_lines(error):
-        click.echo(f"sophie: error: {line}", err=True)
+        click.echo(line, err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -192,15 +199,32 @@ def schema_pack_command(write_path: bool) -> None:
 
     For completion and checks in editors, put this line at the top of a pack file:
     `# yaml-language-server: $schema=<the path printed by sophie schema pack --path>`
+    (and `sophie schema pack-tests --path` for <pack>.tests.yaml files).
     """
+    _print_schema(write_path, tests=False)
+
+
+@click.command("pack-tests")
+@click.option(
+    "--path",
+    "write_path",
+    is_flag=True,
+    help="Write the schema to a stable file and print its path (for the yaml-language-server line).",
+)
+def schema_pack_tests_command(write_path: bool) -> None:
+    """Print the JSON Schema of <pack>.tests.yaml files (a list of tests, each naming its rule)."""
+    _print_schema(write_path, tests=True)
+
+
+def _print_schema(write_path: bool, *, tests: bool) -> None:
     if write_path:
         try:
-            click.echo(str(write_pack_schema()))
+            click.echo(str(write_pack_schema(tests=tests)))
         except OSError as err:
             click.echo(f"sophie: error: cannot write the schema: {err}", err=True)
             sys.exit(EXIT_USAGE)
         return
-    click.echo(json.dumps(pack_json_schema(), indent=2))
+    click.echo(json.dumps(pack_tests_json_schema() if tests else pack_json_schema(), indent=2))
 
 
 def _functions_data(registry: FunctionRegistry) -> dict[str, Any]:
@@ -219,6 +243,7 @@ def _functions_data(registry: FunctionRegistry) -> dict[str, Any]:
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def functions_command(output_format: str) -> None:
     """List the expression functions and every entity type's fields, with types."""
+    from rich.markup import escape
     from rich.table import Table
 
     data = _functions_data(Plugins().function_registry())
@@ -230,7 +255,7 @@ def functions_command(output_format: str) -> None:
     table.add_column("signature", no_wrap=True)
     table.add_column("description")
     for function in data["functions"]:
-        table.add_row(function["signature"], function["doc"])
+        table.add_row(escape(function["signature"]), escape(function["doc"]))
     out.print(table)
     for entity, fields in data["entities"].items():
         entity_table = Table(title=entity, title_justify="left")
@@ -238,5 +263,5 @@ def functions_command(output_format: str) -> None:
             entity_table.add_column(column)
         for spec in fields:
             name = spec["name"] + (" (derived)" if spec["derived"] else "")
-            entity_table.add_row(name, spec["type"], spec["doc"])
+            entity_table.add_row(escape(name), escape(spec["type"]), escape(spec["doc"]))
         out.print(entity_table)

@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING
 import click
 from rich.status import Status
 
+from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url, practice_from
 from sophie.cli.options import DB_OPTION, AwareDateTime
-from sophie.cli.ownership_options import ownership_options, settings_from
+from sophie.cli.ownership_options import ownership_options
 from sophie.cli.render import console
 from sophie.errors import AdapterError
 from sophie.execution import SqliteLedger, sqlite_path
+from sophie.execution.practice_setup import practice_setup
 from sophie.execution.realtime.sweep import Sweep
 from sophie.execution.realtime.watch import SimulatedClock, SystemClock, WatchClock, Watcher, WatchLock, WatchTick
 from sophie.execution.stores.task_cache import CachedTaskLedger
@@ -113,7 +115,9 @@ def _printer(output: str, plugins: Plugins) -> tuple[Status | None, Callable[[Wa
 
 
 @click.command("watch")
-@click.option("--adapter", required=True, help="Where the snapshot comes from (files, demo, or a plugin's).")
+@CONFIG_OPTION
+@click.option("--practice", "practice_id", metavar="ID", help="The practice of a group's file to watch.")
+@click.option("--adapter", default=None, help="Where the snapshot comes from (files, demo, or a plugin's).")
 @click.option("--source", help="The adapter's source, e.g. the snapshot file for --adapter files.")
 @click.option("--events", "events_path", metavar="FILE.jsonl",
               help="A JSON-lines file of change events (files); 'simulate' with --adapter demo.")  # fmt: skip
@@ -138,7 +142,9 @@ def _printer(output: str, plugins: Plugins) -> tuple[Status | None, Callable[[Wa
 @click.option("--output", type=click.Choice(["auto", "text", "json"]), default="auto", show_default=True,
               help="A status line (terminal) or JSON lines (otherwise).")  # fmt: skip
 def watch_command(
-    adapter: str,
+    config_path: str | None,
+    practice_id: str | None,
+    adapter: str | None,
     source: str | None,
     events_path: str | None,
     interval: float,
@@ -163,17 +169,21 @@ def watch_command(
     One watcher per ledger (a lock file beside it); SIGINT or SIGTERM finishes the current
     cycle and exits 0. See docs/watch.md.
     """
-    from sophie.cli.execution_commands import load_packs
     from sophie.plugins.manager import Plugins
     from sophie.rules import parse_param_overrides
 
-    settings = settings_from(owner_strategy, fixed_owner, cover, reopen_grace)
-    path = sqlite_path(db_url)
+    config = command_config(config_path)
+    practice = practice_from(
+        config, practice_id, adapter=adapter, source=source, pack_refs=pack_refs, owner_strategy=owner_strategy,
+        fixed_owner=fixed_owner, cover=cover, reopen_grace=reopen_grace,
+    )  # fmt: skip
+    path = sqlite_path(ledger_url(db_url, config))
     plugins = Plugins()
-    packs = load_packs(pack_refs, plugins)
-    params = parse_param_overrides(packs, param_pairs)
+    setup = practice_setup(practice, plugins=plugins)
+    packs, settings = setup.packs, setup.settings
+    params = {**setup.params, **parse_param_overrides(packs, param_pairs)}
     clock: WatchClock = SystemClock() if clock_start is None else SimulatedClock(clock_start, clock_speed)
-    source_adapter = _adapter(adapter, source, events_path, clock, plugins)
+    source_adapter = _adapter(setup.adapter, setup.source, events_path, clock, plugins)
     stop = threading.Event()
     status, printer = _printer(output, plugins)
     failed: list[str] = []

@@ -93,7 +93,7 @@ class CycleResult:
         }
 
     def as_dict(self) -> dict[str, JsonValue]:
-        """Return ``{"changes": [...], "summary": {...}}`` as SPEC §7 prints it."""
+        """Return ``{"changes": [...], "summary": {...}}`` as ``sophie run --format json`` prints it."""
         return {"changes": [change.as_dict() for change in self.listed_changes], "summary": self.summary()}
 
 

@@ -39,7 +39,7 @@ JsonValue = Any
 
 
 class TaskStatus(StrEnum):
-    """Where a task is in its life (SPEC §6)."""
+    """Where a task is in its life."""
 
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
@@ -67,7 +67,7 @@ class ChangeKind(StrEnum):
 
     ``verified`` is internal: a task marked done whose stall the PMS no longer shows is
     confirmed and stops being watched for a reopen. ``sophie run`` counts it in the
-    summary but does not list it among the changes (SPEC §7 names the other six).
+    summary but does not list it among the changes (only the other six are listed).
     """
 
     CREATED = "created"
@@ -163,7 +163,7 @@ class Task:
         return {"type": self.subject_type, "id": self.subject_id}
 
     def as_dict(self) -> dict[str, JsonValue]:
-        """Return the task's SPEC §6 fields, JSON-ready (datetimes as ISO 8601 with offset)."""
+        """Return the task's fields, JSON-ready (datetimes as ISO 8601 with offset)."""
         return {
             "id": self.id,
             "key": self.key,

@@ -85,8 +85,10 @@ class BusinessDuration:
         return BusinessDuration(-self.amount, self.unit)
 
     def __str__(self) -> str:
+        """``1 business_day``, ``2 business_days``: the YAML spelling, singular for one."""
         amount = int(self.amount) if self.amount == int(self.amount) else self.amount
-        return f"{amount} {self.unit}"
+        unit = str(self.unit)
+        return f"{amount} {unit[:-1] if amount in (1, -1) else unit}"
 
 
 def business_days(n: float | Decimal) -> BusinessDuration:

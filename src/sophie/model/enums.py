@@ -1,4 +1,4 @@
-"""The closed vocabularies of the domain model (SPEC §3).
+"""The closed vocabularies of the domain model.
 
 Every enum is a ``StrEnum`` whose values are the lower-case words used in snapshot
 JSON and in rule expressions (``appointment.status == "broken"``).

@@ -20,6 +20,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import AwareDatetime, BaseModel
 
 from sophie.model import records
+from sophie.model.field_docs import FIELD_DOCS
 
 __all__ = [
     "ENTITY_TYPES",
@@ -143,7 +144,9 @@ def _stored_fields(model: type[BaseModel]) -> dict[str, FieldSpec]:
     for name, info in model.model_fields.items():
         field_type = _field_type(info.annotation)
         if field_type is not None:
-            doc = info.description or f"stored field {name}"
+            doc = info.description or FIELD_DOCS.get(model.__name__, {}).get(name) or name.replace("_", " ")
+            if field_type.choices and not all(choice in doc for choice in field_type.choices):
+                doc += f" (one of: {', '.join(field_type.choices)})"
             fields[name] = FieldSpec(name, field_type, doc)
     return fields
 

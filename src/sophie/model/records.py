@@ -1,4 +1,4 @@
-"""The records of a snapshot, one pydantic model per section (SPEC §3).
+"""The records of a snapshot, one pydantic model per section.
 
 These are the boundary types: they validate what an adapter or a file hands in
 (unknown fields rejected, naive datetimes rejected, enums checked) and are frozen
@@ -76,7 +76,7 @@ RecordId = Annotated[str, Field(min_length=1, max_length=200)]
 """An identifier: any non-empty string, unique within its section."""
 
 def _money_json(value: Decimal) -> float:
-    # SPEC §3: money is a JSON number. Two decimal places below 10**12 survive the trip
+    # Money is a JSON number in snapshots and output. Two decimal places below 10**12 survive the trip
     # through a float exactly (its shortest repr is the decimal text).
     return float(value)
 

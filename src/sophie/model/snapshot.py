@@ -8,6 +8,7 @@ every id a record names exists.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -128,10 +129,26 @@ def _record_id(data: Any, collection: str, index: int) -> str | None:
     return None
 
 
-def _describe(error: Mapping[str, Any]) -> str:
+def _field_hint(collection: str | None, loc: list[Any]) -> str:
+    """Return `` (did you mean 'x'?)`` for a misspelt field of a section's record, or nothing."""
+    model: Any = Snapshot
+    for part in [collection, *loc[2:-1]] if collection else loc[:-1]:
+        if isinstance(part, int):
+            continue
+        info = getattr(model, "model_fields", {}).get(str(part))
+        annotation = getattr(info, "annotation", None)
+        inner = getattr(annotation, "__args__", (annotation,))
+        model = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if model is None:
+            return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(getattr(model, "model_fields", {})), n=1, cutoff=0.7)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _describe(error: Mapping[str, Any], collection: str | None = None) -> str:
     kind = error.get("type", "")
     if kind == "extra_forbidden":
-        return "unknown field"
+        return "unknown field" + _field_hint(collection, list(error.get("loc", ())))
     if kind == "missing":
         return "required field is missing"
     if kind == "timezone_aware":
@@ -154,7 +171,7 @@ def _problems_from_validation(error: ValidationError, data: Any) -> list[RecordP
             field = ".".join(str(part) for part in loc[2:])
             problems.append(
                 RecordProblem(
-                    _describe(item),
+                    _describe(item, collection),
                     collection=collection,
                     index=index,
                     record_id=_record_id(data, collection, index),

@@ -55,7 +55,7 @@ def sophie_rule_packs() -> Iterator[RulePackSource]:
 
 @hookimpl
 def sophie_rule_functions() -> Iterator[RuleFunction]:
-    """The functions of the rule language (SPEC §5)."""
+    """The built-in functions of the rule language."""
     from sophie.rules.language.functions import FunctionRegistry
 
     registry = FunctionRegistry.builtin()

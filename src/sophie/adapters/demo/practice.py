@@ -7,7 +7,7 @@ everything is drawn from ``random.Random`` streams seeded from ``seed`` and date
 to ``as_of``; nothing reads the clock.
 
 Its ground truth (:meth:`DemoPractice.plants`) lists, for every rule of the default pack
-(``research/domain.md`` §5(b)), situations that must fire and near-misses just on the other
+(``dental-core``), situations that must fire and near-misses just on the other
 side of the threshold that must not. ``docs/demo-practice.md`` lists them with thresholds.
 
 Large practices stream: :meth:`DemoPractice.iter_records` yields the records family by

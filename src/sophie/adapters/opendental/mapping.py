@@ -1,4 +1,4 @@
-"""Open Dental rows → sophie's patient-scoped sections (SPEC §3).
+"""Open Dental rows → sophie's patient-scoped snapshot sections.
 
 Each function reads the rows of one patient group (every patient, or the patients an
 incremental fetch re-reads) and returns raw snapshot records paired with the

@@ -1,6 +1,6 @@
 """The notification outbox: rows written in the same transaction as the task changes.
 
-A delivery worker (a later release) reads unsent rows and hands them to notifiers,
+A delivery worker (``sophie.notifiers.delivery``) reads unsent rows and hands them to notifiers,
 at least once, with the row's key as the idempotency key; so no notification is lost
 when sophie crashes and none is sent twice to a receiver that deduplicates.
 

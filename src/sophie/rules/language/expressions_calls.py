@@ -25,6 +25,38 @@ _SUMMABLE = frozenset({"int", "number", "decimal", "duration", "none", "any"})
 _METHOD_HINTS = {"lower": "lower(x)", "upper": "upper(x)", "format": "a template placeholder", "get": "x.field"}
 
 
+_SAME_MEANING: dict[str, str] = {
+    "days_ago": "days_since",
+    "days_between": "days_since",
+    "days_old": "days_since",
+    "ago": "age",
+    "elapsed": "age",
+    "time_since": "age",
+    "business_days_since": "business_age",
+    "business_days_ago": "business_age",
+    "workdays": "business_days",
+    "weekdays": "business_days",
+    "size": "len",
+    "length": "len",
+    "total": "sum",
+    "ifnull": "coalesce",
+    "nvl": "coalesce",
+    "isnull": "coalesce",
+    "to_date": "date",
+    "lowercase": "lower",
+}
+"""Names analysts reach for that mean one of the language's functions (did-you-mean by meaning)."""
+
+
+def _meant_function(name: str, known: list[str]) -> str | None:
+    """Return the function an unknown name most likely means: by meaning first, then by spelling."""
+    meant = _SAME_MEANING.get(name.lower())
+    if meant in known:
+        return meant
+    close = difflib.get_close_matches(name, known, n=1)
+    return close[0] if close else None
+
+
 def check_call(checker: _Checker, node: ast.Call) -> Node | None:
     """Return the IR of a call, or ``None`` after reporting its problems."""
     func = node.func
@@ -48,8 +80,11 @@ def check_call(checker: _Checker, node: ast.Call) -> Node | None:
         ok = False
     function = checker.functions.get(func.id)
     if function is None:
-        suggestion = difflib.get_close_matches(func.id, checker.functions.names(), n=1)
-        checker.problem(func, f"unknown function {func.id!r}", suggestion[0] if suggestion else None)
+        checker.problem(
+            func,
+            f"unknown function {func.id!r}; sophie functions lists them all",
+            _meant_function(func.id, checker.functions.names()),
+        )
     if function is None or not ok:
         _visit_quietly(checker, node.args)
         return None

@@ -71,12 +71,24 @@ def _pair(checker: _Checker, op: str, operands: list[Node], i: int, syntax: list
     else:
         problem = equality_problem(left.type, right.type)
     if problem is not None:
-        checker.problem(syntax[i], problem)
+        checker.problem(syntax[i], problem + _quoted_number_hint(left, right))
         return False
     if left.type.kind == "decimal" or right.type.kind == "decimal":
         operands[i], operands[i + 1] = to_decimal(left), to_decimal(right)
     ok = _check_choice(checker, left, right, syntax[i + 1])
     return _check_choice(checker, right, left, syntax[i]) and ok
+
+def _quoted_number_hint(left: Node, right: Node) -> str:
+    """Say how to fix a number written in quotes and compared with a number (``fee >= "1000"``)."""
+    for number, text in ((left, right), (right, left)):
+        if number.type.is_numeric and isinstance(text, Const) and isinstance(text.value, str):
+            try:
+                float(text.value.strip())
+            except ValueError:
+                continue
+            return f"; the quotes make {text.value!r} text: write the number without quotes ({text.value.strip()})"
+    return ""
+
 
 def _membership(checker: _Checker, left: Node, right: Node, at: ast.AST) -> bool:
     kind = right.type.kind

@@ -5,7 +5,7 @@ It defines what every construct means; the compiler must agree with it on every 
 tested at run time, so a mistake in the checker's ``optional`` flags shows up as a
 disagreement rather than hiding in both.
 
-Evaluation is left to right. Null rules (SPEC §5): an attribute of null is null;
+Evaluation is left to right. Null rules: an attribute of null is null;
 arithmetic with null is null (once the left side is null, the right side is not
 evaluated); an ordering comparison with null is false (same short-circuit); ``==``/``!=``
 and ``is`` compare with null as usual; ``and``/``or``/``not`` and ``if`` treat null as

@@ -14,23 +14,27 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from sophie.errors import ConfigurationError, UnknownNameError
 from sophie.model import SUBJECT_TYPES
 from sophie.rules.diagnostics import suggest
 from sophie.rules.language.functions import FunctionRegistry
 from sophie.rules.packs.compiled_pack import CompiledPack
 from sophie.rules.packs.loader import compile_pack
-from sophie.rules.packs.pack_schema import PRIORITIES, Pack
+from sophie.rules.packs.pack_schema import PRIORITIES, Pack, PackTestCase
 from sophie.rules.packs.yaml_source import read_yaml_file
 
 __all__ = [
     "BUILTIN_PACKS_DIR",
     "PACK_SCHEMA_ID",
+    "PACK_TESTS_SCHEMA_ID",
     "available_packs",
     "find_pack",
     "find_tests_file",
     "load_pack",
     "pack_json_schema",
+    "pack_tests_json_schema",
     "write_pack_schema",
 ]
 
@@ -38,6 +42,7 @@ BUILTIN_PACKS_DIR = Path(__file__).resolve().parent / "builtin"
 """Where the built-in packs live."""
 
 PACK_SCHEMA_ID = "urn:sophie:schema:pack:v1"  # a name, not a place: the project owns no web domain
+PACK_TESTS_SCHEMA_ID = "urn:sophie:schema:pack-tests:v1"
 """The ``$id`` of the pack JSON Schema (version 1 of the pack format)."""
 
 _SUFFIXES = (".yaml", ".yml")
@@ -148,19 +153,35 @@ def pack_json_schema() -> dict[str, Any]:
     return schema
 
 
+def pack_tests_json_schema() -> dict[str, Any]:
+    """Return the JSON Schema of ``<pack>.tests.yaml`` files: a list of tests that each name their rule."""
+    schema = TypeAdapter(list[PackTestCase]).json_schema(mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": PACK_TESTS_SCHEMA_ID,
+        "title": "sophie rule pack tests",
+        **schema,
+    }
+
+
 def _cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "sophie" / "schemas"
 
 
-def write_pack_schema(directory: Path | None = None) -> Path:
-    """Write the pack JSON Schema to a stable file and return its path.
+def write_pack_schema(directory: Path | None = None, *, tests: bool = False) -> Path:
+    """Write the pack JSON Schema (or, with ``tests``, the tests-file schema) to a stable file.
 
-    The default is ``$XDG_CACHE_HOME/sophie/schemas/pack.v1.json`` (``~/.cache/...``).
-    The file is only rewritten when its content changes.
+    The default is ``$XDG_CACHE_HOME/sophie/schemas/pack.v1.json`` (``pack-tests.v1.json``
+    for tests files; ``~/.cache/...`` without XDG). The file is only rewritten when its
+    content changes.
+
+    Returns:
+        The file's path.
     """
-    target = (directory or _cache_dir()) / "pack.v1.json"
-    text = json.dumps(pack_json_schema(), indent=2, sort_keys=False) + "\n"
+    target = (directory or _cache_dir()) / ("pack-tests.v1.json" if tests else "pack.v1.json")
+    schema = pack_tests_json_schema() if tests else pack_json_schema()
+    text = json.dumps(schema, indent=2, sort_keys=False) + "\n"
     if not target.is_file() or target.read_text(encoding="utf-8") != text:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")

@@ -32,6 +32,8 @@ from sophie.rules.packs.pack_schema import Escalation, Pack, PackTestCase, Rule,
 from sophie.rules.packs.pack_tests import CompiledTest, compile_test
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from sophie.rules.packs.yaml_source import PathKey, YamlDocument
 
 __all__ = [
@@ -179,14 +181,30 @@ def _validate(out: Collector, model: type[BaseModel], data: Any, path: PathKey, 
         return None
 
 
+def _salvaged_header(data: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """Return the roles and params that are valid on their own, when the header as a whole is not.
+
+    A bad pack name or version must not also make every ``params.x`` an unknown parameter:
+    each role and parameter is checked alone, and the good ones are kept.
+    """
+    probe = {"pack": "salvage", "version": "0.0.0", "rules": []}
+    raw_roles, raw_params = data.get("roles"), data.get("params")
+    roles = [r for r in raw_roles if _quietly(Pack, {**probe, "roles": [r]})] if isinstance(raw_roles, list) else []
+    params: dict[str, Any] = {}
+    for key, value in raw_params.items() if isinstance(raw_params, dict) else ():
+        checked = _quietly(Pack, {**probe, "params": {key: value}})
+        if checked is not None:
+            params.update(checked.params)
+    return roles, params
+
+
 def _header(out: Collector, data: dict[str, Any], functions: FunctionRegistry) -> _PackContext:
     header = _validate(out, Pack, {**data, "rules": []}, ())
     if "rules" not in data:
         out.at((), "missing required key 'rules' (the list of rules)")
     name = header.pack if header else str(data.get("pack", "?"))
     version = header.version if header else str(data.get("version", "0.0.0"))
-    declared = header.roles if header else []
-    raw_params = header.params if header else {}
+    declared, raw_params = (header.roles, header.params) if header else _salvaged_header(data)
     params = {key: param_default(value) for key, value in raw_params.items()}
     param_types = {}
     for key, value in params.items():
@@ -224,7 +242,14 @@ def _rules(pc: _PackContext, data: dict[str, Any]) -> list[CompiledRule]:
     return compiled
 
 
-def _attach_file_tests(pc: _PackContext, rules: list[CompiledRule], tests: YamlDocument) -> list[CompiledRule]:
+def _attach_file_tests(
+    pc: _PackContext, rules: list[CompiledRule], tests: YamlDocument, declared: Collection[str]
+) -> list[CompiledRule]:
+    """Attach the tests of a ``<pack>.tests.yaml``; ``declared`` holds every rule id the pack wrote.
+
+    A test of a rule that is declared but broken is checked (its fixture may have problems of
+    its own) and set aside quietly: the rule's own error is the root cause, reported once.
+    """
     out = Collector(tests.source)
     ids = [rule.id for rule in rules]
     extra: dict[str, list[CompiledTest]] = {}
@@ -238,14 +263,22 @@ def _attach_file_tests(pc: _PackContext, rules: list[CompiledRule], tests: YamlD
         case = _validate(out, PackTestCase, raw, path)
         if case is None:
             continue
-        if case.rule not in ids:
-            out.at((*path, "rule"), f"no rule {case.rule!r} in pack {pc.name}", suggestion=suggest(case.rule, ids))
+        if case.rule not in declared:
+            known = sorted(declared)
+            out.at((*path, "rule"), f"no rule {case.rule!r} in pack {pc.name}", suggestion=suggest(case.rule, known))
             continue
         compiled = compile_test(case, case.rule, path, out, pc.params)
-        if compiled is not None:
+        if compiled is not None and case.rule in ids:
             extra.setdefault(case.rule, []).append(compiled)
     pc.out.items.extend(out.items)
     return [rule if rule.id not in extra else replace(rule, tests=rule.tests + tuple(extra[rule.id])) for rule in rules]
+
+
+def _declared_ids(data: dict[str, Any]) -> set[str]:
+    raw_rules = data.get("rules")
+    if not isinstance(raw_rules, list):
+        return set()
+    return {raw["id"] for raw in raw_rules if isinstance(raw, dict) and isinstance(raw.get("id"), str)}
 
 
 def compile_pack(
@@ -274,7 +307,7 @@ def compile_pack(
     pc = _header(out, data, registry)
     rules = _rules(pc, data)
     if tests is not None:
-        rules = _attach_file_tests(pc, rules, tests)
+        rules = _attach_file_tests(pc, rules, tests, _declared_ids(data))
     if out.items:
         raise RuleError(out.sorted())
     return CompiledPack(

@@ -358,13 +358,23 @@ def _reading_guide(pack: CompiledPack) -> list[str]:
         "(the treatment was booked, the claim was sent, the call was logged). Doing the work in the "
         "practice system is what closes a task; marking it done while the problem is still there "
         "reopens it.",
-        "- **Patients who are not called**: rules that lead to a call skip patients marked "
-        "do-not-contact and patients who are inactive, archived or deceased.",
+        *_contact_bullet(pack),
         "- **Every number can be changed** for a practice: `sophie run --param NAME=VALUE` "
         f"(or `{pack.name}.NAME=VALUE`). The table at the end lists them with their sources; "
         "*[I]* marks a default chosen by sophie's authors where the sources give no number.",
         "",
     ]
+
+
+def _contact_bullet(pack: CompiledPack) -> list[str]:
+    """Say which rules skip do-not-contact patients: only what the pack's own conditions do."""
+    skipping = [rule.id for rule in pack.rules if rule.when is not None and "do_not_contact" in rule.when.text]
+    if not skipping:
+        return []
+    if len(skipping) == len(pack.rules):
+        return ["- **Patients who are not called**: every rule skips patients marked do-not-contact."]
+    names = ", ".join(f"`{rule_id}`" for rule_id in skipping)
+    return [f"- **Patients who are not called**: these rules skip patients marked do-not-contact: {names}."]
 
 
 def _summary(rules: list[CompiledRule], pack: CompiledPack) -> list[str]:

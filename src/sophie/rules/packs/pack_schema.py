@@ -154,13 +154,19 @@ def _for_clause(value: str) -> str:
 
 RuleId = Annotated[str, AfterValidator(_rule_id), Field(json_schema_extra={"pattern": _RULE_ID.pattern})]
 Name = Annotated[str, AfterValidator(_name), Field(json_schema_extra={"pattern": _NAME.pattern})]
+_UNIT_WORDS = sorted({*DURATION_UNITS, *(unit[:-1] for unit in DURATION_UNITS)}, key=len, reverse=True)
+DURATION_PATTERN = rf"^\s*\d+\s*({'|'.join(_UNIT_WORDS)})\s*$"
+"""What editors accept as a duration: a whole number and a unit, singular or plural (``2 business_days``)."""
+LOOKS_LIKE_DURATION_PATTERN = r"^\s*\d+\s*[A-Za-z_]+\s*$"
+"""A number and one word: meant as a duration, so the word must be a unit (``2 busines_days`` is not)."""
+
 DurationText = Annotated[
     str,
     AfterValidator(_duration),
     Field(
         description=f"'<n> <unit>', unit one of {', '.join(DURATION_UNITS)} (singular too)",
         examples=["1 business_day", "2 business_days", "4 business_hours", "30 minutes", "1 week"],
-        json_schema_extra={"pattern": r"^\s*\d+\s*[A-Za-z_]+\s*$"},
+        json_schema_extra={"pattern": DURATION_PATTERN},
     ),
 ]
 PriorityWord = Annotated[str, AfterValidator(_priority), Field(json_schema_extra={"enum": list(PRIORITIES)})]
@@ -215,6 +221,9 @@ class Task(_Strict):
         min_length=1,
         description="A duration after the task opens (e.g. '1 business_day'), or an expression giving a datetime.",
         examples=["1 business_day", "4 business_hours", "opening.start - hours(1)"],
+        json_schema_extra={
+            "anyOf": [{"pattern": DURATION_PATTERN}, {"not": {"pattern": LOOKS_LIKE_DURATION_PATTERN}}]
+        },
     )
     key: str | None = Field(
         default=None,

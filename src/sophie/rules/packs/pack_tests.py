@@ -115,7 +115,7 @@ def compile_test(
             out.at(
                 where,
                 f"test fixture: {problem.where()}: {problem.message}",
-                key=problem.message == "unknown field",
+                key=problem.message.startswith("unknown field"),
                 rule_id=rule_id,
             )
     params: dict[str, object] = {}

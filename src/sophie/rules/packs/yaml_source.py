@@ -322,10 +322,59 @@ def _syntax_message(err: yaml.MarkedYAMLError, text: str) -> str:
     mark = err.problem_mark
     if "\\t" in problem or (mark is not None and text[mark.index : mark.index + 1] == "\t"):
         return "tab characters cannot indent YAML; use spaces"
+    indentation = _indentation_hint(err, text)
+    if indentation:
+        return indentation
     message = f"invalid YAML: {problem}"
     if err.context:
         message += f" ({err.context})"
     return message
+
+
+def _indentation_hint(err: yaml.MarkedYAMLError, text: str) -> str | None:
+    """Explain a mapping broken by a mis-indented line, in the analyst's terms."""
+    bad = err.problem_mark
+    if bad is None:
+        return None
+    lines = text.splitlines()
+    row = lines[bad.line] if bad.line < len(lines) else ""
+    indent = _indent_of(row)
+    word = row.strip().split(":", 1)[0][:40] or "this line"
+    above = next(
+        (n for n in range(bad.line - 1, -1, -1) if lines[n].strip() and not lines[n].lstrip().startswith("#")), None
+    )
+    if above is None:
+        return None
+    prev = _indent_of(lines[above])
+    prev_word = lines[above].strip().lstrip("- ").split(":", 1)[0][:40]
+    start = err.context_mark
+    if "block mapping" in (err.context or "") and start is not None and start.line != bad.line:
+        levels = sorted({prev, start.column}, reverse=True)
+        choices = " or ".join(f"{n} spaces" for n in levels)
+        return (
+            f"line {bad.line + 1} is indented {indent} spaces, which lines up with no mapping above it: "
+            f"indent {word!r} by {choices} to make it a key of the mapping it belongs to "
+            f"({prev_word!r} on line {above + 1} is at {prev})"
+        )
+    if "mapping values are not allowed" in (err.problem or "") and indent > prev and bad.line != above:
+        return (
+            f"line {bad.line + 1} is indented {indent} spaces, more than {prev_word!r} on line {above + 1} "
+            f"({prev}): if {word!r} is a key of the same mapping, indent it by {prev} spaces"
+        )
+    return None
+
+
+def _indent_of(row: str) -> int:
+    return len(row) - len(row.lstrip(" "))
+
+
+def _reader_problem(err: yaml.reader.ReaderError, text: str) -> tuple[Mark, str]:
+    """Locate a character YAML refuses (a NUL byte, a control character) at its own line and column."""
+    before = text[: err.position]
+    line = before.count("\n") + 1
+    column = err.position - (before.rfind("\n") + 1) + 1
+    character = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "\0")
+    return Mark(line, column), f"invalid YAML: character U+{character:04X} is not allowed here; remove it"
 
 
 def parse_yaml(text: str, *, file: str = "<string>", limits: YamlLimits = DEFAULT_LIMITS) -> YamlDocument:
@@ -352,6 +401,8 @@ def parse_yaml(text: str, *, file: str = "<string>", limits: YamlLimits = DEFAUL
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         raise problems.fail(_mark(mark) if mark else Mark(1, 1), _syntax_message(err, text)) from None
+    except yaml.reader.ReaderError as err:
+        raise problems.fail(*_reader_problem(err, text)) from None
     except yaml.YAMLError as err:
         raise problems.fail(Mark(1, 1), f"invalid YAML: {err}") from None
     except (RecursionError, MemoryError, OverflowError) as err:

@@ -1,6 +1,6 @@
 """Planted claim and billing stalls and near-misses: rules C1-C7, B1 and B2 of the default pack.
 
-Thresholds (``research/domain.md`` §5(b)): a completed procedure of an insured patient with
+Thresholds (the defaults of the ``dental-core`` pack): a completed procedure of an insured patient with
 no claim after 1 business day; a draft or ready claim more than 1 business day after its
 service date (a claim has no creation time); a secondary claim on hold more than 2 business
 days after its primary was paid; a sent claim 30, 60 or 90 days old (at 30, with no

@@ -2,7 +2,7 @@
 
 Each planted family is an ordinary patient (a hygiene visit a few months ago, its claim
 paid, a recall not yet due) plus one carefully timed situation: a stall that a rule of
-the default pack (``research/domain.md`` §5(b)) must find, or a near-miss just on the
+the default pack (``dental-core``) must find, or a near-miss just on the
 other side of that rule's threshold, which it must not. :class:`PlantKit` holds the
 building blocks; the scenarios live in ``demo_plants_*`` modules, one per rule family.
 """
@@ -51,7 +51,7 @@ class Plant:
     """One planted situation and what the default pack must make of it.
 
     Attributes:
-        kind: The rule id of ``research/domain.md`` §5(b), e.g. ``tx.unscheduled.first_touch``.
+        kind: The rule id in the default pack ``dental-core``, e.g. ``tx.unscheduled.first_touch``.
         subject_type: The entity type of the subject (``treatment_plan``, ``appointment``,
             ``claim``, ``recall``, ``patient``, ``procedure``, ``balance``, ``opening``).
         subject_id: The subject's id (a balance's is its guarantor's patient id).

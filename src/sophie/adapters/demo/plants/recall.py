@@ -1,6 +1,6 @@
 """Planted recall and reactivation stalls and near-misses: rules R1-R5 of the default pack.
 
-Thresholds (``research/domain.md`` §5(b)): a hygiene visit (D1110, D1120, D4341, D4342,
+Thresholds (the defaults of the ``dental-core`` pack): a hygiene visit (D1110, D1120, D4341, D4342,
 D4910) completed today with no future hygiene visit; a recall due within 30 days, or past
 due, or more than 180 days past due, with no appointment and not disabled; a patient last
 seen more than 18 and less than 24 months ago with nothing booked and not do-not-contact.

@@ -1,6 +1,6 @@
 """Planted scheduling stalls and near-misses: rules S1-S5 of the default pack.
 
-Thresholds (``research/domain.md`` §5(b)): an opening of at least 30 minutes later today
+Thresholds (the defaults of the ``dental-core`` pack): an opening of at least 30 minutes later today
 (or tomorrow morning); a broken appointment not rebooked after 1 business day; a visit
 within 3 days (72 hours) or within 24 hours still unconfirmed; an appointment on the
 unscheduled list for more than 30 days with no contact in the last 30 days.

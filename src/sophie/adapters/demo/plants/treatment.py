@@ -1,6 +1,6 @@
 """Planted treatment stalls and near-misses: rules T1-T8 of the default pack.
 
-Thresholds (``research/domain.md`` §5(b)): first touch 2 business days after presentation,
+Thresholds (the defaults of the ``dental-core`` pack): first touch 2 business days after presentation,
 second at 14 days, third at 60 days; a planned appointment unscheduled for more than 7 days;
 a patient on today's schedule with unscheduled treatment; a pre-authorization unanswered
 for 15 days, answered without a call to the patient within 2 business days, or approved

@@ -1,0 +1,93 @@
+"""``--config``: commands read ``sophie.toml`` (or the file named) and let flags override it.
+
+A flag counts as given when it is on the command line (or in the environment); its
+default never overrides the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from sophie.cli.ownership_options import pairs as ownership_pairs
+from sophie.config import PracticeConfig, SophieConfig, find_config, load_config
+from sophie.errors import ConfigurationError
+
+__all__ = ["CONFIG_OPTION", "command_config", "given", "ledger_url", "practice_from"]
+
+CONFIG_OPTION = click.option(
+    "--config", "config_path", metavar="FILE", default=None,
+    help="The configuration file [default: ./sophie.toml when present].",
+)  # fmt: skip
+
+
+def given(name: str) -> bool:
+    """Whether the current command's parameter ``name`` was given (not its default)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def command_config(config_path: str | None) -> SophieConfig | None:
+    """Return the configuration a command reads: ``--config``, else ``./sophie.toml`` if present.
+
+    Raises:
+        ConfigFileError: The file is missing (when named), unreadable or has a bad key.
+    """
+    path = find_config(config_path, directory=Path.cwd())
+    return None if path is None else load_config(path)
+
+
+def ledger_url(db_url: str, config: SophieConfig | None) -> str:
+    """Return ``--db`` when given, else the file's ledger, else ``--db``'s default."""
+    if config is None or given("db_url"):
+        return db_url
+    return config.ledger.resolved_url()
+
+
+def practice_from(
+    config: SophieConfig | None,
+    practice_id: str | None,
+    *,
+    adapter: str | None,
+    source: str | None,
+    pack_refs: tuple[str, ...],
+    owner_strategy: str,
+    fixed_owner: tuple[str, ...],
+    cover: tuple[str, ...],
+    reopen_grace: str,
+) -> PracticeConfig:
+    """Return the practice a command runs: the file's, with the flags given laid over it.
+
+    Raises:
+        click.UsageError: Neither ``--adapter`` nor a configuration names an adapter.
+        ConfigurationError: ``--practice`` names no practice of the file, or a group has several.
+    """
+    if config is None:
+        if practice_id is not None:
+            raise ConfigurationError("--practice needs a configuration file (sophie.toml or --config)")
+        if adapter is None:
+            raise click.UsageError("give --adapter, or write a sophie.toml first (`sophie init --adapter demo`)")
+        practice = PracticeConfig(adapter=adapter)
+    else:
+        practice = config.practice(practice_id)
+    update: dict[str, object] = {}
+    if adapter is not None and adapter != practice.adapter:
+        update.update(adapter=adapter, source=None, adapter_settings={})
+    if source is not None:
+        update["source"] = source
+    if pack_refs:
+        update["packs"] = pack_refs
+    ownership: dict[str, object] = {}
+    if given("owner_strategy"):
+        ownership["strategy"] = owner_strategy
+    if fixed_owner:
+        ownership["fixed"] = ownership_pairs(fixed_owner, "--fixed-owner")
+    if cover:
+        ownership["cover"] = ownership_pairs(cover, "--cover")
+    if given("reopen_grace"):
+        ownership["reopen_grace"] = reopen_grace
+    if ownership:
+        update["ownership"] = practice.ownership.model_copy(update=ownership)
+    return practice.model_copy(update=update) if update else practice
