@@ -24,6 +24,7 @@ from sophie.cli.rules_commands import (
 )
 from sophie.cli.snapshot_commands import inspect_command, schema_group
 from sophie.cli.watch_command import watch_command
+from sophie.cli.worker_commands import worker_group
 
 __all__ = ["cli", "main"]
 
@@ -52,6 +53,7 @@ cli.add_command(functions_command)
 cli.add_command(outbox_group)
 cli.add_command(docs_group)
 cli.add_command(watch_command)
+cli.add_command(worker_group)
 
 
 def main() -> None:

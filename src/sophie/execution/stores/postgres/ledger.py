@@ -214,7 +214,8 @@ class PostgresLedger:
     def practice_ids(self) -> list[str]:
         """Return the practices the ledger holds tasks or cycles for, sorted."""
         rows = self._read(
-            f"SELECT DISTINCT practice_id AS id FROM task UNION SELECT practice_id FROM cycle ORDER BY 1 {_C}"
+            "SELECT id FROM (SELECT practice_id AS id FROM task UNION SELECT practice_id FROM cycle) AS p "
+            f"ORDER BY id {_C}"
         )
         return [row["id"] for row in rows]
 
