@@ -7,8 +7,15 @@ carries the statements for each dialect, so both stores always describe the same
 A store runs the steps it lacks in one transaction that also records the new version; a
 ledger whose version is newer than the steps known is refused, untouched.
 
-Adding a migration: append a :class:`Step` with the next version, its SQLite statements
-and their PostgreSQL translation (see ``docs/operations.md``, "Upgrading").
+Adding a migration: append a :class:`Step` to :data:`~sophie.execution.stores.schema.STEPS`
+with the next version, its SQLite statements and their PostgreSQL translation. Most DDL
+is the same text in both (``CREATE TABLE`` with ``TEXT``/``INTEGER`` columns, ``CREATE
+[UNIQUE] INDEX ... WHERE``, ``ALTER TABLE ... ADD COLUMN``, ``DROP INDEX IF EXISTS``);
+what differs: ``INTEGER PRIMARY KEY AUTOINCREMENT`` is ``BIGINT GENERATED ALWAYS AS
+IDENTITY PRIMARY KEY``, ``REAL`` is ``DOUBLE PRECISION``, a trigger's body is a PL/pgSQL
+function plus ``CREATE TRIGGER ... EXECUTE FUNCTION``, ``INSERT OR IGNORE`` is ``INSERT ...
+ON CONFLICT DO NOTHING``. A test checks that both stores end with the same tables, columns
+and indexes.
 """
 
 from __future__ import annotations
