@@ -116,7 +116,7 @@ def test_sigkilled_workers_lose_and_double_nothing_on_a_group_of_20():
     rng = random.Random(20260309)
     kills_mid_cycle = rounds = stage = 0
     with postgres_schema() as url:
-        app = group_app(url, practices, every=timedelta(minutes=5))
+        app = group_app(url, practices, every=timedelta(minutes=5), periodic=False)
         with PostgresLedger(url) as ledger:
             install_job_schema(app, ledger)
         stage_time = lambda k: int((START + timedelta(hours=2 * k)).timestamp())  # noqa: E731

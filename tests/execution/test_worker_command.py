@@ -66,6 +66,13 @@ def test_a_worker_runs_every_practice_then_stops_on_sigterm(tmp_path):
         tasks = json.loads(queue.stdout)["tasks"]
         assert tasks and {task["key"].split(":")[0] for task in tasks} == {"south"}
         assert "sophie-test" not in errors and "password" not in errors
+        one = tasks[0]["id"]
+        wrong = subprocess.run([*SOPHIE, "task", "ack", one, "--practice", "north", "--db", url],
+                               capture_output=True, text=True)  # fmt: skip
+        assert wrong.returncode == 2 and "unknown task" in wrong.stderr and "Traceback" not in wrong.stderr
+        right = subprocess.run([*SOPHIE, "task", "ack", one, "--practice", "south", "--db", url],
+                               capture_output=True, text=True)  # fmt: skip
+        assert right.returncode == 0 and "acknowledged" in right.stdout
 
 
 def test_two_workers_delivering_one_outbox_never_claim_the_same_row(tmp_path):

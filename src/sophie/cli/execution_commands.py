@@ -20,6 +20,7 @@ from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url,
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, AwareDateTime, now_or
 from sophie.cli.ownership_options import ownership_options
 from sophie.cli.render import console, print_json
+from sophie.errors import UnknownNameError
 from sophie.execution import (
     Action,
     CycleResult,
@@ -42,6 +43,19 @@ __all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "task_
 
 def _existing_ledger(db_url: str) -> StoredLedger:
     return open_existing_ledger(db_url)
+
+
+PRACTICE_OPTION = click.option(
+    "--practice", "practice_id", metavar="ID", help="The practice the task must belong to (a group's ledger)."
+)
+
+
+def _in_practice(ledger: StoredLedger, task_id: str, practice_id: str | None) -> str:
+    """Return the task's full id, refusing a task of another practice than ``--practice``."""
+    task = ledger.get(task_id)
+    if practice_id is not None and task.practice_id != practice_id:
+        raise UnknownNameError("task", f"{task_id} in practice {practice_id}")
+    return task.id
 
 
 def _local(value: datetime | None, tz: str) -> str:
@@ -197,6 +211,7 @@ def _action_command(action: Action, summary: str) -> click.Command:
     @click.option("--until", type=AwareDateTime(), help="Snooze or block until this time.")
     @click.option("--reason", help="Why the task is blocked (kept in the ledger, never logged).")
     @click.option("--by", "staff_id", metavar="STAFF_ID", help="Who acts (audited as staff:<id>; default cli).")
+    @PRACTICE_OPTION
     @CONFIG_OPTION
     @DB_OPTION
     @NOW_OPTION
@@ -206,6 +221,7 @@ def _action_command(action: Action, summary: str) -> click.Command:
         until: datetime | None,
         reason: str | None,
         staff_id: str | None,
+        practice_id: str | None,
         config_path: str | None,
         db_url: str,
         now: datetime | None,
@@ -214,6 +230,7 @@ def _action_command(action: Action, summary: str) -> click.Command:
         actor = f"staff:{staff_id}" if staff_id else "cli"
         db_url = ledger_url(db_url, command_config(config_path))
         with _existing_ledger(db_url) as ledger:
+            task_id = _in_practice(ledger, task_id, practice_id)
             result = ledger.transition(task_id, action, actor=actor, now=now_or(now), until=until, reason=reason)
         task = result.task
         if output_format == "json":
@@ -235,14 +252,17 @@ _action_command(Action.REOPEN, "Reopen a task (done, resolved, expired, snoozed 
 
 @task_group.command("show")
 @click.argument("task_id")
+@PRACTICE_OPTION
 @CONFIG_OPTION
 @DB_OPTION
 @FORMAT_OPTION
-def show_command(task_id: str, config_path: str | None, db_url: str, output_format: str) -> None:
+def show_command(
+    task_id: str, practice_id: str | None, config_path: str | None, db_url: str, output_format: str
+) -> None:
     """Show one task and its audit trail."""
     db_url = ledger_url(db_url, command_config(config_path))
     with _existing_ledger(db_url) as ledger:
-        task = ledger.get(task_id)
+        task = ledger.get(_in_practice(ledger, task_id, practice_id))
         events = ledger.audit(task.id)
     if output_format == "json":
         print_json({"task": task.as_detail(), "audit": [event.as_dict() for event in events]})

@@ -44,8 +44,11 @@ def worker_group(ctx: click.Context, config_path: str | None, every: int, concur
     """Run the group's cycles (any number of workers, on any machines, share them); stop with SIGTERM."""
     if ctx.invoked_subcommand is not None:
         return
-    from sophie.execution.group.jobs import QUEUE, group_app, install_job_schema
-    from sophie.execution.stores.postgres.ledger import PostgresLedger
+    try:
+        from sophie.execution.group.jobs import QUEUE, group_app, install_job_schema
+        from sophie.execution.stores.postgres.ledger import PostgresLedger
+    except ImportError as err:  # pragma: no cover - depends on the installed extras
+        raise ConfigurationError(f"sophie worker needs the worker extra: pip install 'sophie[worker]' ({err})") from err
 
     config, url = _group(config_path)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

@@ -87,8 +87,13 @@ def install_job_schema(app: procrastinate.App, ledger: PostgresLedger) -> None:
             ledger.connection.execute(app.schema_manager.get_schema())
 
 
-def group_app(url: str, practices: Sequence[PracticeConfig], *, every: timedelta) -> procrastinate.App:
-    """Return the procrastinate app of a group: its cycle job and its periodic tick.
+def group_app(
+    url: str, practices: Sequence[PracticeConfig], *, every: timedelta, periodic: bool = True
+) -> procrastinate.App:
+    """Return the procrastinate app of a group: its cycle job and (``periodic``) its periodic tick.
+
+    Without the tick, workers run only the cycle jobs queued otherwise (tests, benchmarks,
+    a cycle queued by hand with :func:`defer_cycles`).
 
     Every practice's setup (packs compiled, parameters typed) is built here, once, so a bad
     configuration stops the worker before it takes a job, and cycles do not recompile.
@@ -115,8 +120,6 @@ def group_app(url: str, practices: Sequence[PracticeConfig], *, every: timedelta
             return {"practice": practice_id, "skipped": "held by another cycle, or already run"}
         return {"practice": practice_id, **result.counts(), "findings": result.findings}
 
-    @app.periodic(cron="* * * * *", periodic_id="sophie.tick")
-    @app.task(name="sophie.tick", queue=QUEUE, queueing_lock="sophie.tick")
     def tick(timestamp: int) -> int:
         now = datetime.fromtimestamp(timestamp, UTC)
         with PostgresLedger(url) as ledger:
@@ -124,6 +127,9 @@ def group_app(url: str, practices: Sequence[PracticeConfig], *, every: timedelta
             due = due_practices(ledger, practices, now, every)
         return defer_cycles(app, due, at=timestamp)
 
+    tick_task = app.task(name="sophie.tick", queue=QUEUE, queueing_lock="sophie.tick")(tick)
+    if periodic:
+        app.periodic(cron="* * * * *", periodic_id="sophie.tick")(tick_task)
     return app
 
 
