@@ -11,7 +11,7 @@ import pytest
 from ledger_stores import postgres_schema
 from sophie.errors import LedgerError
 from sophie.execution import open_ledger
-from sophie.execution.stores.migrations import Dialect, Step, check_steps, pending
+from sophie.execution.stores.migrations import Dialect, Step, check_steps, pending, run_statement
 from sophie.execution.stores.schema import LATEST_VERSION, STEPS
 
 
@@ -52,6 +52,17 @@ def test_the_steps_are_numbered_and_written_for_both_dialects():
         check_steps([*STEPS, Step(LATEST_VERSION + 1, "sqlite only", ("SELECT 1",), ())])
     assert pending(STEPS, LATEST_VERSION, Dialect.SQLITE) == []
     assert pending(STEPS, LATEST_VERSION - 1, Dialect.POSTGRES) == list(STEPS[-1].postgres)
+
+
+def test_a_step_may_be_a_function_of_the_connection(tmp_path):
+    def rebuild(connection):
+        connection.execute("CREATE TABLE rebuilt (id TEXT)")
+
+    step = Step(LATEST_VERSION + 1, "a rebuild", (rebuild,), ("CREATE TABLE rebuilt (id TEXT)",))
+    db = sqlite3.connect(tmp_path / "x.db")
+    for statement in pending([*STEPS, step], LATEST_VERSION, Dialect.SQLITE):
+        run_statement(db, statement)
+    assert db.execute("SELECT name FROM sqlite_master WHERE name = 'rebuilt'").fetchone() == ("rebuilt",)
 
 
 def test_both_stores_hold_the_same_tables_columns_and_indexes(tmp_path):

@@ -20,11 +20,16 @@ and indexes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-__all__ = ["Dialect", "Step", "check_steps", "pending"]
+__all__ = ["Dialect", "Statement", "Step", "check_steps", "pending", "run_statement"]
+
+Statement = str | Callable[[Any], None]
+"""One piece of a step: SQL text, or a function given the connection (for what SQL alone
+cannot say in a dialect, such as SQLite's table rebuild to change a CHECK constraint)."""
 
 
 class Dialect(StrEnum):
@@ -47,10 +52,10 @@ class Step:
 
     version: int
     summary: str
-    sqlite: tuple[str, ...]
-    postgres: tuple[str, ...]
+    sqlite: tuple[Statement, ...]
+    postgres: tuple[Statement, ...]
 
-    def statements(self, dialect: Dialect) -> tuple[str, ...]:
+    def statements(self, dialect: Dialect) -> tuple[Statement, ...]:
         """Return this step's statements in ``dialect``."""
         return self.sqlite if dialect is Dialect.SQLITE else self.postgres
 
@@ -70,6 +75,14 @@ def check_steps(steps: Sequence[Step]) -> int:
     return len(steps)
 
 
-def pending(steps: Sequence[Step], found: int, dialect: Dialect) -> list[str]:
+def pending(steps: Sequence[Step], found: int, dialect: Dialect) -> list[Statement]:
     """Return the statements, in order, that bring a ledger at version ``found`` up to the last step."""
     return [statement for step in steps[found:] for statement in step.statements(dialect)]
+
+
+def run_statement(connection: Any, statement: Statement) -> None:
+    """Run one statement of a step on ``connection`` (a function is called with it)."""
+    if callable(statement):
+        statement(connection)
+    else:
+        connection.execute(statement)

@@ -14,7 +14,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from sophie.errors import LedgerError
-from sophie.execution.stores.migrations import Dialect, pending
+from sophie.execution.stores.migrations import Dialect, pending, run_statement
 from sophie.execution.stores.schema import LATEST_VERSION, STEPS
 
 __all__ = ["MIGRATION_LOCK", "migrate"]
@@ -39,7 +39,7 @@ def migrate(connection: psycopg.Connection[Any], *, where: str) -> int:
         if found == 0:
             connection.execute("CREATE TABLE IF NOT EXISTS sophie_schema (version INTEGER NOT NULL)")
         for statement in pending(STEPS, found, Dialect.POSTGRES):
-            connection.execute(statement)
+            run_statement(connection, statement)
         connection.execute("DELETE FROM sophie_schema")
         connection.execute("INSERT INTO sophie_schema (version) VALUES (%s)", (LATEST_VERSION,))
     return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from sophie.errors import LedgerError
-from sophie.execution.stores.migrations import Dialect, pending
+from sophie.execution.stores.migrations import Dialect, pending, run_statement
 from sophie.execution.stores.schema import LATEST_VERSION, OPEN_SQL, STEPS, WATCHED_SQL
 
 __all__ = ["LATEST_VERSION", "OPEN_SQL", "WATCHED_SQL", "migrate"]
@@ -32,7 +32,7 @@ def migrate(connection: sqlite3.Connection, *, path: str) -> int:
     try:
         found = _version(connection, path)
         for statement in pending(STEPS, found, Dialect.SQLITE):
-            connection.execute(statement)
+            run_statement(connection, statement)
         connection.execute(f"PRAGMA user_version = {LATEST_VERSION}")
         connection.execute("COMMIT")
     except BaseException:
