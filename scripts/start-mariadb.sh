@@ -7,7 +7,7 @@
 # Usage: export SOPHIE_TEST_MARIADB_URL=$(bash scripts/start-mariadb.sh)
 # Users: sophie_reader (SELECT only) and sophie_admin (everything), both limited to
 # databases named opendental*; the tests create one database per test from
-# tests/adapters/opendental/schema.sql and seed.sql.
+# tests/adapters/opendental/schema-24.3.0.0.sql (Open Dental 24.3's own tables) and seed.sql.
 # Settings: SOPHIE_MARIADB_PORT (3307), SOPHIE_MARIADB_DIR (a directory under /tmp).
 set -euo pipefail
 

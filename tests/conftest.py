@@ -21,3 +21,7 @@ def ledger_url(request, tmp_path):
 
     with store_url(request.param, tmp_path) as url:
         yield url
+@pytest.fixture(autouse=True)
+def _no_audit_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ledgers in tests use the plain audit chain unless a test sets ``SOPHIE_AUDIT_KEY`` itself."""
+    monkeypatch.delenv("SOPHIE_AUDIT_KEY", raising=False)

@@ -478,7 +478,8 @@ import resource, sys
 from sophie.adapters.demo.practice import DemoPractice, DemoSettings
 summary = DemoPractice(DemoSettings(patients=int(sys.argv[1]))).summary()
 assert summary.counts["patients"] == int(sys.argv[1])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(peak // 1024 if sys.platform == "darwin" else peak)  # bytes on macOS, KiB on Linux
 """
 
     def peak_kib(patients: int) -> int:
@@ -530,7 +531,13 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "demo-practice.md"
 def test_the_documented_example_runs() -> None:
     text = DOC.read_text()
     example = text.split("```python\n", 1)[1].split("```", 1)[0]
-    exec(compile(example, str(DOC), "exec"), {})
+    names: dict[str, object] = {}
+    exec(compile(example, str(DOC), "exec"), names)
+    snapshot, truth, summary = names["snapshot"], names["truth"], names["summary"]
+    assert isinstance(snapshot, Snapshot) and len(snapshot.patients) == 2000
+    assert truth == practice().plants()  # the planted families do not depend on the size
+    assert isinstance(summary, PracticeSummary) and summary.counts["patients"] == 2000
+    assert (names["section"], type(names["record"]).__name__) == ("balances", "Balance")  # the loop ran to the end
 
 
 def test_the_documented_plants_are_the_plants() -> None:

@@ -8,6 +8,11 @@ check, one open task per key, every task audited from its creation, the audit ch
 outbox intact), completes the scenario by running the cycles that had not committed,
 and checks the result is identical, row for row, to an uninterrupted run (serial numbers
 aside: PostgreSQL does not give back the numbers a rolled-back transaction drew).
+
+The two treatment coordinators hold ``CAPACITY`` tasks a day each, so the first cycle
+puts part of the 40 stalls in their backlogs and later cycles release them as tasks
+resolve: a crash must neither lose a backlog task nor release one twice, and no day may
+ever hold more than its capacity.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import pytest
 from execution_fakes import Finding, Rule, Step, at, evaluation, practice_snapshot
 
 from ledger_stores import raw, store_url
-from sophie.execution import SqliteLedger, apply_evaluation, open_ledger
+from sophie.execution import ExecutionSettings, SqliteLedger, apply_evaluation, open_ledger
 from sophie.model.calendar import business_days
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -41,6 +46,8 @@ SCENARIO = [  # (now, firing subjects)
     (at("2026-03-11T10:00"), SUBJECTS[:35]),
     (at("2026-03-13T10:00"), SUBJECTS[5:35]),
 ]
+CAPACITY = 12
+SETTINGS = ExecutionSettings(capacity=CAPACITY)
 KILLS = 100  # SIGKILLs that must land inside a cycle
 MAX_ROUNDS = 400
 TABLES = ("task", "task_event", "outbox", "cycle", "assignment_cursor", "practice")
@@ -54,8 +61,9 @@ def run_cycles(url: str, start: int = 0, hook=None) -> None:
         for now, firing in SCENARIO[start:]:
             findings = [Finding(s, START + timedelta(days=1)) for s in firing]
             apply_evaluation(
-                ledger, SNAPSHOT, evaluation(findings, {RULE.id: SUBJECTS}), rules={RULE.id: RULE}, now=now
-            )
+                ledger, SNAPSHOT, evaluation(findings, {RULE.id: SUBJECTS}), rules={RULE.id: RULE}, now=now,
+                settings=SETTINGS,
+            )  # fmt: skip
 
 
 def dump(url: str) -> dict[str, list[tuple]]:
@@ -102,7 +110,7 @@ def check_consistent(url: str, path: Path | None) -> int:
     with open_ledger(url) as ledger:
         duplicates = raw(
             ledger,
-            "SELECT key FROM task WHERE status IN ('open','acknowledged','snoozed','blocked') GROUP BY key "
+            "SELECT key FROM task WHERE status IN ('open','acknowledged','snoozed','blocked','backlog') GROUP BY key "
             "HAVING count(*) > 1",
         )
         assert duplicates == []
@@ -113,10 +121,26 @@ def check_consistent(url: str, path: Path | None) -> int:
         events = raw(ledger, "SELECT count(*) FROM task_event")[0][0]
         versions = raw(ledger, "SELECT coalesce(sum(version), 0) FROM task")[0][0]
         assert events == versions  # one event per change: a task at version v has v events
+        # every task that entered a day was notified once for it; a backlog task never was
         unnotified = raw(
-            ledger, "SELECT count(*) FROM task WHERE id NOT IN (SELECT task_id FROM outbox WHERE kind = 'created')"
+            ledger,
+            "SELECT count(*) FROM task WHERE status IN ('open','acknowledged','snoozed','blocked') "
+            "AND id NOT IN (SELECT task_id FROM outbox WHERE kind IN ('created', 'released'))",
         )[0][0]
         assert unnotified == 0
+        # released at most once per time it went into a backlog (creation, or an escalation to a full day)
+        twice = raw(
+            ledger,
+            "SELECT task_id FROM task_event GROUP BY task_id HAVING sum(CASE WHEN kind = 'released' THEN 1 ELSE 0 END)"
+            " > sum(CASE WHEN to_status = 'backlog' AND coalesce(from_status, '') != 'backlog' THEN 1 ELSE 0 END)",
+        )
+        assert twice == []
+        fullest = raw(
+            ledger,
+            "SELECT max(n) FROM (SELECT count(*) n FROM task WHERE status IN ('open','acknowledged','snoozed',"
+            "'blocked') AND priority != 'urgent' GROUP BY owner_id) AS days",
+        )[0][0]
+        assert (fullest or 0) <= CAPACITY
         ledger.verify_audit()
         return int(raw(ledger, "SELECT count(*) FROM cycle")[0][0])
 
@@ -159,8 +183,12 @@ def test_sigkill_during_reconcile_loses_and_duplicates_nothing(tmp_path, store, 
         run_cycles(reference_url, hook=counter)
         seconds = time.perf_counter() - started
         reference = dump(reference_url)
+        with open_ledger(reference_url) as ledger:
+            released = raw(ledger, "SELECT kind FROM task_event WHERE kind = 'released'")
     statements = 10**9 - counter.left
     assert len(reference["task"]) == 45 and len(reference["cycle"]) == len(SCENARIO)
+    statuses = [row[14] for row in reference["task"]]
+    assert "backlog" in statuses and released, "the scenario must backlog tasks and release some"
 
     rng = random.Random(20260309)
     outcomes = {"killed": 0, "finished": 0}

@@ -2,18 +2,25 @@
 
 Invariants after every step: the ledger holds exactly the model's tasks with the model's
 statuses (none lost, none duplicated), at most one open-ish task per key, every change
-audited exactly once (and the hash chain intact), one outbox row per created or reopened
-task, and nothing half-written after a crash.
+audited exactly once (and the hash chain intact), one outbox row each time a task enters
+its owner's day (created, reopened or released from the backlog), and nothing half-written
+after a crash.
+
+The practice has one treatment coordinator whose day holds ``CAPACITY`` tasks: the rest
+wait in the backlog (oldest first, as they all have the same priority and no money), and
+are released when a cycle sees a task of the day resolve or the person closes one — never
+twice, and none lost.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from execution_fakes import PRACTICE_ID, Finding, Rule, at, evaluation, practice_snapshot
+from execution_fakes import PRACTICE_ID, Finding, Rule, at, evaluation, member, practice_snapshot
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -22,17 +29,19 @@ from ledger_stores import POSTGRES_ENV, postgres_schema, raw
 from sophie.execution import ExecutionSettings, SqliteLedger, TransitionError, apply_evaluation, open_ledger
 from sophie.execution.tasks import OPEN_STATUSES
 
-SUBJECTS = ("tp-1", "tp-2", "tp-3")
+SUBJECTS = ("tp-1", "tp-2", "tp-3", "tp-4")
+CAPACITY = 2
 RULE = Rule()  # no escalation steps: the model follows statuses, creation and reopening
-SETTINGS = ExecutionSettings(reopen_grace=timedelta(hours=1))
-SNAPSHOT = practice_snapshot()
+SETTINGS = ExecutionSettings(reopen_grace=timedelta(hours=1), capacity=CAPACITY)
+SNAPSHOT = practice_snapshot(staff=(member("tc1", "treatment_coordinator"), member("om", "office_manager")))
 OPEN = {str(s) for s in OPEN_STATUSES}
+DAY = OPEN - {"backlog"}
 ALLOWED = {
-    "ack": {"open", "snoozed", "blocked"},
+    "ack": {"open", "snoozed", "blocked", "backlog"},
     "done": OPEN,
-    "snooze": OPEN,
+    "snooze": DAY,
     "block": {"open", "acknowledged", "snoozed"},
-    "reopen": {"acknowledged", "snoozed", "blocked", "done", "resolved", "expired", "cancelled"},
+    "reopen": {"acknowledged", "snoozed", "blocked", "backlog", "done", "resolved", "expired", "cancelled"},
 }
 AFTER = {"ack": "acknowledged", "done": "done", "snooze": "snoozed", "block": "blocked", "reopen": "open"}
 
@@ -64,6 +73,7 @@ class ModelTask:
     snoozed_until: object = None
     verified: bool = False
     outbox: int = 1
+    created_at: object = None
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -95,15 +105,31 @@ class LedgerMachine(RuleBasedStateMachine):
             self.ledger, SNAPSHOT, evaluation(findings, {RULE.id: seen}, complete=not partial),
             rules={RULE.id: RULE}, now=self.now, settings=SETTINGS,
         )  # fmt: skip
-        self.expect_cycle(firing, seen)
+        entering = self.expect_cycle(firing, seen)
         created = [c.task for c in result.changes if str(c.kind) == "created"]
         assert {task.subject_id for task in created} == self.expected_new
         for task in created:
-            self.tasks[task.id] = ModelTask(task.id, task.key, task.subject_id, "open")
+            self.tasks[task.id] = ModelTask(task.id, task.key, task.subject_id, "open", created_at=task.created_at)
+            entering.append(self.tasks[task.id])
         assert {c.task.id for c in result.changes if str(c.kind) != "created"} <= set(self.tasks)
+        self.settle(entering)
 
-    def expect_cycle(self, firing: set[str], seen: set[str]) -> None:
+    def settle(self, entering: list[ModelTask]) -> None:
+        """The capacity step: entering tasks and the backlog share the room left in the day, oldest first."""
+        day = [t for t in self.tasks.values() if t.status in DAY and t not in entering]
+        waiting = [t for t in self.tasks.values() if t.status == "backlog"]
+        free = max(CAPACITY - len(day), 0)
+        ranked = sorted(entering + waiting, key=lambda t: (t.created_at, t.id))
+        for task in ranked[:free]:
+            if task.status == "backlog":  # released: one change, one notification
+                task.status, task.events, task.outbox = "open", task.events + 1, task.outbox + 1
+        for task in ranked[free:]:
+            if task in entering:  # its change leaves it in the backlog, and nobody is told
+                task.status, task.outbox = "backlog", task.outbox - 1
+
+    def expect_cycle(self, firing: set[str], seen: set[str]) -> list[ModelTask]:
         keys_taken = set()
+        entering: list[ModelTask] = []
         for task in sorted(self.tasks.values(), key=lambda t: t.key):
             fires = task.subject in firing
             if task.status in OPEN:
@@ -116,9 +142,11 @@ class LedgerMachine(RuleBasedStateMachine):
                     task.verified, task.events = True, task.events + 1
                 elif fires and self.now - task.done_at >= timedelta(hours=1) and not self.covered(task):
                     task.status, task.done_at, task.events, task.outbox = "open", None, task.events + 1, task.outbox + 1
+                    entering.append(task)
             if task.status in OPEN or (task.status == "done" and not task.verified):
                 keys_taken.add(task.subject)
         self.expected_new = firing - keys_taken
+        return entering
 
     def covered(self, task: ModelTask) -> bool:
         return any(t.key == task.key and t.status in OPEN for t in self.tasks.values())
@@ -136,11 +164,15 @@ class LedgerMachine(RuleBasedStateMachine):
             assert not allowed, (action, task.status)
             return
         assert allowed, (action, task.status)
+        freed = task.status in DAY and AFTER[action] not in DAY
         task.status, task.events = AFTER[action], task.events + 1
         task.done_at = self.now if action == "done" else None
         task.verified = False
         task.snoozed_until = result.task.snoozed_until
         assert str(result.task.status) == task.status
+        waiting = sorted((t for t in self.tasks.values() if t.status == "backlog"), key=lambda t: (t.created_at, t.id))
+        if freed and waiting:  # room freed in the day: the oldest backlog task is released, in the same transaction
+            waiting[0].status, waiting[0].events, waiting[0].outbox = "open", waiting[0].events + 1, waiting[0].outbox + 1
 
     @rule(statement=st.integers(0, 12), firing=st.sets(st.sampled_from(SUBJECTS), min_size=1))
     def crash_mid_cycle(self, statement: int, firing: set[str]) -> None:
@@ -159,11 +191,13 @@ class LedgerMachine(RuleBasedStateMachine):
         self.cycle_done_after_the_fact(firing)
 
     def cycle_done_after_the_fact(self, firing: set[str]) -> None:
-        self.expect_cycle(firing, set(SUBJECTS))
+        entering = self.expect_cycle(firing, set(SUBJECTS))
         known = set(self.tasks)
         for task in self.ledger.open_tasks():
             if task.id not in known:
-                self.tasks[task.id] = ModelTask(task.id, task.key, task.subject_id, "open")
+                self.tasks[task.id] = ModelTask(task.id, task.key, task.subject_id, "open", created_at=task.created_at)
+                entering.append(self.tasks[task.id])
+        self.settle(entering)
 
     # -- invariants ---------------------------------------------------------------------------
 
@@ -178,7 +212,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def one_open_task_per_key(self) -> None:
         duplicates = raw(
             self.ledger,
-            "SELECT key FROM task WHERE status IN ('open','acknowledged','snoozed','blocked') GROUP BY key "
+            "SELECT key FROM task WHERE status IN ('open','acknowledged','snoozed','blocked','backlog') GROUP BY key "
             "HAVING count(*) > 1",
         )
         assert duplicates == []
@@ -191,9 +225,19 @@ class LedgerMachine(RuleBasedStateMachine):
         assert self.ledger.verify_audit() == sum(t.events for t in self.tasks.values())
 
     @invariant()
-    def one_notification_per_created_or_reopened_task(self) -> None:
+    def no_release_twice(self) -> None:
+        released = [
+            (task_id, json.loads(data)["version"])
+            for task_id, data in raw(self.ledger, "SELECT task_id, data_json FROM task_event WHERE kind = 'released'")
+        ]
+        assert len(released) == len(set(released))
+        assert raw(self.ledger, "SELECT count(*) FROM task_event WHERE kind = 'released' "
+                                "AND from_status != 'backlog'")[0][0] == 0  # fmt: skip
+
+    @invariant()
+    def one_notification_each_time_a_task_enters_the_day(self) -> None:
         counts = dict(raw(self.ledger, "SELECT task_id, count(*) FROM outbox GROUP BY task_id"))
-        assert counts == {t.id: t.outbox for t in self.tasks.values()}
+        assert counts == {t.id: t.outbox for t in self.tasks.values() if t.outbox}
 
 
 LedgerMachine.TestCase.settings = settings(

@@ -50,7 +50,7 @@ def test_a_new_ledger_has_the_latest_schema_in_wal_mode(tmp_path):
     assert db.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     indexes = {row[0]: row[1] for row in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'")}
-    assert "WHERE status IN ('open', 'acknowledged', 'snoozed', 'blocked')" in indexes["task_open_key"]
+    assert "WHERE status IN ('open', 'acknowledged', 'snoozed', 'blocked', 'backlog')" in indexes["task_open_key"]
 
 
 def test_a_ledger_from_a_newer_sophie_is_refused_untouched(tmp_path):

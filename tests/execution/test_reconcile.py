@@ -192,6 +192,15 @@ def test_a_blocked_task_does_not_escalate_and_its_due_time_moves_by_the_blocked_
     assert kinds(run([task], [Finding("tp-1", DUE)], "2026-03-16T10:00")) == ["escalated"]
 
 
+def test_a_blocked_task_does_not_escalate_even_when_every_step_would_be_due():
+    tasks, _ = created()
+    blocked = apply_action(tasks[0], "block", now=at("2026-03-09T10:00"), until=at("2026-03-30T10:00")).task
+    # unblocked, both steps would fire by now (due Tue 03-10 10:00: +2 bd Thu 03-12, +5 bd Tue 03-17)
+    assert kinds(run(tasks, [Finding("tp-1", DUE)], "2026-03-20T10:00")) == ["escalated", "escalated"]
+    assert run([blocked], [Finding("tp-1", DUE)], "2026-03-12T10:00").changes == ()
+    assert run([blocked], [Finding("tp-1", DUE)], "2026-03-20T10:00").changes == ()
+
+
 def test_a_snoozed_task_keeps_its_clock_and_escalation_wakes_it():
     tasks, _ = created()
     snoozed = apply_action(tasks[0], "snooze", now=at("2026-03-09T10:00"), until=at("2026-03-30T08:00")).task

@@ -106,8 +106,17 @@ def test_a_person_closing_a_task_elsewhere_moves_the_counts(tmp_path, practice, 
         person_acts(path, task.id, "done", snapshot.as_of + timedelta(minutes=5))
         after = cache.select_touching(practice_id, (), ())
         assert after.open_total == before.open_total - 1
-        assert after.open_counts[task.owner_id] == before.open_counts[task.owner_id] - 1
+        released = len(before.backlog) - len(after.backlog)  # closing a task of the day releases one waiting
+        assert released == (1 if any(t.owner_id == task.owner_id for t in before.backlog) and task.in_day else 0)
+        assert after.open_counts[task.owner_id] == before.open_counts[task.owner_id] - 1 + released
+        assert after.day_counts == store_day_counts(store, practice_id)
         cache.close()
+
+
+def store_day_counts(store, practice_id):
+    from sophie.execution.capacity import day_counts
+
+    return dict(day_counts(store.open_tasks(practice_id)))
 
 
 class CountingStore:

@@ -86,6 +86,7 @@ class MailSink:
     messages: list[MailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    refused: int = 0  # recipients turned away with 451 while busy
 
     def message_ids(self) -> list[str]:
         return [str(m["Message-ID"]) for m in self.messages]
@@ -97,6 +98,7 @@ class _MailHandler:
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if self.sink.mode == "busy":
+            self.sink.refused += 1
             return "451 4.3.0 try again later"
         if self.sink.mode == "reject":
             return "550 5.1.1 no such mailbox"

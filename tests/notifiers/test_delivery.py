@@ -155,6 +155,14 @@ def test_an_hour_long_smtp_outage_loses_nothing(mail_sink: MailSink) -> None:
     mail_sink.mode = "busy"
     now = run_until_quiet(worker, T0, until=T0 + timedelta(hours=1))
     assert mail_sink.messages == []
+    # It kept trying through the hour: waits of 30 s, 1, 2, 4, 8 and 16 min (each at most 20% longer)
+    # add up to under 38 minutes, so every message was tried at least 7 times before the server came back.
+    attempts = [outbox.entry(f"t-{n}:created").attempts for n in (1, 2, 3)]
+    assert all(count >= 7 for count in attempts), attempts
+    assert mail_sink.refused == sum(attempts)  # each attempt reached the server and was turned away
+    assert all("451" in outbox.errors(f"t-{n}:created")[-1] for n in (1, 2, 3))
+    counts = outbox.counts(now)
+    assert (counts.pending, counts.retrying, counts.sent, counts.dead) == (3, 3, 0, 0)
     mail_sink.mode = "accept"
     run_until_quiet(worker, now, until=T0 + timedelta(hours=3))
     assert sorted(m["X-Sophie-Key"] for m in mail_sink.messages) == ["t-1:created", "t-2:created", "t-3:created"]

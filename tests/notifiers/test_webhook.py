@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from datetime import timedelta
 
 import pytest
@@ -85,12 +84,12 @@ def test_redirects_are_not_followed(webhook_sink: WebhookSink) -> None:
 
 
 def test_a_hanging_endpoint_times_out_and_is_retryable(webhook_sink: WebhookSink) -> None:
+    # The endpoint answers 200 after 2 s: only a client that gave up at its timeout sees an error.
     webhook_sink.mode, webhook_sink.hang_seconds = "hang", 2.0
-    started = time.monotonic()
     with pytest.raises(DeliveryError, match=r"no answer within 0\.3s") as caught:
         WebhookNotifier(webhook_sink.url, timeout=0.3).send(MESSAGE, now=T0)
-    assert time.monotonic() - started < 1.5
     assert caught.value.retryable
+    assert webhook_sink.attempts == 1
     webhook_sink.mode = "accept"
     WebhookNotifier(webhook_sink.url, timeout=2).send(MESSAGE, now=T0)
     assert webhook_sink.ids() == ["t-1:escalated:1"]

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from snapshot_data import OTHER_DEMO_MORNINGS
+from sophie.adapters.demo.background_rates import BACKGROUND_RATES
 from sophie.adapters.demo.practice import DEFAULT_AS_OF, DemoPractice, DemoSettings
 from sophie.cli.docs_commands import docs_group
 from sophie.model import Snapshot
@@ -194,6 +196,64 @@ AS_OF_CASES = OTHER_DEMO_MORNINGS
 @pytest.mark.parametrize("as_of", AS_OF_CASES, ids=lambda t: t.strftime("%a-%Y-%m-%dT%H%M"))
 def test_the_ground_truth_holds_on_other_mornings(as_of: datetime) -> None:
     assert wrong_plants(4, 600, as_of) == []
+
+
+BACKGROUND_CASES = [(1, 2000, DEFAULT_AS_OF), (2, 2000, DEFAULT_AS_OF), *((4, 600, t) for t in OTHER_DEMO_MORNINGS)]
+
+
+def background_findings(seed: int, patients: int, as_of: datetime) -> tuple[Counter[str], int]:
+    """Findings per rule on subjects no plant says must fire, and the practice's patient count."""
+    practice = demo(seed, patients, as_of)
+    snapshot = demo_snapshot(seed, patients, as_of)
+    planted = {(plant.kind, plant.subject_id) for plant in practice.plants() if plant.fires}
+    findings = evaluate([pack()], snapshot, snapshot.as_of).findings
+    return Counter(f.rule_id for f in findings if (f.rule_id, f.subject_id) not in planted), len(snapshot.patients)
+
+
+def case_id(value: object) -> str:
+    return value.strftime("%a-%m-%dT%H%M") if isinstance(value, datetime) else str(value)
+
+
+@pytest.mark.parametrize(("seed", "patients", "as_of"), BACKGROUND_CASES, ids=case_id)
+def test_findings_outside_the_plants_stay_within_the_documented_background_rates(
+    seed: int, patients: int, as_of: datetime
+) -> None:
+    background, population = background_findings(seed, patients, as_of)
+    assert over_the_bound(background, population) == {}, "more ordinary families than the documented rate"
+
+
+def over_the_bound(background: Counter[str], population: int) -> dict[str, str]:
+    over = {}
+    for rule_id, count in background.items():
+        rate = BACKGROUND_RATES.get(rule_id)
+        allowed = rate.per_1000 * population // 1000 if rate is not None else 0
+        if count > allowed:
+            over[rule_id] = f"{count} findings outside the plants, at most {allowed} allowed"
+    return over
+
+
+def test_a_rule_that_fires_on_everyone_breaks_the_bound(tmp_path: Path) -> None:
+    """The bound bites: with every rule's condition made ``true``, every rule is over it."""
+    data = yaml.safe_load(PACK_FILE.read_text())
+    for rule_data in data["rules"]:
+        rule_data["when"] = "true"
+        rule_data.pop("tests", None)
+    broken = tmp_path / "everyone.yaml"
+    broken.write_text(yaml.safe_dump(data))
+    snapshot = demo_snapshot(1, 2000, DEFAULT_AS_OF)
+    findings = evaluate([load_pack(broken)], snapshot, snapshot.as_of).findings
+    planted = {(plant.kind, plant.subject_id) for plant in demo(1, 2000, DEFAULT_AS_OF).plants() if plant.fires}
+    background = Counter(f.rule_id for f in findings if (f.rule_id, f.subject_id) not in planted)
+    # The demo morning has only a handful of openings, all of them subjects of sched.opening.today
+    # anyway: a bound per 1,000 patients cannot tell "every opening" from "a few".
+    assert set(over_the_bound(background, len(snapshot.patients))) == set(BACKGROUND_RATES) - {"sched.opening.today"}
+
+
+def test_every_rule_has_a_documented_background_rate() -> None:
+    assert set(BACKGROUND_RATES) == {r.id for r in pack().rules}
+    text = (ROOT / "docs" / "demo-practice.md").read_text()
+    for rule_id, rate in BACKGROUND_RATES.items():
+        assert f"| `{rule_id}` | {rate.per_1000} | {rate.why} |" in text, rule_id
 
 
 def test_stages_of_one_stall_never_fire_together() -> None:

@@ -50,8 +50,10 @@ def test_every_builtin_function_is_documented() -> None:
 
 def test_the_collection_examples_check() -> None:
     block = section("Collections").split("```text")[1].split("```")[0]
-    for line in filter(None, (line.strip() for line in block.splitlines())):
-        check_expression(line, SCOPE)
+    lines = [line.strip() for line in block.splitlines() if line.strip()]
+    assert len(lines) == 4, lines
+    for line in lines:
+        check_expression(line, SCOPE)  # raises ExpressionError on any problem
 
 
 def test_the_examples_of_where_expressions_appear_check() -> None:
@@ -63,4 +65,5 @@ def test_the_examples_of_where_expressions_appear_check() -> None:
         if example.startswith("{"):
             example = example.strip("{}").split("|")[0]
         subject = "appointment" if "appointment." in example else "plan"
-        check_expression(example, scopes[subject])
+        check_expression(example, scopes[subject])  # raises ExpressionError on any problem
+    assert len(rows) == 4, rows

@@ -63,6 +63,36 @@ def test_work_longer_than_the_opening_is_left_out(snapshot):
     assert "p-10" not in ids(snapshot)  # crown + root canal, 180 minutes, in a 60-minute gap
 
 
+def test_a_crown_the_practice_books_in_60_minutes_fits_a_60_minute_opening(snapshot):
+    active = changed(snapshot, "patients", "p-11", status="active")
+    assert "p-11" not in ids(active)  # the built-in guess for a crown is 90 minutes
+    timed = changed(active, "procedures", "proc-11", minutes=60)  # the PMS's own chair time for it
+    [crown] = [c for c in rank_candidates(timed.index, OPENING, EARLY) if c.patient_id == "p-11"]
+    assert (crown.minutes, crown.minutes_from) == (60, "pms")
+
+
+def test_known_and_guessed_minutes_are_told_apart(snapshot):
+    candidates = {c.patient_id: c for c in rank_candidates(snapshot.index, OPENING, EARLY)}
+    assert candidates["p-6"].minutes_from == "estimate"  # D2391: no minutes in the snapshot
+    assert candidates["p-5"].minutes_from == "pms"  # an ASAP appointment's own length
+    timed = changed(snapshot, "procedures", "proc-6", minutes=40)
+    assert {c.patient_id: c for c in rank_candidates(timed.index, OPENING, EARLY)}["p-6"].minutes_from == "pms"
+
+
+def _recall_needs(snapshot: Snapshot) -> dict[str, object]:
+    from sophie.rules.slot_fill.pool import candidate_pool
+
+    return {need.candidate.record_id: need.candidate for needs in candidate_pool(snapshot.index, DEFAULT_POLICY).values()
+            for need in needs if need.candidate.source == "recall"}  # fmt: skip
+
+
+def test_a_recall_not_yet_due_is_offered_only_when_the_patient_asked_for_the_first_slot(snapshot):
+    later = changed(snapshot, "recalls", "rc-9", due_date=datetime(2026, 4, 1).date())
+    assert "rc-9" not in _recall_needs(later)
+    asap = changed(later, "recalls", "rc-9", asap=True)
+    assert "rc-9" in _recall_needs(asap)
+
+
 def test_hygiene_work_goes_only_to_a_hygiene_chair(snapshot):
     assert "p-9" not in ids(snapshot)  # overdue prophy, but op-1 is a dentist's chair
 
@@ -123,4 +153,4 @@ def test_unknown_opening_is_a_lookup_error(snapshot):
 def test_evidence_holds_first_name_and_initial_only(snapshot):
     evidence = rank_candidates(snapshot.index, OPENING, EARLY)[0].as_evidence()
     assert evidence["name"] == "Eva G."
-    assert set(evidence) == {"patient_id", "name", "source", "record_id", "need", "minutes", "score"}
+    assert set(evidence) == {"patient_id", "name", "source", "record_id", "need", "minutes", "minutes_from", "score"}

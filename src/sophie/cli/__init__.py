@@ -12,8 +12,10 @@ from sophie.cli.demo_command import demo_command
 from sophie.cli.docs_commands import docs_group
 from sophie.cli.execution_commands import queue_command, run_command, task_group
 from sophie.cli.init_command import init_command
+from sophie.cli.ledger_commands import ledger_group
 from sophie.cli.outbox_commands import outbox_group
 from sophie.cli.plugin_commands import plugins_command
+from sophie.cli.preview_command import preview_command
 from sophie.cli.rules_commands import (
     check_command,
     explain_command,
@@ -22,8 +24,9 @@ from sophie.cli.rules_commands import (
     schema_pack_tests_command,
     test_command,
 )
-from sophie.cli.snapshot_commands import inspect_command, schema_group
+from sophie.cli.snapshot_commands import inspect_command, schema_group, snapshot_group
 from sophie.cli.watch_command import watch_command
+from sophie.cli.web_commands import report_command, serve_command, token_group, user_group
 from sophie.cli.worker_commands import worker_group
 
 __all__ = ["cli", "main"]
@@ -42,18 +45,25 @@ cli.add_command(demo_command)
 cli.add_command(init_command)
 cli.add_command(inspect_command)
 cli.add_command(schema_group)
+cli.add_command(snapshot_group)
 cli.add_command(plugins_command)
 cli.add_command(run_command)
 cli.add_command(queue_command)
+cli.add_command(preview_command)
 cli.add_command(task_group)
 cli.add_command(check_command)
 cli.add_command(test_command)
 cli.add_command(explain_command)
 cli.add_command(functions_command)
 cli.add_command(outbox_group)
+cli.add_command(ledger_group)
 cli.add_command(docs_group)
 cli.add_command(watch_command)
 cli.add_command(worker_group)
+cli.add_command(serve_command)
+cli.add_command(report_command)
+cli.add_command(user_group)
+cli.add_command(token_group)
 
 
 def main() -> None:

@@ -57,6 +57,7 @@ def practice_from(
     fixed_owner: tuple[str, ...],
     cover: tuple[str, ...],
     reopen_grace: str,
+    capacity: int | None = None,
 ) -> PracticeConfig:
     """Return the practice a command runs: the file's, with the flags given laid over it.
 
@@ -90,4 +91,6 @@ def practice_from(
         ownership["reopen_grace"] = reopen_grace
     if ownership:
         update["ownership"] = practice.ownership.model_copy(update=ownership)
+    if capacity is not None and given("capacity"):
+        update["capacity"] = practice.capacity.model_copy(update={"default": capacity})
     return practice.model_copy(update=update) if update else practice

@@ -11,6 +11,7 @@ from rich.table import Table
 from sophie.adapters import DemoAdapter
 from sophie.cli.options import FORMAT_OPTION, AwareDateTime
 from sophie.cli.render import console, print_json, print_summary
+from sophie.execution.settings import DEFAULT_SETTINGS
 from sophie.execution.simulation.loop import DayReport, SimulationReport, simulate
 
 __all__ = ["SIMULATION_PATIENT_LIMIT", "demo_command"]
@@ -130,5 +131,31 @@ def demo_command(
         f"escalated {totals.get('escalated', 0)}, closed {totals.get('resolved', 0)} by itself when the PMS "
         f"showed the work done, and reopened {totals.get('reopened', 0)} marked done too early."
     )
+    _print_load(report)
     if db != ":memory:":
         out.print(f"The ledger is in {db}: try `sophie queue --db {db}`.")
+    out.print(
+        "See it as the practice's staff do: `sophie serve --demo`, then open http://127.0.0.1:8765/ "
+        "(it prints the demo accounts; every one's password is sophie-demo). Needs `pip install 'sophie[web]'`."
+    )
+
+
+def _print_load(report: SimulationReport) -> None:
+    """Print what a person's day held over the simulation (the capacity targets)."""
+    load = report.load()
+    drained = load["drain_days"]
+    per_role = load["new_per_day"]
+    assert isinstance(per_role, dict)
+    busiest = max(per_role.items(), key=lambda item: item[1]["mean"], default=None)
+    out = console()
+    out.print(
+        f"A person's day held at most {load['day_max']} tasks (capacity {DEFAULT_SETTINGS.capacity}; "
+        f"urgent ones apart, at most {load['urgent_max']}). The first morning put {load['day_one_backlog']} "
+        "tasks in backlogs; "
+        + (f"they were all released by business day {drained}." if drained else "not all were released yet.")
+    )
+    if busiest is not None:
+        role, numbers = busiest
+        out.print(
+            f"New tasks a business day, busiest role: {role}, {numbers['mean']} on average, {numbers['max']} at most."
+        )

@@ -7,6 +7,7 @@ with one line on stderr and leaves the ledger file byte for byte as it was.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -17,13 +18,14 @@ from rich import box
 from rich.table import Table
 
 from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url, practice_from
-from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, AwareDateTime, now_or
+from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, AwareDateTime, moment_of, now_or
 from sophie.cli.ownership_options import ownership_options
 from sophie.cli.render import console, print_json
 from sophie.errors import UnknownNameError
 from sophie.execution import (
     Action,
     CycleResult,
+    SqliteLedger,
     StoredLedger,
     Task,
     apply_evaluation,
@@ -36,9 +38,11 @@ from sophie.execution import (
 from sophie.execution.practice_setup import DEFAULT_PACKS, load_packs, practice_setup
 
 if TYPE_CHECKING:
-    pass
+    from sophie.config import SophieConfig
+    from sophie.model import Snapshot
+    from sophie.plugins.manager import Plugins
 
-__all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "task_group"]
+__all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "snapshot_for", "task_group"]
 
 
 def _existing_ledger(db_url: str) -> StoredLedger:
@@ -56,6 +60,27 @@ def _in_practice(ledger: StoredLedger, task_id: str, practice_id: str | None) ->
     if practice_id is not None and task.practice_id != practice_id:
         raise UnknownNameError("task", f"{task_id} in practice {practice_id}")
     return task.id
+
+
+def _record_directory(path: str, snapshot: Snapshot, config: SophieConfig | None) -> None:
+    """Keep the staff pages' directory (names, roles, today's huddle) as the PMS shows it now."""
+    from sophie.web.directory import record_directory
+    from sophie.web.site_store import SiteStore, site_store_path
+
+    site = config.server.site_db if config is not None and config.server.site_db else site_store_path(path)
+    with SqliteLedger(path) as ledger:
+        patients = [task.patient_id for task in ledger.open_tasks(snapshot.practice.id)]
+    with SiteStore(site) as store:
+        record_directory(store, snapshot, patients)
+
+
+def snapshot_for(adapter: str, source: str | None, now: datetime, plugins: Plugins) -> Snapshot:
+    """Return the snapshot an adapter reads (the demo at ``now`` when it has no source)."""
+    from sophie.adapters import DemoAdapter, create_adapter
+
+    if adapter == "demo" and source is None:
+        return DemoAdapter(as_of=now).fetch()
+    return create_adapter(adapter, source=source, plugins=plugins).fetch()
 
 
 def _local(value: datetime | None, tz: str) -> str:
@@ -93,6 +118,9 @@ def _print_cycle(result: CycleResult) -> None:
         out.print(f"{head}; no changes; {_tasks(result.open_tasks)}")
         return
     summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    backlogged = result.summary()["backlogged"]
+    if backlogged:
+        summary += f" ({backlogged} into a backlog: beyond the owner's capacity)"
     out.print(f"{head}; {summary}; {_tasks(result.open_tasks)}")
     out.print(_task_table("Changes", [c.task for c in listed], change=[str(c.kind) for c in listed]))
 
@@ -125,6 +153,7 @@ def run_command(
     fixed_owner: tuple[str, ...],
     cover: tuple[str, ...],
     reopen_grace: str,
+    capacity: int,
     db_url: str,
     now: datetime | None,
     output_format: str,
@@ -143,15 +172,15 @@ def run_command(
         sqlite_path(db_url)  # a bad --db fails before any work
     ids = [practice_id] if config is None or practice_id is not None else [p.id for p in config.practices]
     plugins = Plugins()
-    when = now_or(now)
     for one in ids:
         practice = practice_from(
             config, one, adapter=adapter, source=source, pack_refs=pack_refs, owner_strategy=owner_strategy,
-            fixed_owner=fixed_owner, cover=cover, reopen_grace=reopen_grace,
+            fixed_owner=fixed_owner, cover=cover, reopen_grace=reopen_grace, capacity=capacity,
         )  # fmt: skip
         setup = practice_setup(practice, plugins=plugins)
         params = {**setup.params, **parse_param_overrides(setup.packs, param_pairs)}
-        snapshot = setup.fetch(when)
+        snapshot = setup.fetch(now)
+        when = moment_of(snapshot, setup.adapter, setup.source, now)
         evaluation = evaluate(setup.packs, snapshot, when, params)
         versions = {pack.name: pack.version for pack in setup.packs}
         with open_ledger(db_url) as ledger:
@@ -159,6 +188,8 @@ def run_command(
                 ledger, snapshot, evaluation, rules=rules_by_id(setup.packs), now=when, settings=setup.settings,
                 packs=versions,
             )  # fmt: skip
+        if not is_postgres_url(db_url) and sqlite_path(db_url) != ":memory:":
+            _record_directory(sqlite_path(db_url), snapshot, config)
         for change in result.changes:  # committed: observers can no longer undo anything
             for problem in plugins.notify_task_changed(change):
                 click.echo(f"sophie: warning: {problem}", err=True)
@@ -183,22 +214,36 @@ def queue_command(
     db_url: str,
     output_format: str,
 ) -> None:
-    """Show open tasks, most urgent first, then earliest due."""
+    """Show the tasks in people's day, most urgent first, then earliest due, and how many wait in the backlog.
+
+    A person's day holds their capacity; the backlog is released into it as they close tasks
+    and each business morning (``sophie task ack`` takes a backlog task into the day at once).
+    """
     db_url = ledger_url(db_url, command_config(config_path))
     if role and staff_id:
         raise click.UsageError("give --role or --staff, not both")
     with _existing_ledger(db_url) as ledger:
         tasks = ledger.queue(role=role, staff_id=staff_id, practice_id=practice_id)
+        waiting = ledger.queue(role=role, staff_id=staff_id, practice_id=practice_id, backlog=True)
     if output_format == "json":
-        print_json({"tasks": [task.as_dict() for task in tasks], "count": len(tasks)})
+        by_owner = Counter(task.owner_id or "unassigned" for task in waiting)
+        print_json(
+            {
+                "tasks": [task.as_dict() for task in tasks],
+                "count": len(tasks),
+                "backlog": {"count": len(waiting), "by_owner": dict(sorted(by_owner.items()))},
+            }
+        )
         return
     who = f"role {role}" if role else f"staff {staff_id}" if staff_id else "everyone"
     if practice_id:
         who += f" in practice {practice_id}"
     if not tasks:
         console().print(f"No open tasks for {who}.")
-        return
-    console().print(_task_table(f"Queue for {who}: {len(tasks)} open", tasks))
+    else:
+        console().print(_task_table(f"Queue for {who}: {len(tasks)} open", tasks))
+    if waiting:
+        console().print(f"Backlog: {len(waiting)} more waiting, released as room frees in the day.")
 
 
 @click.group("task")
@@ -281,3 +326,22 @@ def show_command(
         status = f"{event.from_status or ''} -> {event.to_status}"
         trail.add_row(_local(event.at, task.timezone), event.actor, event.kind, status, event.why)
     out.print(trail)
+
+
+@task_group.command("note")
+@click.argument("task_id")
+@click.option("--text", required=True, help="The note (kept in the task's audit trail, never logged).")
+@click.option("--by", "staff_id", metavar="STAFF_ID", help="Who writes it (audited as staff:<id>; default cli).")
+@CONFIG_OPTION
+@DB_OPTION
+@NOW_OPTION
+def note_command(
+    task_id: str, text: str, staff_id: str | None, config_path: str | None, db_url: str, now: datetime | None
+) -> None:
+    """Add a note to a task; its status and clocks do not change."""
+    db_url = ledger_url(db_url, command_config(config_path))
+    with _existing_ledger(db_url) as ledger:
+        result = ledger.transition(
+            task_id, Action.NOTE, actor=f"staff:{staff_id}" if staff_id else "cli", now=now_or(now), reason=text
+        )
+    click.echo(f"task {result.task.id} noted")

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sophie.execution.stores.ledger import DEFAULT_DB_URL as _DEFAULT_DB_URL
 
-__all__ = ["DB_OPTION", "FORMAT_OPTION", "NOW_OPTION", "AwareDateTime", "now_or"]
+if TYPE_CHECKING:
+    from sophie.model import Snapshot
+    from sophie.plugins.manager import Plugins
+
+__all__ = ["DB_OPTION", "FORMAT_OPTION", "NOW_OPTION", "AwareDateTime", "moment_of", "now_or", "read_practice"]
 
 
 class AwareDateTime(click.ParamType[datetime, str | datetime]):
@@ -33,6 +37,36 @@ class AwareDateTime(click.ParamType[datetime, str | datetime]):
 def now_or(value: datetime | None) -> datetime:
     """Return ``value``, or the current time (the CLI is where the clock is read)."""
     return value if value is not None else datetime.now(UTC)
+
+
+def moment_of(snapshot: Snapshot, adapter: str, source: str | None, now: datetime | None) -> datetime:
+    """Return the time to act at: ``--now``, else the demo's own morning, else the clock.
+
+    The demo practice is generated for a fixed Monday morning, so ``sophie run --adapter demo``
+    and ``sophie demo`` read the same practice at the same moment unless ``--now`` is given.
+    """
+    if now is not None:
+        return now
+    if adapter == "demo" and source is None:
+        return snapshot.as_of
+    return now_or(None)
+
+
+def read_practice(
+    adapter: str, source: str | None, now: datetime | None, plugins: Plugins | None = None
+) -> tuple[Snapshot, datetime]:
+    """Read a practice from an adapter (any: demo, files, opendental, a plugin's) and say when to act.
+
+    Raises:
+        SophieError: The adapter is unknown, misconfigured, or its data is bad.
+    """
+    from sophie.adapters import DemoAdapter, create_adapter
+
+    if adapter == "demo" and source is None:
+        snapshot = DemoAdapter(as_of=now).fetch()
+    else:
+        snapshot = create_adapter(adapter, source=source, plugins=plugins).fetch()
+    return snapshot, moment_of(snapshot, adapter, source, now)
 
 
 FORMAT_OPTION = click.option(

@@ -21,25 +21,53 @@ from sophie.errors import ConfigurationError
 from sophie.execution import is_postgres_url, open_existing_ledger, sqlite_path
 from sophie.notifiers.base import Notifier
 from sophie.notifiers.delivery import DeliveryWorker, RetryPolicy
+from sophie.notifiers.digests import DEFAULT_WINDOWS, DigestSettings, parse_window
 from sophie.notifiers.plugin import create_notifier
 from sophie.notifiers.sqlite_outbox import SqliteOutbox
 
 if TYPE_CHECKING:
     from sophie.notifiers.postgres_outbox import PostgresOutbox
 
-__all__ = ["outbox_group"]
+__all__ = ["DIGEST_OPTIONS", "digest_settings", "outbox_group"]
 
 
-def _outbox(db_url: str) -> SqliteOutbox | PostgresOutbox:
+def _outbox(db_url: str, digest_at: tuple[str, ...] = (), digests: bool = False) -> SqliteOutbox | PostgresOutbox:
     open_existing_ledger(db_url).close()  # brings an older ledger's schema up to date
     if is_postgres_url(db_url):
+        if digests or digest_at:
+            raise ConfigurationError("digests need a SQLite ledger for now; deliver without --digests")
         from sophie.notifiers.postgres_outbox import PostgresOutbox
 
         return PostgresOutbox(db_url.strip())
     path = sqlite_path(db_url)
     if path == ":memory:":
         raise ConfigurationError("an in-memory ledger has no outbox to deliver; pass --db")
-    return SqliteOutbox(path)
+    outbox = SqliteOutbox(path)
+    if digests or digest_at:
+        outbox.digests = digest_settings(outbox.practice_timezone(), digest_at)
+    return outbox
+
+
+def digest_settings(timezone: str, digest_at: tuple[str, ...]) -> DigestSettings:
+    """Return the digest windows ``--digest-at`` names (default 08:00 and 13:00) in ``timezone``.
+
+    Raises:
+        click.UsageError: A window that is not ``HH:MM`` (exit 2).
+    """
+    try:
+        windows = tuple(sorted({parse_window(text) for text in digest_at})) or DEFAULT_WINDOWS
+    except ValueError as err:
+        raise click.UsageError(f"--digest-at: {err}") from err
+    return DigestSettings(timezone, windows)
+
+
+DIGEST_OPTIONS = (
+    click.option("--digests", is_flag=True,
+                 help="Send non-urgent notifications as one digest per person at 08:00 and 13:00 practice-local "
+                      "(urgent ones go at once)."),
+    click.option("--digest-at", multiple=True, metavar="HH:MM",
+                 help="A digest window, practice-local (repeatable; implies --digests)."),
+)  # fmt: skip
 
 
 @click.group("outbox")
@@ -103,13 +131,10 @@ def _notifiers(
 @click.option("--smtp", metavar="HOST[:PORT]", help="Send each message by email (STARTTLS; login from $SOPHIE_SMTP_*).")
 @click.option("--mail-from", metavar="ADDRESS", help="The sender address for --smtp.")
 @click.option("--mail-to", metavar="ADDRESS", multiple=True, help="A recipient for --smtp (repeatable).")
-@click.option(
-    "--max-attempts",
-    type=click.IntRange(min=1),
-    default=12,
-    show_default=True,
-    help="Dead-letter a message after this many failed attempts.",
-)
+@click.option("--max-attempts", type=click.IntRange(min=1), default=12, show_default=True,
+              help="Dead-letter a message after this many failed attempts.")
+@DIGEST_OPTIONS[0]
+@DIGEST_OPTIONS[1]
 @FORMAT_OPTION
 def deliver_command(
     db_url: str,
@@ -120,11 +145,16 @@ def deliver_command(
     mail_from: str | None,
     mail_to: tuple[str, ...],
     max_attempts: int,
+    digests: bool,
+    digest_at: tuple[str, ...],
     output_format: str,
 ) -> None:
-    """Deliver every message that is due, once; failures are retried later with backoff."""
+    """Deliver every message that is due, once; failures are retried later with backoff.
+
+    With --digests (or --digest-at), non-urgent messages wait for the person's next digest.
+    """
     notifiers = _notifiers(use_console, webhook, smtp, mail_from, mail_to)
-    with _outbox(db_url) as outbox:
+    with _outbox(db_url, digest_at, digests) as outbox:
         worker = DeliveryWorker(outbox, notifiers, policy=RetryPolicy(max_attempts=max_attempts))
         report = worker.run_once(now_or(now))
     data = asdict(report)

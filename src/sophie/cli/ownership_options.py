@@ -2,8 +2,9 @@
 
 ``--owner-strategy`` picks how one holder of a role is chosen, ``--fixed-owner`` names the
 person for a role under ``fixed``, ``--cover`` changes who covers for a role when nobody
-holding it is in, and ``--reopen-grace`` how long a task marked done may still show in the
-PMS before it reopens. See :mod:`sophie.execution.assignment`.
+holding it is in, ``--reopen-grace`` how long a task marked done may still show in the
+PMS before it reopens, and ``--capacity`` how many tasks a person's day holds. See
+:mod:`sophie.execution.assignment` and :mod:`sophie.execution.capacity`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def ownership_options(command: F) -> F:
                      show_default=True,
                      help="How long a task marked done may still show in the PMS before it reopens "
                           "(e.g. '2 business_hours', '30 minutes')."),
+        click.option("--capacity", type=click.IntRange(0, 10_000), default=DEFAULT_SETTINGS.capacity,
+                     show_default=True, metavar="N",
+                     help="Tasks a business day a person can act on, unless their staff record sets "
+                          "'capacity'; the rest waits in their backlog."),
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
@@ -72,7 +77,11 @@ def pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
 
 
 def settings_from(
-    owner_strategy: str, fixed_owner: tuple[str, ...], cover: tuple[str, ...], reopen_grace: str
+    owner_strategy: str,
+    fixed_owner: tuple[str, ...],
+    cover: tuple[str, ...],
+    reopen_grace: str,
+    capacity: int = DEFAULT_SETTINGS.capacity,
 ) -> ExecutionSettings:
     """Return the execution settings the ownership flags describe.
 
@@ -89,5 +98,9 @@ def settings_from(
         hint = f"; did you mean {err.suggestion!r}?" if err.suggestion else ""
         raise click.UsageError(f"--reopen-grace: {err}{hint}") from err
     return ExecutionSettings(
-        strategy=OwnershipStrategy(owner_strategy), ladder=ladder, fixed_owners=fixed, reopen_grace=grace
+        strategy=OwnershipStrategy(owner_strategy),
+        ladder=ladder,
+        fixed_owners=fixed,
+        reopen_grace=grace,
+        capacity=capacity,
     )

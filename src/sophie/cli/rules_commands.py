@@ -11,24 +11,29 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
-from sophie.adapters import load_snapshot_file
 from sophie.cli.app import EXIT_FINDINGS, EXIT_USAGE, error_lines
-from sophie.cli.options import AwareDateTime, now_or
+from sophie.cli.options import AwareDateTime, read_practice
 from sophie.cli.render import console, print_json
-from sophie.errors import Diagnostic, RuleError, SophieError
-from sophie.model import ENTITY_TYPES
+from sophie.errors import ConfigurationError, Diagnostic, RuleError, SophieError
+from sophie.model import ENTITY_TYPES, Snapshot
 from sophie.plugins.manager import Plugins
-from sophie.rules.evaluation import parse_param_overrides
+from sophie.rules.evaluation import evaluate, parse_param_overrides
 from sophie.rules.explain import explain_rule
 from sophie.rules.language.functions import FunctionRegistry
 from sophie.rules.packs.catalog import pack_json_schema, pack_tests_json_schema, write_pack_schema
 from sophie.rules.packs.loader import CompiledPack
 from sophie.rules.packs.pack_tests import run_pack_tests
+
+ADAPTER_OPTION = click.option(
+    "--adapter", help="Read the practice from this adapter (demo, files, opendental, or a plugin's)."
+)
+SOURCE_OPTION = click.option(
+    "--source", help="The adapter's source: a snapshot file (JSON or YAML) for files, a URL for opendental."
+)
 
 __all__ = [
     "check_command",
@@ -132,31 +137,69 @@ def _load_all(refs: Sequence[str]) -> list[CompiledPack]:
 @click.command("test")
 @click.argument("packs", nargs=-1, required=True, metavar="PACK...")
 @click.option("--rule", "rule_ids", multiple=True, metavar="RULE_ID", help="Only the tests of this rule (repeatable).")
-def test_command(packs: Sequence[str], rule_ids: Sequence[str]) -> None:
+@ADAPTER_OPTION
+@SOURCE_OPTION
+@click.option("--now", type=AwareDateTime(), help="Evaluate the practice at this time (default: the clock).")
+def test_command(
+    packs: Sequence[str], rule_ids: Sequence[str], adapter: str | None, source: str | None, now: datetime | None
+) -> None:
     """Run the tests of rule packs: inline `tests:` and <pack>.tests.yaml.
 
     Prints PASS or FAIL per test and, last, "N passed, M failed". Exits 1 if any
-    test failed, 2 if a pack does not load.
+    test failed, 2 if a pack does not load. With --adapter (or --source FILE) the packs
+    are also evaluated on that practice: how often each rule fires, with example
+    subjects, and every subject on which a rule fails counts as a failed test.
     """
 
     def run() -> None:
-        report = run_pack_tests(_load_all(packs), rule_ids=tuple(rule_ids))
+        loaded = _load_all(packs)
+        report = run_pack_tests(loaded, rule_ids=tuple(rule_ids))
         for result in report.results:
             click.echo(result.line_text())
-        click.echo(report.summary())
-        if report.failed:
+        failed = report.failed
+        if adapter is not None or source is not None:
+            failed += _try_on_practice(loaded, rule_ids, *_practice(adapter, source, now))
+        click.echo(f"{report.passed} passed, {failed} failed")
+        if failed:
             sys.exit(EXIT_FINDINGS)
 
     _guarded(run)
+
+
+def _practice(adapter: str | None, source: str | None, now: datetime | None) -> tuple[Snapshot, datetime]:
+    if adapter is None and source is None:
+        raise ConfigurationError("say which practice: --adapter NAME (demo, opendental, ...) or --source FILE")
+    return read_practice(adapter or "files", source, now)
+
+
+def _try_on_practice(packs: Sequence[CompiledPack], rule_ids: Sequence[str], snapshot: Snapshot, now: datetime) -> int:
+    """Evaluate ``packs`` on a real practice; print what each rule finds; return how many subjects failed."""
+    evaluation = evaluate(list(packs), snapshot, now)
+    chosen = set(rule_ids)
+    click.echo(f"on {snapshot.practice.name} ({snapshot.practice.id}) at {now.isoformat()}:")
+    by_rule: dict[str, list[str]] = {}
+    for finding in evaluation.findings:
+        by_rule.setdefault(finding.rule_id, []).append(finding.subject_id)
+    for pack in packs:
+        for rule in pack.rules:
+            if chosen and rule.id not in chosen:
+                continue
+            subjects = by_rule.get(rule.id, [])
+            examples = ", ".join(subjects[:3]) + (", ..." if len(subjects) > 3 else "")
+            click.echo(f"  {rule.id}: {len(subjects)} finding{'' if len(subjects) == 1 else 's'}" + (
+                f" (e.g. {examples})" if subjects else ""))  # fmt: skip
+    errors = [error for error in evaluation.errors if not chosen or error.rule_id in chosen]
+    for error in errors:
+        click.echo(f"  FAIL {error.rule_id} on {error.subject_id or 'every subject'}: {error.message}")
+    return len(errors)
 
 
 @click.command("explain")
 @click.option(
     "--pack", "pack_refs", multiple=True, required=True, metavar="PACK", help="A pack path or name (repeatable)."
 )
-@click.option(
-    "--source", type=click.Path(dir_okay=False, path_type=Path), required=True, help="A snapshot file (JSON or YAML)."
-)
+@ADAPTER_OPTION
+@SOURCE_OPTION
 @click.option("--rule", "rule_id", required=True, help="The rule id.")
 @click.option("--subject", "subject", required=True, help="The subject's id (an opening's id for openings).")
 @click.option("--now", type=AwareDateTime(), help="Evaluate at this time (default: the clock).")
@@ -164,20 +207,25 @@ def test_command(packs: Sequence[str], rule_ids: Sequence[str]) -> None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def explain_command(
     pack_refs: Sequence[str],
-    source: Path,
+    adapter: str | None,
+    source: str | None,
     rule_id: str,
     subject: str,
     now: datetime | None,
     param_pairs: Sequence[str],
     output_format: str,
 ) -> None:
-    """Show why a rule fires for one subject, or why not: each sub-condition's value."""
+    """Show why a rule fires for one subject, or why not: each sub-condition's value.
+
+    The practice comes from a snapshot file (--source FILE) or from any adapter
+    (--adapter demo, --adapter opendental --source URL, a plugin's).
+    """
 
     def run() -> None:
         packs = _load_all(pack_refs)
-        snapshot = load_snapshot_file(source)
+        snapshot, when = _practice(adapter, source, now)
         overrides = parse_param_overrides(packs, param_pairs)
-        explanation = explain_rule(packs, snapshot, rule_id, subject, now_or(now), overrides)
+        explanation = explain_rule(packs, snapshot, rule_id, subject, when, overrides)
         if output_format == "json":
             print_json(explanation.as_dict())
         else:

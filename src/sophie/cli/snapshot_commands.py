@@ -1,4 +1,4 @@
-"""Commands about snapshots: ``inspect`` and ``schema snapshot``."""
+"""Commands about snapshots: ``inspect``, ``snapshot export`` and ``schema snapshot``."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from pathlib import Path
 import click
 
 from sophie.adapters import load_snapshot_file
-from sophie.cli.options import FORMAT_OPTION, AwareDateTime, now_or
+from sophie.cli.options import FORMAT_OPTION, AwareDateTime, now_or, read_practice
 from sophie.cli.render import print_json, print_summary
+from sophie.errors import ConfigurationError
 from sophie.model import Snapshot
 from sophie.model.summary import PracticeSummary
 
-__all__ = ["inspect_command", "schema_group", "schema_snapshot_command"]
+__all__ = ["inspect_command", "schema_group", "schema_snapshot_command", "snapshot_group"]
 
 
 def _show(summary: PracticeSummary, now: datetime, output_format: str) -> None:
@@ -58,3 +59,49 @@ def schema_snapshot_command() -> None:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "sophie snapshot"
     click.echo(json.dumps(schema, indent=2))
+
+
+@click.group("snapshot")
+def snapshot_group() -> None:
+    """Snapshots: a practice as a file."""
+
+
+@snapshot_group.command("export")
+@click.option("--adapter", required=True, help="Read the practice from this adapter (demo, opendental, a plugin's).")
+@click.option("--source", help="The adapter's source (a URL for opendental).")
+@click.option("--now", type=AwareDateTime(), help="Read the practice at this time (the demo: default its own morning).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here (.json, or .yaml/.yml for YAML); default: JSON on standard output.",
+)
+def snapshot_export_command(adapter: str, source: str | None, now: datetime | None, out: Path | None) -> None:
+    """Write a practice read from any adapter as a snapshot file.
+
+    The file is what `--adapter files --source FILE` reads back, and what pack tests'
+    `given:` fragments are cut from: `sophie explain` and `sophie test` can then be tried
+    on it, and a subject of a real practice can become a pack test.
+    """
+    snapshot, _ = read_practice(adapter, source, now)
+    if out is None:
+        click.echo(snapshot_text(snapshot, yaml_format=False), nl=False)
+        return
+    text = snapshot_text(snapshot, yaml_format=out.suffix.lower() in (".yaml", ".yml"))
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(out)
+    except OSError as err:
+        partial.unlink(missing_ok=True)
+        raise ConfigurationError(f"cannot write {out}: {err.strerror or err}") from err
+    click.echo(f"wrote {out} ({len(snapshot.patients)} patients, as of {snapshot.as_of.isoformat()})", err=True)
+
+
+def snapshot_text(snapshot: Snapshot, *, yaml_format: bool) -> str:
+    """Return a snapshot as the text of a snapshot file (JSON, or YAML)."""
+    if not yaml_format:
+        return snapshot.model_dump_json(exclude_none=True) + "\n"
+    import yaml
+
+    data = snapshot.model_dump(mode="json", exclude_none=True)
+    return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))

@@ -26,6 +26,7 @@ from rich.status import Status
 
 from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url, practice_from
 from sophie.cli.options import DB_OPTION, AwareDateTime
+from sophie.cli.outbox_commands import DIGEST_OPTIONS
 from sophie.cli.ownership_options import ownership_options
 from sophie.cli.render import console
 from sophie.errors import AdapterError
@@ -60,14 +61,20 @@ def _adapter(name: str, source: str | None, events: str | None, clock: WatchCloc
     return create_adapter(name, source=source, plugins=plugins)
 
 
-def _delivery(path: str, console_notifier: bool) -> DeliveryWorker | None:
+def _delivery(
+    path: str, console_notifier: bool, digests: bool = False, digest_at: tuple[str, ...] = ()
+) -> DeliveryWorker | None:
     if not console_notifier or path == ":memory:":
         return None
+    from sophie.cli.outbox_commands import digest_settings
     from sophie.notifiers.delivery import DeliveryWorker
     from sophie.notifiers.plugin import create_notifier
     from sophie.notifiers.sqlite_outbox import SqliteOutbox
 
-    return DeliveryWorker(SqliteOutbox(path), {"console": create_notifier("console")})
+    outbox = SqliteOutbox(path)
+    if digests or digest_at:
+        outbox.digests = digest_settings(outbox.practice_timezone(), digest_at)
+    return DeliveryWorker(outbox, {"console": create_notifier("console")})
 
 
 @contextmanager
@@ -139,6 +146,8 @@ def _printer(output: str, plugins: Plugins) -> tuple[Status | None, Callable[[Wa
 @click.option("--clock-speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Simulated clock speed; 0 jumps straight to each wake-up.")  # fmt: skip
 @click.option("--notify-console", is_flag=True, help="Deliver the outbox to the console each tick.")
+@DIGEST_OPTIONS[0]
+@DIGEST_OPTIONS[1]
 @click.option("--output", type=click.Choice(["auto", "text", "json"]), default="auto", show_default=True,
               help="A status line (terminal) or JSON lines (otherwise).")  # fmt: skip
 def watch_command(
@@ -156,12 +165,15 @@ def watch_command(
     fixed_owner: tuple[str, ...],
     cover: tuple[str, ...],
     reopen_grace: str,
+    capacity: int,
     db_url: str,
     once: bool,
     until: datetime | None,
     clock_start: datetime | None,
     clock_speed: float,
     notify_console: bool,
+    digests: bool,
+    digest_at: tuple[str, ...],
     output: str,
 ) -> None:
     """Keep running: read the practice, consume its events, reconcile, escalate as time passes.
@@ -175,7 +187,7 @@ def watch_command(
     config = command_config(config_path)
     practice = practice_from(
         config, practice_id, adapter=adapter, source=source, pack_refs=pack_refs, owner_strategy=owner_strategy,
-        fixed_owner=fixed_owner, cover=cover, reopen_grace=reopen_grace,
+        fixed_owner=fixed_owner, cover=cover, reopen_grace=reopen_grace, capacity=capacity,
     )  # fmt: skip
     path = sqlite_path(ledger_url(db_url, config))
     plugins = Plugins()
@@ -204,7 +216,7 @@ def watch_command(
             event_poll=timedelta(seconds=event_poll) if events_path else None,
             params=params,
             settings=settings,
-            delivery=_delivery(path, notify_console),
+            delivery=_delivery(path, notify_console, digests, digest_at),
             on_tick=on_tick,
             sweep=None if sweep is None else Sweep(timedelta(seconds=sweep)),
         )

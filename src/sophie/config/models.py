@@ -186,12 +186,15 @@ class ServerConfig(_Settings):
     Attributes:
         host: The address to listen on (loopback by default; put a TLS proxy in front otherwise).
         port: The port.
-        secret_env: The variable holding the key that signs session cookies.
+        secret_env: Reserved for a session-signing key (sessions are server-side today).
+        site_db: The SQLite file of accounts, tokens and the directory (default: beside a
+            SQLite ledger, ``sophie.db`` -> ``sophie.site.db``).
     """
 
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8765
     secret_env: str = "SOPHIE_SERVER_SECRET"
+    site_db: str | None = None
 
 
 class SophieConfig(_Settings):

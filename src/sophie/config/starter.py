@@ -71,8 +71,8 @@ kind = "console"
 # open them to the practice's network.
 host = "127.0.0.1"
 port = 8765
-# The variable holding the key that signs session cookies (set it to keep people signed
-# in across restarts).
+# Reserved: sessions live in the server's memory (the cookie holds a random id), so no
+# signing key is needed yet.
 secret_env = "SOPHIE_SERVER_SECRET"
 """
 

@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sophie.errors import TransitionError
+from sophie.execution.capacity import start_clock
 from sophie.execution.escalation import end_block
-from sophie.execution.tasks import OPEN_STATUSES, TERMINAL_STATUSES, Task, TaskStatus
+from sophie.execution.tasks import DAY_STATUSES, OPEN_STATUSES, TERMINAL_STATUSES, Task, TaskStatus
 from sophie.model.calendar import BusinessCalendar, business_days
 
-__all__ = ["Action", "ActionResult", "TransitionError", "apply_action"]
+__all__ = ["NOTE_LIMIT", "Action", "ActionResult", "TransitionError", "apply_action"]
 
 
 class Action(StrEnum):
@@ -27,6 +28,7 @@ class Action(StrEnum):
     SNOOZE = "snooze"
     BLOCK = "block"
     REOPEN = "reopen"
+    NOTE = "note"
 
 
 _EVENT = {
@@ -35,7 +37,11 @@ _EVENT = {
     Action.SNOOZE: "snoozed",
     Action.BLOCK: "blocked",
     Action.REOPEN: "reopened",
+    Action.NOTE: "noted",
 }
+
+NOTE_LIMIT = 2000
+"""The longest note a person can add (characters)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +53,14 @@ class ActionResult:
         previous: The task before it.
         event: The audit event kind (``acknowledged``, ``done``, ``snoozed``, ``blocked``, ``reopened``).
         why: What was done, with ids and times only.
+        note: A note's text (kept in the audit event's data, never logged).
     """
 
     task: Task
     previous: Task
     event: str
     why: str
+    note: str | None = None
 
 
 def apply_action(
@@ -66,15 +74,18 @@ def apply_action(
 ) -> ActionResult:
     """Return ``task`` after a person's ``action`` at ``now``.
 
-    - ``ack``: open, snoozed or blocked -> acknowledged (ends a snooze or block).
-    - ``done``: any open-ish status -> done. If the rule still fires after the grace
-      period, reconcile reopens it.
+    - ``ack``: open, snoozed, blocked or backlog -> acknowledged (ends a snooze or block;
+      a backlog task enters its owner's day, its due time and escalation clock starting now).
+    - ``done``: any open-ish status (backlog included) -> done. If the rule still fires
+      after the grace period, reconcile reopens it.
     - ``snooze``: open, acknowledged, snoozed or blocked -> snoozed until ``until``
-      (default: one business day). The due clock keeps running.
+      (default: one business day). The due clock keeps running. A backlog task has no
+      clock yet: acknowledge it first.
     - ``block``: open, acknowledged or snoozed -> blocked, with ``reason``; the due clock
       pauses until it is unblocked (``ack``, ``reopen``, or ``until`` passing).
     - ``reopen``: any status but open -> open (a closed task comes back with its
-      escalation level).
+      escalation level; a backlog task enters its owner's day as with ``ack``).
+    - ``note``: any status; the task keeps its status and clocks; ``reason`` is the note.
 
     Raises:
         TransitionError: The action is not allowed from the task's status, or ``until``
@@ -83,19 +94,28 @@ def apply_action(
     action = Action(action)
     now = now.astimezone(task.due_at.tzinfo)
     status = task.status
+    if action is Action.NOTE:
+        text = (reason or "").strip()
+        if not text or len(text) > NOTE_LIMIT:
+            raise TransitionError(task.id, str(action), str(status), hint=f"a note has 1 to {NOTE_LIMIT} characters")
+        return ActionResult(replace(task, updated_at=now, version=task.version + 1), task, "noted", "noted", text)
     allowed = {
-        Action.ACK: {TaskStatus.OPEN, TaskStatus.SNOOZED, TaskStatus.BLOCKED},
+        Action.ACK: {TaskStatus.OPEN, TaskStatus.SNOOZED, TaskStatus.BLOCKED, TaskStatus.BACKLOG},
         Action.DONE: set(OPEN_STATUSES),
-        Action.SNOOZE: set(OPEN_STATUSES),
+        Action.SNOOZE: set(DAY_STATUSES),
         Action.BLOCK: {TaskStatus.OPEN, TaskStatus.ACKNOWLEDGED, TaskStatus.SNOOZED},
         Action.REOPEN: set(TaskStatus) - {TaskStatus.OPEN},
     }[action]
     if status not in allowed:
         hint = "reopen it first" if status in TERMINAL_STATUSES else ""
+        if status is TaskStatus.BACKLOG:
+            hint = "it waits in the backlog; acknowledge it first"
         raise TransitionError(task.id, str(action), str(status), hint=hint)
     if until is not None and until <= now:
         raise TransitionError(task.id, str(action), str(status), hint=f"--until {until.isoformat()} is not after now")
     base = replace(end_block(task, now, calendar), snoozed_until=None, updated_at=now, version=task.version + 1)
+    if status is TaskStatus.BACKLOG and action in (Action.ACK, Action.REOPEN):
+        base = start_clock(base, now, calendar)
     why = str(_EVENT[action])
     if action is Action.ACK:
         after = replace(base, status=TaskStatus.ACKNOWLEDGED)

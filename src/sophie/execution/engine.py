@@ -26,19 +26,20 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sophie.errors import LedgerConflictError, LedgerError
+from sophie.execution.capacity import apply_capacity, capacities
 from sophie.execution.inputs import EvaluationLike, FindingLike, RuleLike
-from sophie.execution.reconcile import ReconcileResult, opening_start, reconcile
+from sophie.execution.reconcile import ReconcileResult, finding_key, opening_start, reconcile
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
 from sophie.execution.stores.audit import event_for_change
 from sophie.execution.stores.ledger import CycleRecord, Ledger, TaskSelection, select_all
 from sophie.execution.stores.outbox import message_for_change
-from sophie.execution.tasks import ChangeKind, JsonValue, TaskChange
+from sophie.execution.tasks import ChangeKind, JsonValue, TaskChange, TaskStatus
 
 if TYPE_CHECKING:
     from sophie.model import Snapshot
     from sophie.rules import CompiledPack
 
-__all__ = ["CycleResult", "apply_evaluation", "rules_by_id", "run_cycle"]
+__all__ = ["CycleResult", "apply_evaluation", "rules_by_id", "run_cycle", "within_capacity"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class CycleResult:
             "practice": self.practice_id,
             "now": self.now.isoformat(),
             **self.counts(),
+            "backlogged": sum(1 for change in self.changes if change.backlogged),
             "findings": self.findings,
             "errors": self.errors,
             "complete": self.complete,
@@ -166,7 +168,7 @@ def apply_evaluation(
     errors = len(getattr(evaluation, "errors", ()))
     for attempt in range(1, settings.max_attempts + 1):
         selection = select() if select is not None else select_all(ledger.open_tasks(practice.id))
-        result = reconcile(
+        planned = reconcile(
             selection.tasks,
             evaluation,
             now,
@@ -181,6 +183,7 @@ def apply_evaluation(
             generation=ledger.cycle_count(practice.id),
             open_counts=selection.open_counts,
         )
+        result = within_capacity(planned, selection, evaluation, snapshot, now, settings)
         cycle = _cycle_record(practice.id, now, evaluation, result, errors, packs or {})
         try:
             _write(ledger, result, rules, snapshot, cycle)
@@ -205,6 +208,31 @@ def apply_evaluation(
     raise LedgerError(f"gave up after {settings.max_attempts} attempts: other writers kept changing the same tasks")
 
 
+def within_capacity(
+    planned: ReconcileResult,
+    selection: TaskSelection,
+    evaluation: EvaluationLike,
+    snapshot: Snapshot,
+    now: datetime,
+    settings: ExecutionSettings,
+) -> ReconcileResult:
+    """Return reconcile's result with every person's day kept within capacity (:mod:`~sophie.execution.capacity`)."""
+    practice_id = snapshot.practice.id
+    due_by_key = {finding_key(practice_id, finding): finding.due_at for finding in evaluation.findings}
+    changes = apply_capacity(
+        selection.tasks,
+        planned.changes,
+        now.astimezone(snapshot.index.calendar.tz),
+        capacity=capacities(snapshot.staff, settings.capacity),
+        default_capacity=settings.capacity,
+        calendar=snapshot.index.calendar,
+        due_by_key=due_by_key,
+        counts=selection.day_counts,
+        backlog=selection.backlog,
+    )
+    return ReconcileResult(changes, planned.cursors)
+
+
 def _cycle_record(
     practice_id: str,
     now: datetime,
@@ -226,8 +254,12 @@ def _write(
     cycle: CycleRecord,
 ) -> None:
     events = [event_for_change(change) for change in result.changes]
+    final = {change.task.id: change.task.status for change in result.changes}
+    waiting = {task_id for task_id, status in final.items() if status is TaskStatus.BACKLOG}
     outbox = []
     for change in result.changes:
+        if change.task.id in waiting:  # nobody is told of a task in their backlog until it is released
+            continue
         rule = rules.get(change.task.rule)
         message = message_for_change(change, rule.title if rule is not None else change.task.rule)
         if message is not None:

@@ -34,9 +34,10 @@ def due_steps(
 ) -> list[tuple[int, EscalationStepLike]]:
     """Return the steps (1-based level, step) that are due at ``now`` and have not fired yet.
 
-    A blocked task's clock is paused, so nothing is due while it is blocked.
+    A blocked task's clock is paused, and a backlog task's has not started, so nothing is
+    due while a task is blocked or in the backlog.
     """
-    if task.status is TaskStatus.BLOCKED:
+    if task.status in (TaskStatus.BLOCKED, TaskStatus.BACKLOG):
         return []
     found = []
     for level, step in enumerate(steps, start=1):

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from sophie.config.models import OwnershipConfig, PracticeConfig, resolve_env_keys
 from sophie.errors import ConfigurationError
 from sophie.execution.assignment import DEFAULT_LADDER, OwnershipStrategy
+from sophie.execution.capacity import DEFAULT_CAPACITY
 from sophie.execution.settings import ExecutionSettings
 from sophie.model import BUILTIN_ROLES
 from sophie.rules.language.durations import DurationSyntaxError, parse_duration
@@ -54,8 +55,8 @@ class PracticeSetup:
     settings: ExecutionSettings
     plugins: Plugins
 
-    def fetch(self, now: datetime) -> Snapshot:
-        """Read the practice (the demo practice as of ``now`` when it has no source)."""
+    def fetch(self, now: datetime | None) -> Snapshot:
+        """Read the practice (the demo practice as of ``now``, or its own morning, when it has no source)."""
         from sophie.adapters import DemoAdapter, create_adapter
 
         if self.adapter == "demo":
@@ -86,8 +87,8 @@ def _role(text: str, key: str) -> str:
     return role
 
 
-def execution_settings(ownership: OwnershipConfig) -> ExecutionSettings:
-    """Return the execution settings an ownership configuration describes.
+def execution_settings(ownership: OwnershipConfig, capacity: int = DEFAULT_CAPACITY) -> ExecutionSettings:
+    """Return the execution settings an ownership configuration (and a capacity default) describes.
 
     Raises:
         ConfigurationError: A misspelt role or a bad ``reopen_grace`` duration.
@@ -102,7 +103,11 @@ def execution_settings(ownership: OwnershipConfig) -> ExecutionSettings:
         hint = f"; did you mean {err.suggestion!r}?" if err.suggestion else ""
         raise ConfigurationError(f"ownership.reopen_grace: {err}{hint}") from err
     return ExecutionSettings(
-        strategy=OwnershipStrategy(ownership.strategy), ladder=ladder, fixed_owners=fixed, reopen_grace=grace
+        strategy=OwnershipStrategy(ownership.strategy),
+        ladder=ladder,
+        fixed_owners=fixed,
+        reopen_grace=grace,
+        capacity=capacity,
     )
 
 
@@ -167,6 +172,6 @@ def practice_setup(
         source=adapter_source(practice, env),
         packs=packs,
         params=params,
-        settings=execution_settings(practice.ownership),
+        settings=execution_settings(practice.ownership, practice.capacity.default),
         plugins=plugins,
     )

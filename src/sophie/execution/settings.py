@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sophie.execution.assignment import DEFAULT_LADDER, OwnershipStrategy
+from sophie.execution.capacity import DEFAULT_CAPACITY
 from sophie.model.calendar import BusinessDuration, business_hours
 
 __all__ = ["DEFAULT_SETTINGS", "ExecutionSettings"]
@@ -26,6 +27,8 @@ class ExecutionSettings:
             task is reopened (the PMS may take a moment to show the work).
         max_attempts: How many times a cycle re-reads and retries after another writer
             changed the same tasks.
+        capacity: Tasks a business day a person can act on, unless their staff record says
+            otherwise; the rest waits in their backlog (see :mod:`sophie.execution.capacity`).
     """
 
     strategy: OwnershipStrategy = OwnershipStrategy.LEAST_OPEN
@@ -33,6 +36,7 @@ class ExecutionSettings:
     fixed_owners: Mapping[str, str] = field(default_factory=dict)
     reopen_grace: BusinessDuration | timedelta = _ONE_BUSINESS_HOUR
     max_attempts: int = 5
+    capacity: int = DEFAULT_CAPACITY
 
 
 DEFAULT_SETTINGS = ExecutionSettings()

@@ -20,6 +20,7 @@ from sophie.model.enums import Priority
 from sophie.model.records import decimal_number
 
 __all__ = [
+    "DAY_STATUSES",
     "OPEN_STATUSES",
     "TERMINAL_STATUSES",
     "ChangeKind",
@@ -45,16 +46,21 @@ class TaskStatus(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     SNOOZED = "snoozed"
     BLOCKED = "blocked"
+    BACKLOG = "backlog"
     DONE = "done"
     RESOLVED = "resolved"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
 
 
-OPEN_STATUSES: frozenset[TaskStatus] = frozenset(
+DAY_STATUSES: frozenset[TaskStatus] = frozenset(
     {TaskStatus.OPEN, TaskStatus.ACKNOWLEDGED, TaskStatus.SNOOZED, TaskStatus.BLOCKED}
 )
-"""The open-ish statuses: only these take part in dedup (one task per key)."""
+"""The statuses of a task in its owner's day (its clock runs)."""
+
+OPEN_STATUSES: frozenset[TaskStatus] = DAY_STATUSES | {TaskStatus.BACKLOG}
+"""The open-ish statuses: only these take part in dedup (one task per key). A ``backlog``
+task is open-ish but not yet in its owner's day: no due time counts, nothing escalates."""
 
 TERMINAL_STATUSES: frozenset[TaskStatus] = frozenset(TaskStatus) - OPEN_STATUSES
 """Statuses a task leaves only by being reopened."""
@@ -67,7 +73,8 @@ class ChangeKind(StrEnum):
 
     ``verified`` is internal: a task marked done whose stall the PMS no longer shows is
     confirmed and stops being watched for a reopen. ``sophie run`` counts it in the
-    summary but does not list it among the changes (only the other six are listed).
+    summary but does not list it among the changes (the others are listed). ``released``:
+    a ``backlog`` task moved into its owner's day (its due time and escalation clock start then).
     """
 
     CREATED = "created"
@@ -76,6 +83,7 @@ class ChangeKind(StrEnum):
     RESOLVED = "resolved"
     REOPENED = "reopened"
     EXPIRED = "expired"
+    RELEASED = "released"
     VERIFIED = "verified"
 
 
@@ -153,6 +161,11 @@ class Task:
         return self.status in OPEN_STATUSES
 
     @property
+    def in_day(self) -> bool:
+        """Whether the task is in its owner's day (open-ish and not in the backlog)."""
+        return self.status in DAY_STATUSES
+
+    @property
     def awaits_verification(self) -> bool:
         """Whether the task is marked done but the PMS has not yet confirmed the stall cleared."""
         return self.status is TaskStatus.DONE and self.verified_at is None
@@ -228,9 +241,22 @@ class TaskChange:
     level: int | None = None
     owner_changed: bool = False
 
+    @property
+    def backlogged(self) -> bool:
+        """Whether the change left the task in its owner's backlog (beyond their capacity)."""
+        return self.task.status is TaskStatus.BACKLOG and (
+            self.previous is None or self.previous.status is not TaskStatus.BACKLOG
+        )
+
     def as_dict(self) -> dict[str, JsonValue]:
-        """Return ``{"change": kind, "task": {...}}`` as ``sophie run --format json`` prints it."""
-        return {"change": str(self.kind), "task": self.task.as_dict()}
+        """Return ``{"change": kind, "task": {...}}`` as ``sophie run --format json`` prints it.
+
+        A change that put the task in its owner's backlog also carries ``"backlogged": true``.
+        """
+        data: dict[str, JsonValue] = {"change": str(self.kind), "task": self.task.as_dict()}
+        if self.backlogged:
+            data["backlogged"] = True
+        return data
 
 
 def task_key(practice_id: str, rule_id: str, subject_type: str, subject_id: str, episode: str | None = None) -> str:

@@ -89,6 +89,7 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
         "appointment_id": "the appointment it is attached to, if any",
         "treatment_plan_id": "the treatment plan it belongs to, if any",
         "tooth": "the tooth number, when it applies",
+        "bill_insurance": "false when the PMS says not to bill it to insurance (none when it does not say)",
         "minutes": "the chair time the PMS plans for it, when the PMS says",
     },
     "TreatmentPlan": {
@@ -121,6 +122,7 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
         "due_date": "when the visit is due",
         "appointment_id": "the appointment booked for it, if any",
         "disabled": "true when the practice switched this recall off",
+        "asap": "true when the patient asked for the first slot that opens, even before the due date",
     },
     "Contact": {
         "id": _ID,

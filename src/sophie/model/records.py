@@ -169,6 +169,9 @@ class StaffMember(Record):
     active: bool = True
     manager_id: RecordId | None = None
     out_of_office: list[Period] = Field(default_factory=list)
+    capacity: int | None = Field(
+        default=None, ge=0, le=10_000, description="Tasks a business day this person can act on (default: practice's)."
+    )
 
 
 class Provider(Record):
@@ -252,6 +255,10 @@ class Procedure(Record):
     appointment_id: RecordId | None = None
     treatment_plan_id: RecordId | None = None
     tooth: str | None = None
+    minutes: int | None = Field(default=None, ge=1, le=1440, description="The chair time the PMS plans for it")
+    bill_insurance: bool | None = Field(
+        default=None, description="Whether the PMS would bill it to insurance; omitted when the PMS does not say"
+    )
 
 
 class TreatmentPlan(Record):
@@ -290,6 +297,7 @@ class Recall(Record):
     due_date: date
     appointment_id: RecordId | None = None
     disabled: bool = False
+    asap: bool = Field(default=False, description="The patient asked for the first slot that opens, even before due")
 
 
 class Contact(Record):

@@ -96,6 +96,8 @@ class Message(BaseModel):
         escalation_level: How many escalation steps have run.
         link: Where staff can open the task.
         patient: First name and last initial, only when the practice turned names on.
+        items: For a digest (``change`` is ``digest``): one line per task it gathers (task
+            id, what happened, priority, rule title, due time; never a task title).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -113,6 +115,7 @@ class Message(BaseModel):
     escalation_level: int = 0
     link: str | None = None
     patient: str | None = None
+    items: tuple[str, ...] = ()
 
     @classmethod
     def from_outbox(
@@ -140,16 +143,22 @@ class Message(BaseModel):
             link = chosen.link_template.format(task_id=fields["task_id"], practice_id=fields.get("practice_id", ""))
         label = payload.get("patient") if patient is None else patient
         shown = patient_label(*str(label).split(" ", 1)) if chosen.include_patient_names and label else None
-        return cls(key=key, link=link, patient=shown, **fields)
+        items = tuple(_item_line(item) for item in payload.get("items") or () if isinstance(item, Mapping))
+        return cls(key=key, link=link, patient=shown, items=items, **fields)
 
     def subject(self) -> str:
         """One line: what happened to which task (for email subjects and chat titles)."""
-        verb = {"created": "New task", "escalated": "Escalated", "reopened": "Reopened", "reassigned": "Reassigned"}
+        verb = {"created": "New task", "escalated": "Escalated", "reopened": "Reopened", "reassigned": "Reassigned",
+                "released": "New task"}  # fmt: skip
+        if self.change == "digest":
+            return f"Digest for staff {self.owner_id or 'unassigned'}: {self.rule_title}"
         head = verb.get(self.change, self.change.capitalize())
         return f"{head} ({self.priority}): {self.rule_title or self.rule or 'task'} [{self.task_id}]"
 
     def text(self) -> str:
         """The message as plain text, one fact per line."""
+        if self.change == "digest":
+            return "\n".join([self.subject(), "", *self.items]) + "\n"
         lines = [self.subject(), "", f"Task: {self.task_id}"]
         if self.patient:
             lines.append(f"Patient: {self.patient}")
@@ -166,7 +175,23 @@ class Message(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         """The message as JSON-ready data (what webhooks post as ``data``)."""
-        return self.model_dump(mode="json", exclude_none=True)
+        data = self.model_dump(mode="json", exclude_none=True)
+        if not self.items:  # only digests carry items
+            data.pop("items", None)
+        return data
+
+
+def _item_line(item: Mapping[str, Any]) -> str:
+    """One line of a digest, from its item's facts (ids, change, priority, rule title, due time)."""
+    due = item.get("due_at")
+    when = ""
+    if isinstance(due, str):
+        try:
+            moment = datetime.fromisoformat(due)
+            when = f", due {moment:%a %m-%d %H:%M} {_offset(moment)}"
+        except ValueError:
+            when = ""
+    return f"- {item.get('task_id')} {item.get('change')} ({item.get('priority')}): {item.get('rule_title')}{when}"
 
 
 def _offset(moment: datetime) -> str:

@@ -10,6 +10,14 @@ import the execution layer; it speaks SQL to the table.
 
 Times are stored as the ledger stores them: UTC ISO 8601 with microseconds, so they
 compare correctly as text.
+
+With ``digests`` set, a non-urgent row is not delivered by itself: at each digest window
+(:mod:`sophie.notifiers.digests`) one transaction inserts, per person, one ``digest`` row
+gathering their waiting rows (and the tasks of their day that went overdue since the
+previous window) and marks those rows sent as part of it. A crash before the commit
+leaves everything waiting; after it, the digest row is delivered like any row (with its
+key as the idempotency key), so nothing is lost and nothing goes out twice. Urgent rows go
+at once.
 """
 
 from __future__ import annotations
@@ -22,12 +30,15 @@ from datetime import UTC, datetime, timedelta
 
 from sophie.notifiers.base import Message, MessageSettings, NotifierError
 from sophie.notifiers.delivery import OutboxCounts, OutboxEntry
+from sophie.notifiers.digests import DigestSettings, digest_key, digest_payload, next_window, window_at
 
 __all__ = ["SqliteOutbox"]
 
 _NEEDED = ("key", "payload_json", "not_before", "attempts", "claimed_until", "sent_at", "last_error", "dead_at",
            "delivered_json")
 _PENDING = "sent_at IS NULL AND dead_at IS NULL"
+_SENDABLE = "(kind = 'digest' OR json_extract(payload_json, '$.priority') = 'urgent')"
+_DAY = "status IN ('open', 'acknowledged', 'snoozed', 'blocked')"
 
 
 def _stamp(moment: datetime) -> str:
@@ -41,14 +52,24 @@ class SqliteOutbox:
         path: The ledger's SQLite file (as ``SqliteLedger`` was given it).
         settings: What messages show (patient names, links).
         busy_timeout_ms: How long to wait for another writer.
+        digests: Send non-urgent notifications as one digest per person at these windows
+            (``None``: every row by itself).
 
     Raises:
         NotifierError: the file has no outbox table with the columns delivery needs.
     """
 
-    def __init__(self, path: str, *, settings: MessageSettings | None = None, busy_timeout_ms: int = 30_000) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        settings: MessageSettings | None = None,
+        busy_timeout_ms: int = 30_000,
+        digests: DigestSettings | None = None,
+    ) -> None:
         self.path = path
         self.settings = settings or MessageSettings()
+        self.digests = digests
         try:
             self._db = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
             self._db.row_factory = sqlite3.Row
@@ -96,11 +117,14 @@ class SqliteOutbox:
         )
 
     def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxEntry]:
-        """Lease up to ``limit`` due rows, oldest first."""
+        """Lease up to ``limit`` due rows, oldest first (with digests: urgent rows and digests, rolled first)."""
+        if self.digests is not None:
+            self.roll_digests(now)
         stamp = _stamp(now)
+        sendable = f" AND {_SENDABLE}" if self.digests is not None else ""
         with self._write() as execute:
             rows = execute(
-                f"SELECT * FROM outbox WHERE {_PENDING} AND not_before <= ? "
+                f"SELECT * FROM outbox WHERE {_PENDING}{sendable} AND not_before <= ? "
                 "AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY not_before, key LIMIT ?",
                 (stamp, stamp, limit),
             ).fetchall()
@@ -108,6 +132,58 @@ class SqliteOutbox:
             for row in rows:
                 execute("UPDATE outbox SET claimed_until = ? WHERE key = ?", (until, row["key"]))
         return [self._entry(row) for row in rows]
+
+    def roll_digests(self, now: datetime) -> int:
+        """Gather each person's waiting non-urgent rows into one digest row for the current window; return how many.
+
+        One transaction: the digest rows are inserted and the rows they gather marked sent
+        together. A person whose digest for this window already exists keeps any later row
+        waiting for the next window.
+        """
+        if self.digests is None:
+            return 0
+        previous, window = window_at(now, self.digests)
+        stamp, cutoff, since = _stamp(now), _stamp(window), _stamp(previous)
+        made = 0
+        with self._write() as execute:
+            rows = execute(
+                f"SELECT key, recipient_id, payload_json FROM outbox WHERE {_PENDING} AND kind != 'digest' "
+                f"AND NOT {_SENDABLE} AND created_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) "
+                "ORDER BY created_at, key",
+                (cutoff, stamp),
+            ).fetchall()
+            waiting: dict[str | None, list[sqlite3.Row]] = {}
+            for row in rows:
+                waiting.setdefault(row["recipient_id"], []).append(row)
+            overdue: dict[str | None, list[dict[str, object]]] = {}
+            for task in execute(
+                f"SELECT id, rule_id, priority, due_at, owner_id, practice_id FROM task WHERE {_DAY} "
+                "AND priority != 'urgent' AND due_at > ? AND due_at <= ? ORDER BY due_at, id",
+                (since, cutoff),
+            ):
+                overdue.setdefault(task["owner_id"], []).append(
+                    {"task_id": task["id"], "change": "overdue", "rule": task["rule_id"],
+                     "priority": task["priority"], "due_at": task["due_at"], "practice_id": task["practice_id"]}
+                )  # fmt: skip
+            for recipient in sorted({*waiting, *overdue}, key=lambda r: r or ""):
+                gathered = waiting.get(recipient, [])
+                payloads = [json.loads(row["payload_json"]) for row in gathered] + overdue.get(recipient, [])
+                payload = digest_payload(recipient, window, payloads)
+                key = digest_key(recipient, window)
+                cursor = execute(
+                    "INSERT OR IGNORE INTO outbox (key, task_id, recipient_id, kind, payload_json, created_at, "
+                    "not_before) VALUES (?, ?, ?, 'digest', ?, ?, ?)",
+                    (key, payload["task_id"], recipient, json.dumps(payload, sort_keys=True), cutoff, cutoff),
+                )
+                if cursor.rowcount != 1:  # this window's digest went already: the rows wait for the next
+                    continue
+                made += 1
+                for row in gathered:
+                    execute(
+                        "UPDATE outbox SET sent_at = ?, delivered_json = ?, claimed_until = NULL WHERE key = ?",
+                        (stamp, json.dumps([key]), row["key"]),
+                    )
+        return made
 
     def mark_delivered(self, key: str, channel: str, *, now: datetime) -> None:
         """Add ``channel`` to the row's delivered channels."""
@@ -147,11 +223,31 @@ class SqliteOutbox:
             return int(cursor.rowcount)
 
     def next_due(self) -> datetime | None:
-        """Return the earliest time a pending row may be tried."""
+        """Return the earliest time a pending row may be tried (with digests: a row held for one, its window)."""
+        sendable = f" AND {_SENDABLE}" if self.digests is not None else ""
         row = self._db.execute(
-            f"SELECT min(max(not_before, coalesce(claimed_until, not_before))) AS due FROM outbox WHERE {_PENDING}"
+            "SELECT min(max(not_before, coalesce(claimed_until, not_before))) AS due FROM outbox "
+            f"WHERE {_PENDING}{sendable}"
         ).fetchone()
-        return None if row["due"] is None else datetime.fromisoformat(row["due"])
+        due = None if row["due"] is None else datetime.fromisoformat(row["due"])
+        if self.digests is not None:
+            held = self._db.execute(
+                f"SELECT min(created_at) AS first FROM outbox WHERE {_PENDING} AND NOT {_SENDABLE}"
+            ).fetchone()
+            if held["first"] is not None:
+                window = next_window(datetime.fromisoformat(held["first"]), self.digests)
+                due = window if due is None else min(due, window)
+        return due
+
+    def practice_timezone(self) -> str:
+        """Return the timezone of the practice the ledger last ran a cycle for (``UTC`` if none)."""
+        try:
+            row = self._db.execute(
+                "SELECT json_extract(settings_json, '$.timezone') AS tz FROM practice ORDER BY updated_at DESC LIMIT 1"
+            ).fetchone()
+        except sqlite3.DatabaseError:
+            return "UTC"
+        return "UTC" if row is None or row["tz"] is None else str(row["tz"])
 
     def counts(self, now: datetime) -> OutboxCounts:
         """Count rows by state at ``now``."""

@@ -1,4 +1,4 @@
-"""A real MariaDB server for the Open Dental adapter's tests, and databases seeded from schema.sql + seed.sql.
+"""A real MariaDB server for the Open Dental adapter's tests, and databases of Open Dental 24.3's real tables, seeded from seed.sql.
 
 The server comes from ``SOPHIE_TEST_MARIADB_URL`` (CI exports it from
 scripts/start-mariadb.sh); when the variable is unset, the session starts the server
@@ -26,7 +26,8 @@ from sophie.model import Snapshot
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
-SCHEMA = (HERE / "schema.sql").read_text()
+SCHEMA = (HERE / "schema-24.3.0.0.sql").read_text()
+"""Open Dental 24.3's own tables (a trimmed copy of its published schema)."""
 SEED = (HERE / "seed.sql").read_text()
 AS_OF = datetime.fromisoformat("2026-03-05T11:45:00-05:00")
 ADMIN = ("sophie_admin", "sophie-admin-test")
@@ -52,7 +53,7 @@ class Server:
 
 @dataclass
 class SeededDatabase:
-    """One database loaded with schema.sql and seed.sql."""
+    """One database of Open Dental 24.3's tables (schema-24.3.0.0.sql) loaded with seed.sql."""
 
     server: Server
     name: str

@@ -30,6 +30,9 @@ EXPECTED = {
     ("claims.secondary_on_hold", "claim", "61"),  # primary received 2026-02-25
     ("claims.outstanding.30d", "claim", "62"),  # sent 2026-01-26
     ("billing.balance.aging", "balance", "18"),  # $120 over 60 days
+    ("claims.outstanding.30d", "claim", "66"),  # first sent 2026-01-20 (resent 2026-03-01)
+    ("tx.unscheduled.first_touch", "treatment_plan", "54"),  # never saved, planned 2026-03-01
+    ("claims.completed_not_billed", "procedure", "122"),  # an estimate to bill, no claim (121: "do not bill")
 }
 """Every stall planted in seed.sql, and nothing else (the near-misses there must stay quiet)."""
 

@@ -29,7 +29,7 @@ class TestOpenDental(AdapterConformance):
     @pytest.fixture
     def sophie_adapter_change(self, seeded_shared: SeededDatabase) -> Iterator[Callable[[], None]]:
         def change() -> None:
-            seeded_shared.execute("UPDATE appointment SET Confirmed = 24 WHERE AptNum = 13")
+            seeded_shared.execute("UPDATE appointment SET Confirmed = 28 WHERE AptNum = 13")
 
         yield change
         seeded_shared.execute("UPDATE appointment SET Confirmed = 22 WHERE AptNum = 13")

@@ -13,7 +13,7 @@ NOT_COLUMNS = {"SELECT", "FROM", "JOIN", "LEFT", "WHERE", "IN", "ON", "AND"}
 
 def _columns(query: str) -> set[str]:
     selected = query.split(" FROM ", 1)[0].removeprefix("SELECT ")
-    names = {name.split(".")[-1].strip() for name in selected.split(",")}
+    names = {name.split(" AS ")[0].split(".")[-1].strip() for name in selected.split(",")}
     return {name for name in names if name not in NOT_COLUMNS}
 
 

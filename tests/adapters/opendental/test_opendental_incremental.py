@@ -93,3 +93,27 @@ def test_an_unknown_watermark_gets_a_full_snapshot(seeded: SeededDatabase) -> No
     adapter = seeded.adapter()
     result = adapter.fetch_since("2026-03-01T00:00:00+00:00")
     assert result.complete
+
+
+def test_a_history_row_stamped_on_the_office_clock_is_seen(seeded: SeededDatabase) -> None:
+    # HistDateTStamp is the office's local time (New York, west of UTC): compared as UTC it would look hours old
+    adapter = seeded.adapter()
+    second, merged = _after(
+        adapter,
+        seeded,
+        "UPDATE appointment SET AptStatus = 5, DateTStamp = DateTStamp WHERE AptNum = 14",
+        "UPDATE appointment SET DateTStamp = NOW() - INTERVAL 1 HOUR WHERE AptNum = 14",
+        "INSERT INTO histappointment (HistApptAction, HistDateTStamp, AptNum, PatNum, AptStatus)"
+        " VALUES (2, NOW(), 14, 4, 5)",
+    )
+    assert second.changes is not None
+    assert "14" in {a.id for a in second.changes.appointments}
+    assert next(a for a in merged.appointments if a.id == "14").broken_kind == "no_show"  # type: ignore[attr-defined]
+
+
+def test_an_opt_out_without_a_stamp_is_seen(seeded: SeededDatabase) -> None:
+    adapter = seeded.adapter()
+    second, merged = _after(adapter, seeded, "INSERT INTO commoptout (PatNum, OptOutSms) VALUES (3, 1)")
+    assert second.changes is not None
+    assert {p.id for p in second.changes.patients} == {"3"}
+    assert next(p for p in merged.patients if p.id == "3").preferred_contact == "phone"  # type: ignore[attr-defined]

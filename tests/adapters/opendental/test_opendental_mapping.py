@@ -25,7 +25,7 @@ def test_practice_comes_from_preferences_settings_and_holiday_schedules(od_snaps
     practice = od_snapshot.practice
     assert practice.name == "Main Street Dental Group"
     assert practice.timezone == "America/New_York"
-    assert practice.holidays == [date(2026, 5, 25)]
+    assert practice.holidays == [date(2026, 5, 25), date(2026, 7, 3), date(2026, 12, 24)]  # clinics off: every one
     assert od_snapshot.as_of == datetime.fromisoformat("2026-03-05T11:45:00-05:00")
 
 
@@ -67,7 +67,7 @@ def test_schedule_blocks_come_from_provider_schedules_per_operatory(od_snapshot:
     blocks = {(b.operatory_id, b.start.isoformat(), b.end.isoformat()) for b in od_snapshot.schedule_blocks}
     assert ("1", "2026-03-05T13:00:00-05:00", "2026-03-05T17:00:00-05:00") in blocks
     assert ("3", "2026-03-09T08:00:00-04:00", "2026-03-09T12:00:00-04:00") in blocks  # after the DST change
-    assert len(blocks) == 5  # the blockout, the holiday and the hidden provider's block are not working time
+    assert len(blocks) == 8  # the blockout, the holiday and the hidden provider's block are not working time
 
 
 def test_appointment_status_priority_and_confirmation(by_id: Find) -> None:
@@ -86,8 +86,8 @@ def test_appointment_status_priority_and_confirmation(by_id: Find) -> None:
 
 
 def test_confirmation_names_are_configurable() -> None:
-    assert Interpretation().is_confirmed("Confirmed")
-    assert not Interpretation().is_confirmed("Texted")
+    assert not Interpretation().is_confirmed("Confirmed")  # no names: Open Dental's preferences decide
+    assert not Interpretation(confirmed=frozenset({"confirmed"})).is_confirmed("Texted")
     assert Interpretation(confirmed=frozenset({"texted"})).is_confirmed("Texted")
 
 
@@ -126,7 +126,7 @@ def test_treatment_plans_presented_is_inferred_from_saved_and_signed_plans(by_id
     accepted = by_id("treatment_plans", "52")
     assert accepted.status == "accepted"
     assert accepted.decided_at == datetime.fromisoformat("2026-02-25T15:10:00-05:00")
-    assert by_id("treatment_plans", "54").status == "draft"
+    assert by_id("treatment_plans", "54").status == "presented"  # never saved, holds planned work
     assert by_id("treatment_plans", "55").status == "inactive"
     assert by_id("procedures", "100").treatment_plan_id == "50"
 
@@ -183,6 +183,6 @@ def test_one_clinic_can_be_read_on_its_own(seeded_shared: SeededDatabase) -> Non
     snapshot = seeded_shared.adapter(clinic=2).fetch()
     assert snapshot.practice.id.endswith("-clinic-2")
     assert snapshot.practice.name == "Hillside Dental"
-    assert ids(snapshot, "patients") == {"20"}
+    assert ids(snapshot, "patients") == {"1", "20"}  # 1 is registered at clinic 1, seen at clinic 2
     assert ids(snapshot, "operatories") == {"3"}
-    assert ids(snapshot, "appointments") == {"20"}
+    assert ids(snapshot, "appointments") == {"20", "28"}

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sophie.adapters.base import Adapter, IncrementalResult, Watermark, record_key
 from sophie.adapters.opendental.codes import APPT_CONFIRMED, COMMLOG_TYPES
@@ -42,7 +43,7 @@ STAMP_OVERLAP = timedelta(minutes=2)
 PRACTICE_SECTIONS = ("staff", "providers", "operatories", "schedule_blocks")
 _AUTH_CODES = {1044, 1045, 1698}
 _Keys = dict[str, dict[str, int | None]]
-FINGERPRINTED = ("definition", "provider", "operatory", "userod", "usergroup", "recalltype", "clinic")
+FINGERPRINTED = ("definition", "provider", "operatory", "userod", "usergroup", "recalltype", "clinic", "preference")
 """Practice tables whose change re-maps every patient (they decide ids and meanings patient records use)."""
 
 
@@ -53,6 +54,7 @@ class _State:
     watermark: Watermark
     keys: _Keys
     fingerprint: str
+    opt_outs: frozenset[tuple[Any, ...]] = frozenset()
 
 
 class OpenDentalAdapter(Adapter):
@@ -103,7 +105,7 @@ class OpenDentalAdapter(Adapter):
         read = self._read(since, previous)
         keys, changes = self._changes(read.data, read.owners, read.changed, previous.keys)
         result = IncrementalResult.delta(changes, watermark=read.watermark)
-        self._last = _State(read.watermark, keys, read.fingerprint)
+        self._last = _State(read.watermark, keys, read.fingerprint, read.opt_outs)
         return result
 
     def _last_watermark(self) -> Watermark:
@@ -114,7 +116,7 @@ class OpenDentalAdapter(Adapter):
         read = self._read(None, None)
         snapshot = parse_snapshot(read.data, source=self.settings.masked_url())
         keys = {s: _owned_keys(s, getattr(snapshot, s), read.owners.get(s)) for s in SECTIONS}
-        self._last = _State(read.watermark, keys, read.fingerprint)
+        self._last = _State(read.watermark, keys, read.fingerprint, read.opt_outs)
         return _FullRead(snapshot)
 
     def _changes(self, data: dict[str, Any], owners: dict[str, list[int]], changed: set[int], previous: _Keys
@@ -154,6 +156,12 @@ class OpenDentalAdapter(Adapter):
                     for table, query in PRACTICE_QUERIES.items()
                 }
                 fingerprint = _fingerprint(practice)
+                opt_outs = frozenset(tuple(sorted(row.items())) for row in practice["commoptout"])
+                server_time = clock.replace(tzinfo=UTC) if isinstance(clock, datetime) else datetime.now(UTC)
+                as_of = self.settings.as_of or server_time
+                zone = ZoneInfo(self.settings.timezone)
+                index = PracticeIndex(practice, self.settings, as_of.astimezone(zone).date())
+                _refuse_several_clinics(practice, index, self.settings.masked_url())
                 known = self._known_patients(cursor)
                 changed: set[int] = set()
                 scope: list[int] | None = None
@@ -161,31 +169,40 @@ class OpenDentalAdapter(Adapter):
                     if fingerprint != previous.fingerprint:
                         changed = known | {o for keys in previous.keys.values() for o in keys.values() if o is not None}
                     else:
-                        changed = set(changed_patients(cursor, since))
+                        since_local = since.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
+                        changed = set(changed_patients(cursor, since, since_local, index.today))
+                        changed |= {int(dict(row)["PatNum"]) for row in opt_outs ^ previous.opt_outs}
                         changed |= self._family_of(cursor, changed)
                         scope = sorted(changed)
                 tables = {table: select_patient_rows(cursor, table, scope) for table in PATIENT_QUERIES}
                 connection.rollback()
+        except ConfigurationError:
+            raise
         except Exception as err:
             raise self._translate(err) from None
         finally:
             connection.close()
-        index = PracticeIndex(practice, self.settings)
         data = _map_practice(practice, index)
         owned = map_patient_sections(tables, index, known)
         owners = {section: [owner for owner, _ in records] for section, records in owned.items()}
         data |= {section: [record for _, record in records] for section, records in owned.items()}
-        server_time = clock.replace(tzinfo=UTC) if isinstance(clock, datetime) else datetime.now(UTC)
-        data["as_of"] = self.settings.as_of or server_time
+        data["as_of"] = as_of
         counts = ", ".join(f"{len(data[s])} {s}" for s in SECTIONS if data.get(s))
         logger.info("opendental %s: read %s%s", self.settings.masked_url(), counts,
                     "" if since is None else f" ({len(changed)} changed patients)")  # fmt: skip
-        return _Read(data, owners, changed, server_time.isoformat(), fingerprint)
+        return _Read(data, owners, changed, server_time.isoformat(), fingerprint, opt_outs)
 
     def _known_patients(self, cursor: Cursor) -> set[int]:
+        """Return the patients read: every one, or with a clinic those registered or seen or billed there."""
         query, args = "SELECT PatNum FROM patient WHERE PatStatus <> 4", []
-        if self.settings.clinic is not None:
-            query, args = query + " AND ClinicNum = %s", [self.settings.clinic]
+        clinic = self.settings.clinic
+        if clinic is not None:
+            query += (
+                " AND (ClinicNum = %s OR PatNum IN (SELECT a.PatNum FROM appointment a LEFT JOIN operatory o"
+                " ON o.OperatoryNum = a.Op WHERE a.ClinicNum = %s OR (a.ClinicNum = 0 AND o.ClinicNum = %s))"
+                " OR PatNum IN (SELECT PatNum FROM claim WHERE ClinicNum = %s))"
+            )
+            args = [clinic] * 4
         return {int(row["PatNum"]) for row in select(cursor, query, args)}
 
     @staticmethod
@@ -238,6 +255,35 @@ class _Read:
     changed: set[int]
     watermark: Watermark
     fingerprint: str
+    opt_outs: frozenset[tuple[Any, ...]]
+
+
+def _printable(text: str, limit: int = 60) -> str:
+    """Return PMS text fit for a one-line message: control characters dropped, length bounded."""
+    clean = "".join(ch for ch in text if ch.isprintable())
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+def _refuse_several_clinics(practice: Mapping[str, Sequence[Mapping[str, Any]]], index: PracticeIndex, where: str
+                            ) -> None:  # fmt: skip
+    """Refuse a database with clinics switched on and several clinics, read without choosing one.
+
+    Each clinic is its own practice (its chairs, schedules, holidays and staff); read as one
+    they would mix, so the error lists the clinics to choose from.
+
+    Raises:
+        ConfigurationError: the clinics, as ``clinic=N`` settings with their names.
+    """
+    if index.settings.clinic is not None or not index.clinics_enabled:
+        return
+    clinics = practice["clinic"]
+    visible = sorted((int(r["ClinicNum"]), str(r["Description"] or "")) for r in clinics if not r["IsHidden"])
+    if len(visible) > 1:
+        names = "; ".join(f"clinic={number} ({_printable(name)})" for number, name in visible)
+        raise ConfigurationError(
+            f"{where}: this Open Dental database has clinics switched on and {len(visible)} clinics; read each one"
+            f" as its own practice with ?clinic=N in the source (or SOPHIE_OD_CLINIC): {names}"
+        )
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "APPOINTMENT_STATUS",
     "APPT_CONFIRMED",
+    "CLAIMPROC_ESTIMATE",
     "CLAIM_KIND",
     "CLAIM_STATUS",
     "COMMLOG_CHANNEL",
@@ -16,6 +17,7 @@ __all__ = [
     "CONTACT_METHOD",
     "HIST_CANCELLED",
     "HIST_MISSED",
+    "OPT_OUT_ALL",
     "PATIENT_STATUS",
     "PROCEDURE_STATUS",
     "TP_ACTIVE",
@@ -45,3 +47,7 @@ COMMLOG_CHANNEL = {0: "phone", 1: "email", 2: "mail", 3: "phone", 4: "in_person"
 """Commlog Mode_ (CommItemMode) → contact channel."""
 HIST_MISSED, HIST_CANCELLED = 2, 3
 TP_SAVED, TP_ACTIVE, TP_INACTIVE = 0, 1, 2
+OPT_OUT_ALL = 1
+"""CommOptOutType.All (a flag of ``commoptout.OptOutSms`` / ``OptOutEmail``): no automated message on that channel."""
+CLAIMPROC_ESTIMATE = 6
+"""ClaimProcStatus.Estimate: the insurance estimate of a procedure not yet on a claim."""

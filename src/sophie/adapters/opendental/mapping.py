@@ -9,7 +9,7 @@ is listed in ``docs/opendental.md``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +17,7 @@ from sophie.adapters.opendental.codes import (
     APPOINTMENT_STATUS,
     CONTACT_METHOD,
     HIST_MISSED,
+    OPT_OUT_ALL,
     PATIENT_STATUS,
     TP_ACTIVE,
     TP_INACTIVE,
@@ -27,7 +28,6 @@ from sophie.adapters.opendental.practice_mapping import (
     local_datetime,
     local_midnight,
     real_date,
-    utc_datetime,
 )
 from sophie.adapters.opendental.queries import Row
 from sophie.adapters.opendental.records_mapping import claims, contacts, procedures_of, recalls
@@ -60,20 +60,24 @@ def _patients(rows: Sequence[Row], index: PracticeIndex, known: set[int]) -> tup
             continue
         method = int(row["PreferContactMethod"] or 0)
         guarantor = int(row["Guarantor"] or 0)
+        preferred = CONTACT_METHOD.get(method, "phone")
+        sms, email = index.opt_outs.get(number, (0, 0))
+        if (preferred == "text" and sms & OPT_OUT_ALL) or (preferred == "email" and email & OPT_OUT_ALL):
+            preferred = "phone"
         patients.append((number, {
             "id": str(number),
             "first_name": str(row["FName"] or ""),
             "last_name": str(row["LName"] or ""),
             "birth_date": real_date(row["Birthdate"]),
             "status": PATIENT_STATUS.get(int(row["PatStatus"]), "inactive"),
-            "preferred_contact": CONTACT_METHOD.get(method, "phone"),
+            "preferred_contact": preferred,
             "do_not_contact": method == 1,
             "guarantor_id": str(guarantor) if guarantor != number and guarantor in known else None,
             "primary_provider_id": index.provider_id(row["PriProv"]),
             "insured": str(row["HasIns"] or "").strip().upper() == "I",
         }))
         aging = [_money(row[column]) for column in ("Bal_0_30", "Bal_31_60", "Bal_61_90", "BalOver90")]
-        if guarantor in (0, number) and any(aging):
+        if guarantor in (0, number) and any(aging) and _home(row, index):
             balances.append((number, {
                 "patient_id": str(number), "current": aging[0], "over_30": aging[1], "over_60": aging[2],
                 "over_90": aging[3],
@@ -81,15 +85,33 @@ def _patients(rows: Sequence[Row], index: PracticeIndex, known: set[int]) -> tup
     return patients, balances
 
 
+def _home(patient: Row, index: PracticeIndex) -> bool:
+    """Return whether a patient belongs to the clinic read (always, when no clinic is set)."""
+    clinic = index.settings.clinic
+    return clinic is None or int(patient["ClinicNum"] or 0) == clinic
+
+
+def _at_clinic(row: Row, index: PracticeIndex, home: set[int]) -> bool:
+    """Return whether an appointment is the clinic's: its ``ClinicNum``, else its chair's, else the patient's."""
+    clinic = index.settings.clinic
+    if clinic is None:
+        return True
+    if int(row["ClinicNum"] or 0):
+        return int(row["ClinicNum"]) == clinic
+    if int(row["Op"] or 0):
+        return index.operatory_clinic(row["Op"]) == clinic
+    return int(row["PatNum"]) in home
+
+
 def _broken(row: Row, start: datetime | None, history: list[Row], codes: list[Row], index: PracticeIndex
             ) -> tuple[str | None, datetime | None]:  # fmt: skip
     """Return (broken_kind, broken_at): the appointment history first, then D9986/D9987, then the edit stamp."""
     events = sorted((r for r in history if int(r["AptNum"]) == int(row["AptNum"])),
-                    key=lambda r: (utc_datetime(r["HistDateTStamp"]) or datetime.min.replace(tzinfo=index.zone)))
+                    key=lambda r: (real_date(r["HistDateTStamp"]) or date.min, int(r["HistApptNum"])))
     if events:
         last = events[-1]
         kind = "no_show" if int(last["HistApptAction"]) == HIST_MISSED else "cancelled"
-        return kind, utc_datetime(last["HistDateTStamp"])
+        return kind, local_datetime(last["HistDateTStamp"], index.zone)
     day = start.date() if start else None
     interpretation = index.settings.interpretation
     for proc in codes:
@@ -98,11 +120,18 @@ def _broken(row: Row, start: datetime | None, history: list[Row], codes: list[Ro
             continue
         kind = "no_show" if proc["ProcCode"] in interpretation.missed_codes else "cancelled"
         return kind, start if proc_day == day else local_midnight(proc_day, index.zone)
-    return None, utc_datetime(row["DateTStamp"])
+    return None, _utc(row["DateTStamp"])
+
+
+def _utc(value: object) -> datetime | None:
+    """Return a ``TIMESTAMP`` change stamp (read in a UTC session) as an aware UTC datetime."""
+    if not isinstance(value, datetime) or value.year < 1880:
+        return None
+    return value.replace(tzinfo=UTC)
 
 
 def _appointments(rows: Sequence[Row], history: Sequence[Row], procedures: Sequence[Row], index: PracticeIndex,
-                  known: set[int]) -> list[Owned]:  # fmt: skip
+                  known: set[int], home: set[int]) -> list[Owned]:  # fmt: skip
     interpretation = index.settings.interpretation
     broken_codes = interpretation.missed_codes | interpretation.cancelled_codes
     history_by_patient = _by_patient(history)
@@ -110,19 +139,23 @@ def _appointments(rows: Sequence[Row], history: Sequence[Row], procedures: Seque
     for proc in sorted(procedures, key=lambda r: (real_date(r["ProcDate"]) or date.min, int(r["ProcNum"]))):
         if proc["ProcCode"] in broken_codes and int(proc["ProcStatus"]) == 2:
             codes_by_patient.setdefault(int(proc["PatNum"]), []).append(proc)
+    booked_from = {int(r["NextAptNum"] or 0) for r in rows if int(r["NextAptNum"] or 0) != int(r["AptNum"])} - {0}
     records: list[Owned] = []
     for row in sorted(rows, key=lambda r: int(r["AptNum"])):
         patient, aptstatus = int(row["PatNum"]), int(row["AptStatus"])
         status = APPOINTMENT_STATUS.get(aptstatus)
-        if status is None or patient not in known:
+        if status is None or patient not in known or not _at_clinic(row, index, home):
             continue
+        if status == "planned" and int(row["AptNum"]) in booked_from:
+            continue  # the Planned Appointment Tracker's rule: another appointment was booked from it
         start = local_datetime(row["AptDateTime"], index.zone)
         if status == "scheduled" and start is None:
             status = "unscheduled"
         if status in ("planned", "unscheduled"):
             start = None
         arrived = local_datetime(row["DateTimeArrived"], index.zone)
-        if status == "scheduled" and start is not None and arrived is not None and arrived.date() == start.date():
+        if (status == "scheduled" and start is not None and arrived is not None and arrived.date() == start.date()
+                and arrived.time() != time()):  # Open Dental writes midnight when the patient has not arrived
             status = "arrived"
         end = None
         if start is not None:
@@ -144,7 +177,7 @@ def _appointments(rows: Sequence[Row], history: Sequence[Row], procedures: Seque
             "end": end,
             "provider_id": provider,
             "operatory_id": operatory,
-            "confirmed": interpretation.is_confirmed(index.definition_name(row["Confirmed"])),
+            "confirmed": index.is_confirmed(row["Confirmed"]),
             "asap": int(row["Priority"] or 0) == 1 or aptstatus == 4,
             "broken_kind": kind,
             "broken_at": broken_at,
@@ -169,16 +202,23 @@ def _plans(rows: Sequence[Row], attached: Mapping[int, list[int]], procedures: M
             continue
         record: dict[str, Any] = {"id": str(row["TreatPlanNum"]), "patient_id": str(patient), "status": "inactive"}
         if tpstatus == TP_ACTIVE:
-            record.update(_active_plan_status(row, saved.get(patient, []), index))
-            statuses = [procedures[p]["status"] for p in attached.get(int(row["TreatPlanNum"]), []) if p in procedures]
+            work = [procedures[p] for p in attached.get(int(row["TreatPlanNum"]), []) if p in procedures]
+            record.update(_active_plan_status(row, saved.get(patient, []), work, index))
+            statuses = [p["status"] for p in work]
             if statuses and all(status == "completed" for status in statuses):
                 record["status"] = "completed"
         records.append((patient, record))
     return records
 
 
-def _active_plan_status(active: Row, saved: list[Row], index: PracticeIndex) -> dict[str, Any]:
-    """Infer presented/accepted: Open Dental has no such field (see docs/opendental.md)."""
+def _active_plan_status(active: Row, saved: list[Row], procedures: list[dict[str, Any]], index: PracticeIndex
+                        ) -> dict[str, Any]:  # fmt: skip
+    """Infer presented/accepted: Open Dental has no such field (see docs/opendental.md).
+
+    Signed is accepted; a saved copy is presented on its date; an active plan never saved
+    but holding treatment-planned work is presented when that work was planned (the
+    Treatment Finder lists it whatever the plan's state).
+    """
     since = real_date(active["DateTP"]) or date.min
     signed = local_datetime(active["DateTSigned"], index.zone)
     candidates = sorted(
@@ -194,6 +234,9 @@ def _active_plan_status(active: Row, saved: list[Row], index: PracticeIndex) -> 
         return {"status": "accepted", "presented_at": presented or signed, "decided_at": signed}
     if presented is not None:
         return {"status": "presented", "presented_at": presented}
+    planned = [p["planned_at"] for p in procedures if p["status"] == "planned" and p["planned_at"] is not None]
+    if planned:
+        return {"status": "presented", "presented_at": min(planned)}
     return {"status": "draft"}
 
 
@@ -208,15 +251,17 @@ def map_patient_sections(tables: Mapping[str, Sequence[Row]], index: PracticeInd
     """
     patients, balances = _patients(tables["patient"], index, known)
     present = {number for number, _ in patients}
+    home = {int(row["PatNum"]) for row in tables["patient"] if int(row["PatNum"]) in present and _home(row, index)}
     appointments = _appointments(tables["appointment"], tables["histappointment"], tables["procedurelog"], index,
-                                 present)  # fmt: skip
+                                 present, home)  # fmt: skip
     attached: dict[int, list[int]] = {}
     for row in tables["treatplanattach"]:
         attached.setdefault(int(row["TreatPlanNum"]), []).append(int(row["ProcNum"]))
     plan_status = {int(r["TreatPlanNum"]): int(r["TPStatus"]) for r in tables["treatplan"]}
-    procedures = procedures_of(tables["procedurelog"], appointments, attached, plan_status, index, present)
+    procedures = procedures_of(tables["procedurelog"], appointments, attached, plan_status, tables["claimproc"], index,
+                               present, home)  # fmt: skip
     by_number = {int(record["id"]): record for _, record in procedures}
-    plans = _plans(tables["treatplan"], attached, by_number, index, present)
+    plans = _plans(tables["treatplan"], attached, by_number, index, home)
     emitted_plans = {record["id"] for _, record in plans}
     procedures = [(p, {**r, "treatment_plan_id": r["treatment_plan_id"] if r["treatment_plan_id"] in emitted_plans
                        else None}) for p, r in procedures]  # fmt: skip
@@ -227,6 +272,6 @@ def map_patient_sections(tables: Mapping[str, Sequence[Row]], index: PracticeInd
         "procedures": procedures,
         "treatment_plans": plans,
         "claims": claims(tables["claim"], tables["claimproc"], set(by_number), index, present),
-        "recalls": recalls(tables["recall"], appointments, index, present),
+        "recalls": recalls(tables["recall"], appointments, index, home),
         "contacts": contacts(tables["commlog"], index, present),
     }

@@ -74,19 +74,56 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-class PracticeIndex:
-    """What patient-scoped mapping needs from the practice-wide tables: which ids exist, definition names."""
+CONFIRMING_PREFERENCES = (
+    "ApptEConfirmStatusAccepted",
+    "AppointmentTimeArrivedTrigger",
+    "AppointmentTimeSeatedTrigger",
+    "AppointmentTimeDismissedTrigger",
+)
+"""Preferences naming the confirmation statuses (DefCat.ApptConfirmed) that mean the patient confirmed or came."""
 
-    def __init__(self, tables: Mapping[str, Sequence[Row]], settings: OpenDentalSettings) -> None:
+
+def _number(value: object, default: int = 0) -> int:
+    try:
+        return int(_text(value).strip())
+    except ValueError:
+        return default
+
+
+class PracticeIndex:
+    """What patient-scoped mapping needs from the practice-wide tables: ids, definitions, preferences.
+
+    Args:
+        tables: The practice-wide tables.
+        settings: The adapter's settings.
+        today: The office's date at the read (recalls disabled until a date compare with it).
+    """
+
+    def __init__(self, tables: Mapping[str, Sequence[Row]], settings: OpenDentalSettings, today: date) -> None:
         self.settings = settings
+        self.today = today
         self.zone = ZoneInfo(settings.timezone)
+        self.preferences: dict[str, str] = {_text(r["PrefName"]): _text(r["ValueString"]) for r in tables["preference"]}
         self.definitions: dict[int, Row] = {int(row["DefNum"]): row for row in tables["definition"]}
+        self.time_increment = _number(self.preferences.get("AppointmentTimeIncrement"), 5) or 5
+        self.clinics_enabled = self.preferences.get("EasyNoClinics", "1").strip() == "0"
+        self.unassigned_provider = _number(self.preferences.get("ScheduleProvUnassigned"))
+        self.recall_types_listed = {
+            _number(part) for part in self.preferences.get("RecallTypesShowingInList", "").split(",") if part.strip()
+        }
+        self.confirming: set[int] = {_number(self.preferences.get(name)) for name in CONFIRMING_PREFERENCES} - {0}
+        self.subtract_insurance = self.preferences.get("BalancesDontSubtractIns", "0").strip() != "1"
+        self.opt_outs: dict[int, tuple[int, int]] = {}
+        for row in tables["commoptout"]:
+            sms, email = self.opt_outs.get(int(row["PatNum"]), (0, 0))
+            self.opt_outs[int(row["PatNum"])] = (sms | int(row["OptOutSms"] or 0), email | int(row["OptOutEmail"] or 0))
         self.providers: dict[int, Row] = {
             int(row["ProvNum"]): row
             for row in tables["provider"]
             if not row["IsHidden"] and int(row["ProvStatus"]) == 0
         }
         clinic = settings.clinic
+        self.all_operatories: dict[int, Row] = {int(row["OperatoryNum"]): row for row in tables["operatory"]}
         self.operatories: dict[int, Row] = {
             int(row["OperatoryNum"]): row
             for row in tables["operatory"]
@@ -94,6 +131,18 @@ class PracticeIndex:
         }
         self.users: dict[int, Row] = {int(row["UserNum"]): row for row in tables["userod"] if not row["IsHidden"]}
         self.recall_types: dict[int, Row] = {int(row["RecallTypeNum"]): row for row in tables["recalltype"]}
+
+    def is_confirmed(self, def_num: Any) -> bool:
+        """Return whether a confirmation status means confirmed (the names configured, else the preferences')."""
+        names = self.settings.interpretation.confirmed
+        if names is not None:
+            return self.settings.interpretation.is_confirmed(self.definition_name(def_num))
+        return int(def_num or 0) in self.confirming
+
+    def operatory_clinic(self, op_num: Any) -> int:
+        """Return the clinic of an operatory (0 when the number names none)."""
+        row = self.all_operatories.get(int(op_num or 0))
+        return int(row["ClinicNum"] or 0) if row else 0
 
     def definition_name(self, def_num: Any) -> str | None:
         """Return a definition's ItemName, or ``None`` when the number names no definition."""
@@ -168,26 +217,50 @@ def _schedule(tables: Mapping[str, Sequence[Row]], index: PracticeIndex) -> tupl
         if day is None:
             continue
         if int(row["SchedType"]) == 0:
-            if int(row["Status"]) == 2 and (clinic is None or int(row["ClinicNum"] or 0) in (0, clinic)):
+            if int(row["Status"]) == 2 and (clinic is None or int(row["ClinicNum"] or 0) == clinic):
                 holidays.add(day)
             continue
-        provider, operatory = index.provider_id(row["ProvNum"]), index.operatory_id(row["OperatoryNum"])
-        if provider is None or operatory is None:
+        provider = index.provider_id(row["ProvNum"])
+        if provider is None:
             continue
+        chairs = [row["OperatoryNum"]] if row["OperatoryNum"] is not None else _chairs_of(int(row["ProvNum"]), index)
         midnight = datetime.combine(day, time())
         start = (midnight + _clock(row["StartTime"])).replace(tzinfo=index.zone)
         end = (midnight + _clock(row["StopTime"])).replace(tzinfo=index.zone)
-        if end.astimezone(UTC) > start.astimezone(UTC):
-            blocks.setdefault((operatory, start), {
-                "provider_id": provider, "operatory_id": operatory, "start": start, "end": end,
-            })
+        for chair in chairs:
+            operatory = index.operatory_id(chair)
+            if operatory is not None and end.astimezone(UTC) > start.astimezone(UTC):
+                blocks.setdefault((operatory, start), {
+                    "provider_id": provider, "operatory_id": operatory, "start": start, "end": end,
+                })
     return list(blocks.values()), sorted(holidays)
+
+
+def _chairs_of(provider: int, index: PracticeIndex) -> list[int]:
+    """Return the chairs a provider schedule with no ``scheduleop`` rows covers, as Open Dental's book does.
+
+    A dentist's chair (``ProvDentist``) or a hygiene chair's hygienist (``ProvHygienist``) takes
+    the schedules of that provider; a chair with neither takes the schedules of the
+    ``ScheduleProvUnassigned`` provider.
+    """
+    chairs = []
+    for number, op in sorted(index.operatories.items()):
+        dentist, hygienist, hygiene = int(op["ProvDentist"] or 0), int(op["ProvHygienist"] or 0), bool(op["IsHygiene"])
+        if dentist > 0 and not hygiene:
+            owner = dentist
+        elif hygienist > 0 and hygiene:
+            owner = hygienist
+        else:
+            owner = index.unassigned_provider
+        if owner == provider:
+            chairs.append(number)
+    return chairs
 
 
 def map_practice_sections(tables: Mapping[str, Sequence[Row]], index: PracticeIndex) -> dict[str, Any]:
     """Return the practice and its practice-wide sections as raw snapshot data."""
     settings = index.settings
-    title = next((_text(r["ValueString"]) for r in tables["preference"] if r["PrefName"] == "PracticeTitle"), "")
+    title = index.preferences.get("PracticeTitle", "")
     if settings.clinic is not None:
         clinic = next((r for r in tables["clinic"] if int(r["ClinicNum"]) == settings.clinic), None)
         title = _text(clinic["Description"]) if clinic else title

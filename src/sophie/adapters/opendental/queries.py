@@ -11,7 +11,7 @@ re-reads only the patients whose rows changed since its watermark.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 __all__ = [
@@ -39,11 +39,18 @@ class Cursor(Protocol):
 
 
 PRACTICE_QUERIES: dict[str, str] = {
-    "preference": "SELECT PrefName, ValueString FROM preference WHERE PrefName IN ('PracticeTitle')",
+    "preference": (
+        "SELECT PrefName, ValueString FROM preference WHERE PrefName IN ('PracticeTitle', 'AppointmentTimeIncrement',"
+        " 'EasyNoClinics', 'ScheduleProvUnassigned', 'ApptEConfirmStatusAccepted', 'AppointmentTimeArrivedTrigger',"
+        " 'AppointmentTimeSeatedTrigger', 'AppointmentTimeDismissedTrigger', 'RecallTypesShowingInList',"
+        " 'BalancesDontSubtractIns')"
+    ),
     "clinic": "SELECT ClinicNum, Description, IsHidden FROM clinic",
     "definition": "SELECT DefNum, Category, ItemName, ItemValue, IsHidden FROM definition WHERE Category IN (%s, %s)",
     "provider": "SELECT ProvNum, Abbr, FName, LName, IsSecondary, IsHidden, ProvStatus FROM provider",
-    "operatory": "SELECT OperatoryNum, OpName, IsHidden, IsHygiene, ClinicNum FROM operatory",
+    "operatory": (
+        "SELECT OperatoryNum, OpName, IsHidden, IsHygiene, ClinicNum, ProvDentist, ProvHygienist FROM operatory"
+    ),
     "schedule": (
         "SELECT s.ScheduleNum, s.SchedDate, s.StartTime, s.StopTime, s.SchedType, s.ProvNum, s.Status,"
         " s.ClinicNum, so.OperatoryNum FROM schedule s LEFT JOIN scheduleop so ON so.ScheduleNum = s.ScheduleNum"
@@ -54,6 +61,7 @@ PRACTICE_QUERIES: dict[str, str] = {
         "SELECT a.UserNum, g.Description FROM usergroupattach a JOIN usergroup g ON g.UserGroupNum = a.UserGroupNum"
     ),
     "recalltype": "SELECT RecallTypeNum, Description, Procedures FROM recalltype",
+    "commoptout": "SELECT PatNum, OptOutSms, OptOutEmail FROM commoptout",
 }
 """Small tables read whole on every fetch (the practice, its people, chairs and schedule)."""
 
@@ -65,18 +73,20 @@ PATIENT_QUERIES: dict[str, tuple[str, str]] = {
     ),
     "appointment": (
         "SELECT AptNum, PatNum, AptStatus, Pattern, Confirmed, Op, ProvNum, ProvHyg, AptDateTime,"
-        " IsHygiene, ClinicNum, DateTimeArrived, Priority, SecDateTEntry, DateTStamp"
+        " IsHygiene, ClinicNum, DateTimeArrived, Priority, NextAptNum, SecDateTEntry, DateTStamp"
         " FROM appointment",
         "PatNum",
     ),
     "histappointment": (
-        "SELECT AptNum, PatNum, HistApptAction, HistDateTStamp FROM histappointment WHERE HistApptAction IN (2, 3)",
+        "SELECT HistApptNum, AptNum, PatNum, HistApptAction, HistDateTStamp FROM histappointment"
+        " WHERE HistApptAction IN (2, 3)",
         "PatNum",
     ),
     "procedurelog": (
         "SELECT p.ProcNum, p.PatNum, p.AptNum, p.PlannedAptNum, p.ProcDate, p.ProcTime, p.ProcFee, p.UnitQty,"
         " p.BaseUnits, p.ProcStatus, p.ProvNum, p.ClinicNum, p.ToothNum, p.DateTP,"
-        " pc.ProcCode, pc.Descript FROM procedurelog p LEFT JOIN procedurecode pc ON pc.CodeNum = p.CodeNum",
+        " pc.ProcCode, pc.Descript, pc.ProcTime AS CodeTime"
+        " FROM procedurelog p LEFT JOIN procedurecode pc ON pc.CodeNum = p.CodeNum",
         "p.PatNum",
     ),
     "treatplan": (
@@ -89,17 +99,21 @@ PATIENT_QUERIES: dict[str, tuple[str, str]] = {
         "t.PatNum",
     ),
     "claim": (
-        "SELECT ClaimNum, PatNum, DateService, DateSent, DateReceived, ClaimStatus, ClaimType, ClaimFee,"
-        " InsPayEst, InsPayAmt, ClinicNum FROM claim",
-        "PatNum",
+        "SELECT c.ClaimNum, c.PatNum, c.DateService, c.DateSent, c.DateSentOrig, c.DateReceived, c.ClaimStatus,"
+        " c.ClaimType, c.ClaimFee, c.InsPayEst, c.InsPayAmt, c.ClinicNum, cr.CarrierName FROM claim c"
+        " LEFT JOIN insplan ip ON ip.PlanNum = c.PlanNum LEFT JOIN carrier cr ON cr.CarrierNum = ip.CarrierNum",
+        "c.PatNum",
     ),
     "claimproc": (
-        "SELECT ClaimProcNum, ClaimNum, ProcNum, PatNum, Status FROM claimproc WHERE ClaimNum > 0 AND ProcNum > 0",
+        "SELECT ClaimProcNum, ClaimNum, ProcNum, PatNum, Status, NoBillIns FROM claimproc"
+        " WHERE ProcNum > 0 AND (ClaimNum > 0 OR Status = 6)",
         "PatNum",
     ),
     "recall": (
-        "SELECT RecallNum, PatNum, RecallTypeNum, DateDue, DateScheduled, IsDisabled FROM recall",
-        "PatNum",
+        "SELECT r.RecallNum, r.PatNum, r.RecallTypeNum, r.DateDue, r.DateScheduled, r.IsDisabled, r.DisableUntilDate,"
+        " r.DisableUntilBalance, r.Priority, g.BalTotal, g.InsEst FROM recall r"
+        " JOIN patient p ON p.PatNum = r.PatNum LEFT JOIN patient g ON g.PatNum = p.Guarantor",
+        "r.PatNum",
     ),
     "commlog": (
         "SELECT CommlogNum, PatNum, CommDateTime, CommType, Mode_, SentOrReceived, UserNum FROM commlog",
@@ -111,7 +125,6 @@ PATIENT_QUERIES: dict[str, tuple[str, str]] = {
 STAMPED: tuple[tuple[str, str], ...] = (
     ("patient", "DateTStamp"),
     ("appointment", "DateTStamp"),
-    ("histappointment", "HistDateTStamp"),
     ("procedurelog", "DateTStamp"),
     ("treatplan", "SecDateTEdit"),
     ("claim", "SecDateTEdit"),
@@ -119,7 +132,10 @@ STAMPED: tuple[tuple[str, str], ...] = (
     ("recall", "DateTStamp"),
     ("commlog", "DateTStamp"),
 )
-"""Patient-scoped tables and their change stamp (updated by Open Dental on every insert and edit)."""
+"""Patient-scoped tables and their change stamp: a ``TIMESTAMP`` Open Dental updates on every insert and edit."""
+
+LOCAL_STAMPED: tuple[tuple[str, str], ...] = (("histappointment", "HistDateTStamp"),)
+"""Tables stamped with a ``DATETIME`` of the office's clock (Open Dental writes its local time)."""
 
 
 def select(cursor: Cursor, query: str, args: Sequence[Any] = ()) -> list[Row]:
@@ -146,8 +162,18 @@ def select_patient_rows(cursor: Cursor, table: str, patients: Sequence[int] | No
     return select(cursor, f"{query}{joiner}{column} IN ({placeholders})", list(patients))
 
 
-def changed_patients(cursor: Cursor, since: datetime) -> list[int]:
-    """Return the patients with any row stamped at or after ``since`` (server time, see adapter)."""
-    union = " UNION ".join(f"SELECT PatNum FROM {table} WHERE {stamp} >= %s" for table, stamp in STAMPED)
-    rows = select(cursor, union, [since] * len(STAMPED))
+def changed_patients(cursor: Cursor, since: datetime, since_local: datetime, today: date) -> list[int]:
+    """Return the patients with a row stamped at or after the watermark, or a recall re-enabled since.
+
+    Args:
+        cursor: An open cursor (session time zone UTC).
+        since: The watermark as a naive UTC time (compared with ``TIMESTAMP`` stamps).
+        since_local: The same instant on the office's clock (compared with ``DATETIME`` stamps).
+        today: The office's date now: a recall disabled until a day after ``since_local`` and
+            up to ``today`` came back to Open Dental's recall list without any edit.
+    """
+    parts = [f"SELECT PatNum FROM {table} WHERE {stamp} >= %s" for table, stamp in STAMPED + LOCAL_STAMPED]
+    parts.append("SELECT PatNum FROM recall WHERE DisableUntilDate > %s AND DisableUntilDate <= %s")
+    args = [since] * len(STAMPED) + [since_local] * len(LOCAL_STAMPED) + [since_local.date(), today]
+    rows = select(cursor, " UNION ".join(parts), args)
     return sorted({int(row["PatNum"]) for row in rows})

@@ -30,20 +30,6 @@ DEFAULT_HOURS: dict[str, list[tuple[str, str]]] = {
 }
 """Practice hours when none are configured (Open Dental keeps hours per provider schedule only)."""
 
-DEFAULT_CONFIRMED = (
-    "confirmed",
-    "appointment confirmed",
-    "1 week confirmed",
-    "2 week confirmed",
-    "econfirmed",
-    "e-confirmed",
-    "arrived",
-    "ready to go back",
-    "in treatment room",
-    "front desk",
-)
-"""Confirmation definitions (DefCat.ApptConfirmed item names, lower case) that mean "confirmed"."""
-
 DEFAULT_ROLE_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("owner", ("owner_dentist",)),
     ("treatment coord", ("treatment_coordinator",)),
@@ -92,7 +78,8 @@ class Interpretation:
     """How the practice's own definitions map onto sophie's vocabulary.
 
     Attributes:
-        confirmed: ApptConfirmed definition names (any case) that count as confirmed.
+        confirmed: ApptConfirmed definition names (any case) that count as confirmed, in place of
+            the statuses Open Dental's own preferences name (``None``, the default: those).
         roles: User group name (any case) -> sophie roles; replaces the keyword defaults
             for the groups it names.
         commlog_topics: Commlog type name (any case) -> contact topic; replaces the
@@ -101,15 +88,17 @@ class Interpretation:
         cancelled_codes: Procedure codes charted for a cancelled appointment.
     """
 
-    confirmed: frozenset[str] = frozenset(DEFAULT_CONFIRMED)
+    confirmed: frozenset[str] | None = None
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     commlog_topics: Mapping[str, str] = field(default_factory=dict)
     missed_codes: frozenset[str] = frozenset({"D9986"})
     cancelled_codes: frozenset[str] = frozenset({"D9987"})
 
     def is_confirmed(self, definition_name: str | None) -> bool:
-        """Return whether a confirmation definition's name means the patient confirmed."""
-        return definition_name is not None and definition_name.strip().lower() in self.confirmed
+        """Return whether a confirmation definition's name is one of the configured ``confirmed`` names."""
+        if self.confirmed is None or definition_name is None:
+            return False
+        return definition_name.strip().lower() in self.confirmed
 
     def roles_for(self, group_name: str) -> tuple[str, ...]:
         """Return the sophie roles a user group gives (configured, else by keyword, else none)."""

@@ -35,6 +35,7 @@ from sophie.execution.realtime.practice_state import SCOPED_TYPES, PracticeState
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
 from sophie.execution.stores.ledger import TaskSelection, select_all
 from sophie.execution.stores.task_cache import CachedTaskLedger, touches
+from sophie.execution.tasks import TaskStatus
 from sophie.rules.evaluation import Evaluation, Finding, SubjectError, finding_for, subject_id
 from sophie.rules.language.context import EvalContext
 from sophie.rules.packs.params import resolve_params
@@ -128,7 +129,10 @@ def _select(
         near = ledger.select_touching(state.practice.id, family, scope.chairs)
     else:
         every = select_all(ledger.open_tasks(state.practice.id))
-        near = replace(every, tasks=[task for task in every.tasks if touches(task, family, scope.chairs)])
+        inside = [task for task in every.tasks if touches(task, family, scope.chairs)]
+        ids = {task.id for task in inside}
+        waiting = [task for task in every.tasks if task.status is TaskStatus.BACKLOG and task.id not in ids]
+        near = replace(every, tasks=inside, backlog=waiting)
     gone: dict[str, set[str]] = defaultdict(set)
     followed: list[Task] = []
     for task in near.tasks:
@@ -138,7 +142,10 @@ def _select(
         elif kind == "opening" or kind in SCOPED_TYPES:
             gone[kind].add(task.subject_id)
             followed.append(task)
-    return replace(near, tasks=followed), dict(gone)
+    # backlog tasks it does not follow can still be released into room this cycle frees
+    ids = {task.id for task in followed}
+    left = [task for task in near.tasks if task.status is TaskStatus.BACKLOG and task.id not in ids]
+    return replace(near, tasks=followed, backlog=[*near.backlog, *left]), dict(gone)
 
 
 def _with_practice_candidates(

@@ -31,7 +31,7 @@ def task_moments(task: Task, rule: RuleLike | None, calendar: BusinessCalendar) 
         return ()
     moments = [task.expires_at, task.snoozed_until, task.blocked_until]
     level = task.escalation_level
-    if rule is not None and level < len(rule.escalate) and task.status is not TaskStatus.BLOCKED:
+    if rule is not None and level < len(rule.escalate) and task.status not in (TaskStatus.BLOCKED, TaskStatus.BACKLOG):
         moments.append(escalation_deadline(task, rule.escalate[level], calendar))
     return tuple(moment for moment in moments if moment is not None)
 
@@ -57,6 +57,8 @@ class TaskTimers:
         """
         known: dict[tuple[str, int], list[datetime]] = {}
         if calendar is self.calendar:
+            # tasks scheduled with no time at all (a backlog task without expiry) are known too
+            known = {(task.id, task.version): [] for task in self._tasks.values()}
             for moment, task_id, version in self._heap:
                 known.setdefault((task_id, version), []).append(moment)
         self.calendar, self._tasks, self._heap = calendar, {}, []

@@ -33,6 +33,7 @@ from sophie.execution.simulation.work import WORKABLE, PmsState
 from sophie.execution.stores.ledger import sqlite_path
 from sophie.execution.stores.sqlite.ledger import SqliteLedger
 from sophie.execution.tasks import JsonValue, Task, TaskStatus
+from sophie.model.enums import Priority
 
 if TYPE_CHECKING:
     from sophie.model import Snapshot
@@ -58,6 +59,12 @@ class DayReport:
             ``snooze``, ``block``, ``ignore``.
         findings: Findings of the morning cycle.
         open_tasks: Open tasks after the midday cycle.
+        day_max: The most non-urgent tasks any one person's day held (after each cycle
+            and after the staff's work).
+        urgent_max: The most urgent tasks any one person's day held (counted apart).
+        backlog: Tasks waiting in backlogs after the midday cycle.
+        day_one_waiting: How many of the tasks the first morning put in a backlog still wait.
+        day_one_waiting_at_start: How many the first morning put there.
     """
 
     day: date
@@ -65,6 +72,11 @@ class DayReport:
     staff: Mapping[str, int]
     findings: int
     open_tasks: int
+    day_max: int = 0
+    urgent_max: int = 0
+    backlog: int = 0
+    day_one_waiting: int = 0
+    day_one_waiting_at_start: int = 0
 
     def totals(self) -> dict[str, int]:
         """Return change counts by kind, over all roles."""
@@ -100,6 +112,34 @@ class SimulationReport:
             total.update(day.totals())
         return dict(total)
 
+    def load(self) -> dict[str, JsonValue]:
+        """Return the load a person sees: the capacity targets measured over the simulation.
+
+        ``day_max`` / ``urgent_max``: the fullest day of any person (urgent apart);
+        ``day_one_backlog``: tasks the first morning put in a backlog; ``drain_days``: the
+        business day (1-based) by which all of them had left it (``None``: not within the
+        simulation); ``day_one_left``: how many of them still wait at the end;
+        ``new_per_day``: per role, tasks created a business day after the first (``mean``
+        and ``max``).
+        """
+        first = self.days[0] if self.days else None
+        drained = next((n for n, day in enumerate(self.days, 1) if day.day_one_waiting == 0), None)
+        later = self.days[1:]
+        roles = sorted({role for day in later for role in day.changes})
+        per_role: dict[str, JsonValue] = {}
+        for role in roles:
+            created = [day.changes.get(role, {}).get("created", 0) for day in later]
+            per_role[role] = {"mean": round(sum(created) / len(created), 1), "max": max(created)}
+        return {
+            "day_max": max((day.day_max for day in self.days), default=0),
+            "urgent_max": max((day.urgent_max for day in self.days), default=0),
+            "day_one_backlog": 0 if first is None else first.day_one_waiting_at_start,
+            "drain_days": drained,
+            "day_one_left": self.days[-1].day_one_waiting if self.days else 0,
+            "backlog_at_end": self.days[-1].backlog if self.days else 0,
+            "new_per_day": per_role,
+        }
+
     def as_dict(self) -> dict[str, JsonValue]:
         """Return the report as JSON-ready data."""
         return {
@@ -108,6 +148,7 @@ class SimulationReport:
             "patients": self.patients,
             "packs": dict(self.packs),
             "totals": self.totals(),
+            "load": self.load(),
             "days": [
                 {"day": d.day.isoformat(), "changes": {r: dict(c) for r, c in d.changes.items()},
                  "staff": dict(d.staff), "findings": d.findings, "open_tasks": d.open_tasks}
@@ -139,12 +180,26 @@ def _count(changes: Sequence[CycleResult], into: dict[str, Counter[str]]) -> Non
             into.setdefault(change.task.owner_role or "unassigned", Counter())[str(change.kind)] += 1
 
 
-class _Staff:
-    """Simulated staff: a seeded choice of what each person does with each task."""
+def _fullest(ledger: SqliteLedger, practice_id: str) -> tuple[int, int]:
+    """Return the most non-urgent tasks, and the most urgent ones, any one person's day holds."""
+    normal: Counter[str] = Counter()
+    urgent: Counter[str] = Counter()
+    for task in ledger.queue(practice_id=practice_id):
+        (urgent if task.priority is Priority.URGENT else normal)[task.owner_id or ""] += 1
+    return max(normal.values(), default=0), max(urgent.values(), default=0)
 
-    def __init__(self, ledger: SqliteLedger, rng: random.Random) -> None:
+
+class _Staff:
+    """Simulated staff: a seeded choice of what each person does with each task of their day.
+
+    ``closing``: every person closes what is in their day (the work done in the PMS when it
+    can be, else the task marked done) instead of the seeded mix.
+    """
+
+    def __init__(self, ledger: SqliteLedger, rng: random.Random, *, closing: bool = False) -> None:
         self.ledger = ledger
         self.rng = rng
+        self.closing = closing
 
     def work_through(self, practice_id: str, now: datetime, pms: PmsState) -> Counter[str]:
         done: Counter[str] = Counter()
@@ -155,6 +210,9 @@ class _Staff:
             try:
                 if move == "work" and not pms.work(task.subject_type, task.subject_id, now):
                     move = "ignore"
+                    if self.closing:
+                        self.ledger.transition(task.id, "done", actor=actor, now=now)
+                        move = "mark_done"
                 elif move == "mark_done":
                     self.ledger.transition(task.id, "done", actor=actor, now=now)
                 elif move == "acknowledge":
@@ -170,6 +228,8 @@ class _Staff:
         return done
 
     def choose(self, task: Task) -> str:
+        if self.closing:
+            return "work" if task.subject_type in WORKABLE else "mark_done"
         draw = self.rng.random()
         for move, share in _STAFF_MOVES:
             if draw < share:
@@ -192,6 +252,7 @@ def simulate(
     start: date | None = None,
     settings: ExecutionSettings = DEFAULT_SETTINGS,
     on_day: Callable[[DayReport], None] | None = None,
+    closing: bool = False,
 ) -> SimulationReport:
     """Run the demo practice through ``days`` calendar days of sophie (see the module docstring).
 
@@ -204,6 +265,8 @@ def simulate(
         start: The first day (default: the demo's default Monday).
         settings: Ownership and reopen settings.
         on_day: Called with each day's report as soon as the day is done (progress display).
+        closing: Simulated people close everything in their day (see :class:`_Staff`)
+            instead of the seeded mix of work, ignoring, snoozing and blocking.
 
     Raises:
         ConfigurationError: Bad settings (too few patients, an unknown pack...).
@@ -219,7 +282,8 @@ def simulate(
     practice_id = pms.practice.id
     calendar = pms.snapshot(datetime.combine(first, _MORNING, zone)).index.calendar
     with SqliteLedger(sqlite_path(db), busy_timeout_ms=30_000) as ledger:
-        staff = _Staff(ledger, rng)
+        staff = _Staff(ledger, rng, closing=closing)
+        day_one: set[str] | None = None
         for offset in range(days):
             day = first + timedelta(days=offset)
             if not calendar.is_business_day(day):
@@ -227,12 +291,22 @@ def simulate(
             changes: dict[str, Counter[str]] = {}
             morning = datetime.combine(day, _MORNING, zone)
             early = run_cycle(pms.snapshot(morning), packs, ledger, now=morning, settings=settings)
+            fullest = [_fullest(ledger, practice_id)]
+            if day_one is None:
+                day_one = {task.id for task in ledger.queue(practice_id=practice_id, backlog=True)}
             moves = staff.work_through(practice_id, datetime.combine(day, _WORK, zone), pms)
+            fullest.append(_fullest(ledger, practice_id))
             midday = datetime.combine(day, _MIDDAY, zone)
             late = run_cycle(pms.snapshot(midday), packs, ledger, now=midday, settings=settings)
+            fullest.append(_fullest(ledger, practice_id))
             _count([early, late], changes)
+            waiting = ledger.queue(practice_id=practice_id, backlog=True)
             reports.append(DayReport(day, {r: dict(c) for r, c in sorted(changes.items())}, dict(moves),
-                                     early.findings, late.open_tasks))  # fmt: skip
+                                     early.findings, late.open_tasks,
+                                     day_max=max(f[0] for f in fullest), urgent_max=max(f[1] for f in fullest),
+                                     backlog=len(waiting),
+                                     day_one_waiting=sum(1 for task in waiting if task.id in day_one),
+                                     day_one_waiting_at_start=len(day_one)))  # fmt: skip
             if on_day is not None:
                 on_day(reports[-1])
         queue = tuple(ledger.queue(practice_id=practice_id))

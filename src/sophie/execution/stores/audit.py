@@ -2,19 +2,48 @@
 
 Events carry ids, statuses, times and rule versions; ``why`` is written with ids only, so
 the trail can be shown to an auditor without exposing more than the task itself does.
+
+Events are hash-chained: each stores the hash of the one before it and its own hash over
+that link and its content, so an edited, removed or reordered event breaks the chain. A
+plain chain (SHA-256) only catches an editor who does not re-hash what follows; a keyed
+chain (HMAC-SHA256 with a secret from ``SOPHIE_AUDIT_KEY``) also catches one who does,
+as long as the key is not on the machine they edited from.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
+from sophie.errors import ConfigurationError
 from sophie.execution.tasks import JsonValue, Task, TaskChange
 
-__all__ = ["SOPHIE_ACTOR", "AuditEvent", "chain_hash", "event_for_action", "event_for_change"]
+__all__ = [
+    "AUDIT_KEY_ENV",
+    "GENESIS_HASH",
+    "SOPHIE_ACTOR",
+    "AuditEvent",
+    "ChainScheme",
+    "audit_key_from_environment",
+    "chain_hash",
+    "event_for_action",
+    "event_for_change",
+    "key_check",
+]
+
+AUDIT_KEY_ENV = "SOPHIE_AUDIT_KEY"
+"""The environment variable holding the secret of a keyed audit chain."""
+
+GENESIS_HASH = "0" * 64
+"""The link of the first event of a chain."""
+
+_MIN_KEY_LENGTH = 16
 
 SOPHIE_ACTOR = "sophie"
 """The actor of every change reconcile makes (people are ``staff:<id>``, the CLI ``cli``)."""
@@ -100,11 +129,15 @@ def event_for_change(change: TaskChange, *, actor: str = SOPHIE_ACTOR) -> AuditE
     )
 
 
-def event_for_action(previous: Task, task: Task, kind: str, why: str, *, actor: str) -> AuditEvent:
-    """Return the audit event recording a person's action on a task."""
+def event_for_action(
+    previous: Task, task: Task, kind: str, why: str, *, actor: str, note: str | None = None
+) -> AuditEvent:
+    """Return the audit event recording a person's action on a task (a note's text goes in its data)."""
     data = _facts(task)
     if task.blocked_reason is not None:
         data["blocked_reason"] = task.blocked_reason
+    if note is not None:
+        data["note"] = note
     return AuditEvent(
         task_id=task.id,
         at=task.updated_at,
@@ -120,7 +153,52 @@ def event_for_action(previous: Task, task: Task, kind: str, why: str, *, actor: 
     )
 
 
-def chain_hash(previous_hash: str, event: AuditEvent) -> str:
-    """Return the hash linking ``event`` to the one before it (tampering breaks the chain)."""
+class ChainScheme(StrEnum):
+    """How a ledger's audit events are chained."""
+
+    SHA256 = "sha256"
+    """Plain: anyone who can write the file can re-hash the chain after an edit."""
+
+    HMAC_SHA256 = "hmac-sha256"
+    """Keyed: re-hashing after an edit needs the secret of ``SOPHIE_AUDIT_KEY``."""
+
+
+def audit_key_from_environment(environ: Mapping[str, str] | None = None) -> bytes | None:
+    """Return the audit chain's secret from ``SOPHIE_AUDIT_KEY``, or ``None`` when unset.
+
+    Raises:
+        ConfigurationError: The variable is set but shorter than 16 characters (the
+            message never repeats the value).
+    """
+    value = (os.environ if environ is None else environ).get(AUDIT_KEY_ENV)
+    if value is None or value == "":
+        return None
+    if len(value) < _MIN_KEY_LENGTH:
+        raise ConfigurationError(
+            f"{AUDIT_KEY_ENV} is too short ({len(value)} characters); use at least {_MIN_KEY_LENGTH} random "
+            "characters, e.g. the output of: python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    return value.encode()
+
+
+def key_check(key: bytes) -> str:
+    """Return the fingerprint a ledger keeps to tell the right key from another one.
+
+    It is an HMAC of a fixed text, so it reveals nothing the chain's own hashes do not.
+    """
+    return hmac.new(key, b"sophie audit chain key check", hashlib.sha256).hexdigest()
+
+
+def chain_hash(previous_hash: str, event: AuditEvent, key: bytes | None = None) -> str:
+    """Return the hash linking ``event`` to the one before it (tampering breaks the chain).
+
+    Args:
+        previous_hash: The hash of the event before (:data:`GENESIS_HASH` for the first).
+        event: The event.
+        key: The secret of a keyed chain (HMAC-SHA256); ``None`` for a plain SHA-256 chain.
+    """
     text = json.dumps(event.as_dict(), sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{previous_hash}|{text}".encode()).hexdigest()
+    message = f"{previous_hash}|{text}".encode()
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()

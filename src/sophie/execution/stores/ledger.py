@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sophie.errors import ConfigurationError, LedgerConflictError, LedgerError
+from sophie.execution.capacity import day_counts
 from sophie.execution.tasks import JsonValue, Task, TaskChange
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ __all__ = [
     "Ledger",
     "LedgerConflictError",
     "LedgerError",
+    "OwnerLoad",
+    "ReportingLedger",
     "StoredLedger",
     "SupportsCheckpoint",
     "TaskSelection",
@@ -61,19 +64,26 @@ class TaskSelection:
 
     Attributes:
         tasks: The open-ish and awaiting-verification tasks to reconcile.
-        open_counts: Open tasks per owner id, over the whole practice.
-        open_total: Open tasks in the whole practice.
+        open_counts: Tasks in each owner's day (not their backlog), over the whole practice:
+            what least-open ownership weighs.
+        open_total: Open-ish tasks (backlog included) in the whole practice.
+        day_counts: Per owner, the tasks taking room in their day (urgent ones apart), over
+            the whole practice; ``None``: count them from ``tasks``.
+        backlog: Backlog tasks of the practice that ``tasks`` does not hold (an incremental
+            cycle's), so room freed in the cycle can release them.
     """
 
     tasks: Sequence[Task]
     open_counts: Mapping[str, int]
     open_total: int
+    day_counts: Mapping[str, int] | None = None
+    backlog: Sequence[Task] = ()
 
 
 def select_all(tasks: Sequence[Task]) -> TaskSelection:
     """Return a selection of every task in ``tasks`` (a complete cycle's view)."""
-    counts = Counter(task.owner_id for task in tasks if task.is_open and task.owner_id is not None)
-    return TaskSelection(tasks, counts, sum(1 for task in tasks if task.is_open))
+    counts = Counter(task.owner_id for task in tasks if task.in_day and task.owner_id is not None)
+    return TaskSelection(tasks, counts, sum(1 for task in tasks if task.is_open), day_counts(tasks))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +103,23 @@ class CycleRecord:
     complete: bool
     findings: int
     summary: Mapping[str, JsonValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerLoad:
+    """One owner's open work at a moment (the huddle board's load column).
+
+    Attributes:
+        open: Open-ish tasks.
+        overdue: Of those, due before the moment.
+        due_today: Of those, due between the moment and the end of the day.
+        backlog: Tasks waiting in the owner's backlog (status ``backlog``, when the store has it).
+    """
+
+    open: int
+    overdue: int
+    due_today: int
+    backlog: int = 0
 
 
 class Ledger(Protocol):
@@ -132,9 +159,17 @@ class Ledger(Protocol):
         """
 
     def queue(
-        self, *, role: str | None = None, staff_id: str | None = None, practice_id: str | None = None
+        self,
+        *,
+        role: str | None = None,
+        staff_id: str | None = None,
+        practice_id: str | None = None,
+        backlog: bool = False,
     ) -> list[Task]:
-        """Return open-ish tasks, most urgent first, then earliest due."""
+        """Return the tasks in people's day, most urgent first, then earliest due.
+
+        ``backlog=True`` returns the backlog instead, in the order it is released.
+        """
 
     def transition(
         self,
@@ -192,6 +227,60 @@ class StoredLedger(Ledger, Protocol):
 def is_postgres_url(url: str) -> bool:
     """Whether a ``--db`` URL names a PostgreSQL ledger."""
     return url.strip().startswith(("postgresql://", "postgres://"))
+class ReportingLedger(Ledger, Protocol):
+    """A ledger that also answers the staff pages' and the scorecard's reads.
+
+    Every store implements it (SQLite here); wrappers used only by the loop
+    (:class:`~sophie.execution.stores.task_cache.CachedTaskLedger`) need not.
+    """
+
+    def find_tasks(
+        self,
+        *,
+        owner_id: str | None = None,
+        role: str | None = None,
+        statuses: Sequence[str] | None = None,
+        rule: str | None = None,
+        subject_type: str | None = None,
+        due_before: datetime | None = None,
+        due_after: datetime | None = None,
+        practice_id: str | None = None,
+        task_ids: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Task]:
+        """Return tasks matching every filter given, most urgent first, then earliest due.
+
+        ``statuses`` ``None`` means the open-ish ones; ``due_after`` is inclusive and
+        ``due_before`` exclusive.
+        """
+
+    def count_tasks(
+        self,
+        *,
+        owner_id: str | None = None,
+        role: str | None = None,
+        statuses: Sequence[str] | None = None,
+        due_before: datetime | None = None,
+        due_after: datetime | None = None,
+    ) -> int:
+        """Return how many tasks match (``statuses`` ``None``: the open-ish ones)."""
+
+    def owner_loads(self, *, now: datetime, day_end: datetime, practice_id: str | None = None) -> dict[str, OwnerLoad]:
+        """Return each owner's open, overdue, due-today and backlog counts (key ``""``: unowned)."""
+
+    def events(
+        self, *, since: datetime | None = None, until: datetime | None = None, kinds: Sequence[str] | None = None
+    ) -> list[AuditEvent]:
+        """Return audit events in ``[since, until)`` (of ``kinds``, when given), oldest first."""
+
+    def change_marker(self) -> str:
+        """Return a cheap value that changes whenever any writer commits a task change or a cycle."""
+
+    def practice(self, practice_id: str) -> Practice | None:
+        """Return the practice settings stored by the last cycle (``None`` before any)."""
+
+    def practice_ids(self) -> list[str]:
+        """Return the ids of the practices this ledger has seen cycles of."""
 
 
 @runtime_checkable
@@ -218,6 +307,11 @@ def sqlite_path(url: str) -> str:
         if not path:
             raise ConfigurationError(f"--db {url!r} names no file; use sqlite:///PATH")
         return path
+    if is_postgres_url(text):  # the URL may hold a password: not repeated
+        raise ConfigurationError(
+            "this command needs a SQLite ledger for now (--db sqlite:///PATH); a PostgreSQL ledger serves "
+            "run, queue, task, outbox and worker"
+        )
     if "://" in text or text.startswith("sqlite:"):
         scheme = text.split(":", 1)[0]
         raise ConfigurationError(

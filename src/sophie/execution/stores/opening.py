@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from sophie.errors import ConfigurationError
 from sophie.execution.stores.ledger import StoredLedger, is_postgres_url, sqlite_path
@@ -12,7 +13,12 @@ from sophie.execution.stores.sqlite.ledger import SqliteLedger
 __all__ = ["open_existing_ledger", "open_ledger"]
 
 
-def open_ledger(url: str, *, statement_hook: Callable[[str], None] | None = None) -> StoredLedger:
+def open_ledger(
+    url: str,
+    *,
+    statement_hook: Callable[[str], None] | None = None,
+    audit_key: bytes | Literal["environment"] | None = "environment",
+) -> StoredLedger:
     """Open (creating and migrating if needed) the ledger a ``--db`` URL names.
 
     Raises:
@@ -25,8 +31,8 @@ def open_ledger(url: str, *, statement_hook: Callable[[str], None] | None = None
             from sophie.execution.stores.postgres.ledger import PostgresLedger
         except ImportError as err:  # pragma: no cover - depends on the installed extras
             raise ConfigurationError("a postgresql:// ledger needs psycopg: pip install 'sophie[postgres]'") from err
-        return PostgresLedger(url.strip(), statement_hook=statement_hook)
-    return SqliteLedger(sqlite_path(url), statement_hook=statement_hook)
+        return PostgresLedger(url.strip(), statement_hook=statement_hook, audit_key=audit_key)
+    return SqliteLedger(sqlite_path(url), statement_hook=statement_hook, audit_key=audit_key)
 
 
 def open_existing_ledger(url: str) -> StoredLedger:

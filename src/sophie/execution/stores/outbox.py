@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sophie.execution.tasks import ChangeKind, JsonValue, TaskChange
+from sophie.execution.tasks import ChangeKind, JsonValue, TaskChange, TaskStatus
 
 __all__ = ["OutboxMessage", "message_for_change"]
 
@@ -28,7 +28,7 @@ class OutboxMessage:
         key: The idempotency key, e.g. ``t-1a2b3c4d5e:escalated:2``; unique.
         task_id: The task it is about.
         recipient_id: The staff member to tell (``None`` when the task has no owner).
-        kind: ``created``, ``escalated``, ``reopened`` or ``reassigned``.
+        kind: ``created``, ``escalated``, ``reopened``, ``released`` or ``reassigned``.
         payload: What the notifier may show (no patient data).
         created_at: When it was queued (also the earliest time to send it).
     """
@@ -44,14 +44,19 @@ class OutboxMessage:
 def message_for_change(change: TaskChange, rule_title: str) -> OutboxMessage | None:
     """Return the notification a change calls for, or ``None``.
 
-    Created, escalated and reopened tasks notify their owner; a touched task notifies its
-    new owner when it was reassigned. Other changes notify nobody.
+    Created, escalated, reopened and released tasks notify their owner; a touched task
+    notifies its new owner when it was reassigned. Other changes, and any change that leaves
+    a task in its owner's backlog, notify nobody.
     """
     task = change.task
+    if task.status is TaskStatus.BACKLOG:
+        return None
     if change.kind is ChangeKind.CREATED:
         kind, key = "created", f"{task.id}:created"
     elif change.kind is ChangeKind.ESCALATED:
         kind, key = "escalated", f"{task.id}:escalated:{change.level or task.escalation_level}"
+    elif change.kind is ChangeKind.RELEASED:
+        kind, key = "released", f"{task.id}:released:{task.version}"
     elif change.kind is ChangeKind.REOPENED:
         kind, key = "reopened", f"{task.id}:reopened:{task.reopen_count}"
     elif change.kind is ChangeKind.TOUCHED and change.owner_changed:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sophie.execution.stores.audit import AuditEvent
+from sophie.execution.stores.audit import GENESIS_HASH, AuditEvent
 from sophie.execution.tasks import Task, TaskStatus
 from sophie.model.enums import Priority
 
@@ -27,7 +27,7 @@ __all__ = [
     "task_params",
 ]
 
-GENESIS = "0" * 64
+GENESIS = GENESIS_HASH
 """The ``prev_hash`` of the first audit event."""
 
 TASK_COLUMNS = (

@@ -8,15 +8,29 @@ triggers, floating-point types.
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+from sophie.errors import LedgerError
 from sophie.execution.stores.migrations import Step, check_steps
 
-__all__ = ["LATEST_VERSION", "OPEN_SQL", "STEPS", "WATCHED_SQL"]
+__all__ = ["DAY_SQL", "LATEST_VERSION", "OPEN_KEY_INDEX", "OPEN_SQL", "STEPS", "WATCHED_SQL"]
 
-OPEN_SQL = "status IN ('open', 'acknowledged', 'snoozed', 'blocked')"
+_OPEN_SQL_V1 = "status IN ('open', 'acknowledged', 'snoozed', 'blocked')"
+
+OPEN_SQL = "status IN ('open', 'acknowledged', 'snoozed', 'blocked', 'backlog')"
 """The SQL predicate of an open-ish task (the partial unique index repeats it)."""
+
+DAY_SQL = _OPEN_SQL_V1
+"""The SQL predicate of a task in its owner's day (open-ish, not in the backlog)."""
 
 WATCHED_SQL = f"({OPEN_SQL} OR (status = 'done' AND verified_at IS NULL))"
 """Tasks reconcile follows: open-ish ones and done ones awaiting confirmation."""
+
+OPEN_KEY_INDEX = f"CREATE UNIQUE INDEX task_open_key ON task (key) WHERE {OPEN_SQL}"
+"""The index that keeps one open-ish task per key (a guard the stores check on open)."""
+
+_WATCHED_SQL_V1 = f"({_OPEN_SQL_V1} OR (status = 'done' AND verified_at IS NULL))"
 
 
 def _task_table(seconds_type: str) -> str:
@@ -121,9 +135,9 @@ def _cycle_table(id_column: str) -> str:
 
 
 _INDEXES = (
-    f"CREATE UNIQUE INDEX task_open_key ON task (key) WHERE {OPEN_SQL}",
-    f"CREATE INDEX task_watched ON task (practice_id) WHERE {WATCHED_SQL}",
-    f"CREATE INDEX task_open_owner ON task (owner_id) WHERE {OPEN_SQL}",
+    f"CREATE UNIQUE INDEX task_open_key ON task (key) WHERE {_OPEN_SQL_V1}",
+    f"CREATE INDEX task_watched ON task (practice_id) WHERE {_WATCHED_SQL_V1}",
+    f"CREATE INDEX task_open_owner ON task (owner_id) WHERE {_OPEN_SQL_V1}",
 )
 _SQLITE_SERIAL = "INTEGER PRIMARY KEY AUTOINCREMENT"
 _PG_SERIAL = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
@@ -189,7 +203,77 @@ _V2_BOTH = (
 )
 _V2 = Step(2, "outbox delivery state: dead letters, channels delivered", sqlite=_V2_BOTH, postgres=_V2_BOTH)
 
-STEPS: tuple[Step, ...] = (_V1, _V2)
+_V3_BOTH = (
+    # Facts about the ledger itself: the audit chain's scheme and key check, guard repairs.
+    "CREATE TABLE ledger_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+_V3 = Step(3, "ledger_meta: the audit chain's scheme and key check, guard repairs", sqlite=_V3_BOTH, postgres=_V3_BOTH)
+
+_OPEN_TIME_INDEXES = (
+    f"CREATE INDEX IF NOT EXISTS task_open_due ON task (due_at) WHERE {OPEN_SQL}",
+    f"CREATE INDEX IF NOT EXISTS task_open_role ON task (owner_role) WHERE {OPEN_SQL}",
+)
+_V4_BOTH = (
+    # The staff pages and ``sophie report`` read events by time (escalated since yesterday,
+    # a year of scorecard).
+    "CREATE INDEX IF NOT EXISTS task_event_at ON task_event (at)",
+    *_OPEN_TIME_INDEXES,
+    "CREATE INDEX IF NOT EXISTS task_subject_due ON task (subject_type, due_at)",
+)
+_V4 = Step(4, "indexes for reading events and open tasks by time", sqlite=_V4_BOTH, postgres=_V4_BOTH)
+
+
+def _allow_backlog_sqlite(connection: Any) -> None:
+    """Rebuild SQLite's task table so its status may be ``backlog``, backlog counting as open-ish.
+
+    SQLite cannot alter a CHECK constraint, so the table is copied into one whose definition
+    is the current one with ``'backlog'`` added (columns added by other migrations are kept),
+    and its indexes are made again with ``backlog`` in their open-ish predicates. The store
+    runs it with foreign keys off and checks them before committing.
+    """
+    (table_sql,) = connection.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'task'").fetchone()
+    indexes = [
+        str(sql)
+        for (sql,) in connection.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'task' AND sql IS NOT NULL"
+        )
+    ]
+    new_sql, found = re.subn(r"'cancelled'\)", "'cancelled', 'backlog')", str(table_sql), count=1)
+    if not found:
+        raise LedgerError("the task table has no status constraint this migration knows")
+    connection.execute(re.sub(r"^\s*CREATE TABLE task\b", "CREATE TABLE task_next", new_sql, count=1))
+    connection.execute("INSERT INTO task_next SELECT * FROM task")
+    connection.execute("DROP TABLE task")
+    connection.execute("ALTER TABLE task_next RENAME TO task")
+    for sql in indexes:
+        connection.execute(sql.replace(_OPEN_SQL_V1, OPEN_SQL))
+
+
+_BACKLOG_INDEX = "CREATE INDEX IF NOT EXISTS task_backlog_owner ON task (owner_id) WHERE status = 'backlog'"
+_V5 = Step(
+    5,
+    "capacity: a task beyond its owner's capacity waits with status 'backlog' (open-ish)",
+    sqlite=(_allow_backlog_sqlite, _BACKLOG_INDEX),
+    postgres=(
+        "ALTER TABLE task DROP CONSTRAINT task_status_check",
+        """
+        ALTER TABLE task ADD CONSTRAINT task_status_check CHECK (status IN
+            ('open', 'acknowledged', 'snoozed', 'blocked', 'done', 'resolved', 'expired', 'cancelled', 'backlog'))
+        """,
+        "DROP INDEX task_open_key",
+        "DROP INDEX task_watched",
+        "DROP INDEX task_open_owner",
+        "DROP INDEX task_open_due",
+        "DROP INDEX task_open_role",
+        OPEN_KEY_INDEX,
+        f"CREATE INDEX task_watched ON task (practice_id) WHERE {WATCHED_SQL}",
+        f"CREATE INDEX task_open_owner ON task (owner_id) WHERE {OPEN_SQL}",
+        *_OPEN_TIME_INDEXES,
+        _BACKLOG_INDEX,
+    ),
+)
+
+STEPS: tuple[Step, ...] = (_V1, _V2, _V3, _V4, _V5)
 """Step ``n`` brings the schema from version ``n - 1`` to ``n``."""
 
 LATEST_VERSION = check_steps(STEPS)

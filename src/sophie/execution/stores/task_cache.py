@@ -29,9 +29,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sophie.errors import LedgerConflictError
+from sophie.execution.capacity import counts_against_capacity
 from sophie.execution.reconcile import ChairDay, opening_chair_day
 from sophie.execution.stores.ledger import SupportsCheckpoint, TaskSelection
-from sophie.execution.tasks import Task, TaskChange
+from sophie.execution.tasks import Task, TaskChange, TaskStatus
 
 if TYPE_CHECKING:
     from sophie.execution.actions import Action, ActionResult
@@ -72,6 +73,8 @@ class _PracticeTasks:
         self.by_id: dict[str, Task] = {}
         self.by_place: dict[str | ChairDay, set[str]] = defaultdict(set)
         self.open_counts: Counter[str] = Counter()
+        self.day_counts: Counter[str] = Counter()
+        self.backlog: dict[str, Task] = {}
         self.open_total = 0
         for task in tasks:
             self.put(task)
@@ -84,10 +87,20 @@ class _PracticeTasks:
         place = task_place(task)
         if place is not None:
             self.by_place[place].add(task.id)
+        self._count(task, +1)
+
+    def _count(self, task: Task, delta: int) -> None:
         if task.is_open:
-            self.open_total += 1
-            if task.owner_id is not None:
-                self.open_counts[task.owner_id] += 1
+            self.open_total += delta
+        if task.in_day and task.owner_id is not None:
+            self.open_counts[task.owner_id] += delta
+        if counts_against_capacity(task) and task.owner_id is not None:
+            self.day_counts[task.owner_id] += delta
+        if task.status is TaskStatus.BACKLOG:
+            if delta > 0:
+                self.backlog[task.id] = task
+            else:
+                self.backlog.pop(task.id, None)
 
     def drop(self, task_id: str) -> None:
         old = self.by_id.pop(task_id, None)
@@ -96,10 +109,7 @@ class _PracticeTasks:
         place = task_place(old)
         if place is not None:
             self.by_place[place].discard(task_id)
-        if old.is_open:
-            self.open_total -= 1
-            if old.owner_id is not None:
-                self.open_counts[old.owner_id] -= 1
+        self._count(old, -1)
 
     def touching(self, patients: Iterable[str], chair_days: Iterable[ChairDay]) -> list[Task]:
         places: list[str | ChairDay] = [*patients, *chair_days]
@@ -231,7 +241,12 @@ class CachedTaskLedger:
         Costs the number of tasks found, not the number open in the practice.
         """
         cached = self._current(practice_id)
-        return TaskSelection(cached.touching(patients, chair_days), dict(cached.open_counts), cached.open_total)
+        tasks = cached.touching(patients, chair_days)
+        inside = {task.id for task in tasks}
+        backlog = [task for task_id, task in cached.backlog.items() if task_id not in inside]
+        return TaskSelection(
+            tasks, dict(cached.open_counts), cached.open_total, dict(cached.day_counts), backlog
+        )
 
     def apply(
         self,
@@ -263,10 +278,15 @@ class CachedTaskLedger:
         return self.ledger.get(task_id)
 
     def queue(
-        self, *, role: str | None = None, staff_id: str | None = None, practice_id: str | None = None
+        self,
+        *,
+        role: str | None = None,
+        staff_id: str | None = None,
+        practice_id: str | None = None,
+        backlog: bool = False,
     ) -> list[Task]:
         """Return the queue (from the store)."""
-        return self.ledger.queue(role=role, staff_id=staff_id, practice_id=practice_id)
+        return self.ledger.queue(role=role, staff_id=staff_id, practice_id=practice_id, backlog=backlog)
 
     def transition(
         self,

@@ -89,6 +89,9 @@ class OpeningCandidate:
         record_id: The appointment, plan or recall the need comes from.
         need: What they need, briefly (codes, no notes).
         minutes: How long the work takes.
+        minutes_from: Where ``minutes`` comes from: ``pms`` (the PMS's own chair time: the
+            procedures' ``minutes`` or the appointment's length), ``estimate`` (sophie's
+            built-in per-code or per-recall guesses) or ``pms+estimate`` (some of each).
         hygiene: Whether it is hygiene work.
         score: The total score (0 to 100).
         parts: The score's parts: ``value``, ``waiting``, ``urgency``, ``likelihood``.
@@ -103,6 +106,7 @@ class OpeningCandidate:
     hygiene: bool
     score: float
     parts: Mapping[str, float] = field(default_factory=dict)
+    minutes_from: str = "estimate"
 
     def as_evidence(self) -> dict[str, object]:
         """Return the candidate as JSON-ready evidence (ids, first name and initial, need, minutes, score)."""
@@ -113,6 +117,7 @@ class OpeningCandidate:
             "record_id": self.record_id,
             "need": self.need,
             "minutes": self.minutes,
+            "minutes_from": self.minutes_from,
             "score": self.score,
         }
 
@@ -143,6 +148,12 @@ def _minutes_for(code: str, default: int) -> int:
     if code in _CODE_MINUTES:
         return _CODE_MINUTES[code]
     return next((minutes for prefix, minutes in _PREFIX_MINUTES if code.startswith(prefix)), default)
+
+
+def _minutes_source(planned: list[int | None]) -> str:
+    """Name where a visit's length comes from: the PMS's procedure times, sophie's guesses, or both."""
+    known = sum(1 for minutes in planned if minutes)
+    return "pms" if known == len(planned) else "estimate" if known == 0 else "pms+estimate"
 
 
 def _urgency_for(codes: Iterable[str]) -> float:
@@ -201,6 +212,7 @@ class _Builder:
         waited_days: float,
         urgency: float,
         blocked_span: tuple[datetime, datetime] | None = None,
+        minutes_from: str = "estimate",
     ) -> None:
         policy = self.policy
         value_part = policy.value_weight * float(min(max(value, Decimal(0)), policy.fee_cap) / policy.fee_cap)
@@ -222,7 +234,7 @@ class _Builder:
         score = round(sum(parts.values()), 2)
         candidate = OpeningCandidate(
             str(patient.id), short_name(patient), source, record_id, need, minutes, hygiene, score,
-            MappingProxyType(parts),
+            MappingProxyType(parts), minutes_from,
         )  # fmt: skip
         self.needs.append(Need(patient, candidate, busy, blocked_span))
 
@@ -243,11 +255,12 @@ class _Builder:
             fee = sum((p.fee for p in appointment.procedures if p.status == ProcedureStatus.PLANNED), Decimal(0))
             duration = appointment.duration
             minutes = int(duration.total_seconds() // 60) if duration else self.policy.default_minutes
+            known = "pms" if duration else "estimate"
             label = ", ".join(codes) or ("hygiene visit" if appointment.hygiene else "visit")
             if appointment.status == AppointmentStatus.SCHEDULED and appointment.asap and appointment.start > self.now:
                 self.add(patient, "asap", appointment.id, f"move up: {label}", minutes, bool(appointment.hygiene),
                          value=fee, waited_days=self.days_since(appointment.created_at), urgency=_urgency_for(codes),
-                         blocked_span=(appointment.start, appointment.end))  # fmt: skip
+                         blocked_span=(appointment.start, appointment.end), minutes_from=known)  # fmt: skip
             elif (
                 appointment.status == AppointmentStatus.BROKEN
                 and appointment.broken_at is not None
@@ -257,7 +270,7 @@ class _Builder:
                 span = (appointment.start, appointment.end) if appointment.start and appointment.end else None
                 self.add(patient, "broken", appointment.id, f"rebook: {label}", minutes, bool(appointment.hygiene),
                          value=fee, waited_days=self.days_since(appointment.broken_at), urgency=_urgency_for(codes),
-                         blocked_span=span)  # fmt: skip
+                         blocked_span=span, minutes_from=known)  # fmt: skip
 
     def _unbooked(self, procedure: View) -> bool:
         appointment = procedure.appointment
@@ -280,21 +293,23 @@ class _Builder:
             visits = [open_work] if len(open_work) == 1 else [open_work, open_work[:1]]
             for visit in visits:
                 codes = [p.code for p in visit]
+                planned = [p.minutes for p in visit]
                 self.add(
                     plan.patient,
                     "treatment",
                     plan.id,
                     "treatment: " + ", ".join(codes),
-                    sum(_minutes_for(code, default) for code in codes),
+                    sum(known or _minutes_for(p.code, default) for p, known in zip(visit, planned, strict=True)),
                     all(code in _HYGIENE_CODES for code in codes),
                     value=sum((p.fee for p in visit), Decimal(0)),
                     waited_days=waited,
                     urgency=_urgency_for(codes),
+                    minutes_from=_minutes_source(planned),
                 )
 
     def recalls(self) -> None:
         for recall in self.index.subjects("recall"):
-            if recall.disabled or recall.due_date >= self.today:
+            if recall.disabled or (recall.due_date >= self.today and not recall.asap):
                 continue
             patient = recall.patient
             if not _contactable(patient) or patient.next_appointment is not None:
@@ -302,7 +317,9 @@ class _Builder:
             kind = str(recall.kind)
             overdue = self.days_since(recall.due_date)
             minutes = _RECALL_MINUTES.get(kind, self.policy.default_minutes)
-            urgency = 0.9 if kind == "perio" else min(0.5, 0.3 + overdue / 365)
+            urgency = 0.9 if kind == "perio" else min(0.5, 0.3 + max(overdue, 0.0) / 365)
+            if recall.asap:
+                urgency = max(urgency, _SOURCE_URGENCY["asap"])
             self.add(patient, "recall", recall.id, f"{kind} recall", minutes, True,
                      value=self.policy.recall_value, waited_days=overdue, urgency=urgency)  # fmt: skip
 

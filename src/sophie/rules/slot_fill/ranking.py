@@ -8,7 +8,7 @@ reads the clock or does I/O.
 * ``asap``: a scheduled appointment later than the opening, flagged ASAP;
 * ``treatment``: planned procedures on a presented or accepted plan that are not booked;
 * ``broken``: a cancelled or missed appointment (last 365 days) not rebooked;
-* ``recall``: a recall past due with nothing booked.
+* ``recall``: a recall past due (or flagged ``asap``) with nothing booked.
 
 **Hard filters** (never relaxed): the work fits the opening's length; hygiene work goes to a
 hygiene chair with a hygienist, other work to a non-hygiene chair with a dentist or

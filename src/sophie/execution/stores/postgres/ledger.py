@@ -20,16 +20,26 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg.rows import dict_row
 
 from sophie.errors import LedgerConflictError, LedgerError, TransitionError, UnknownNameError
 from sophie.execution.actions import Action, ActionResult, apply_action
-from sophie.execution.stores.audit import AuditEvent, chain_hash, event_for_action
+from sophie.execution.capacity import backlog_order, release_after_close
+from sophie.execution.stores.audit import (
+    AUDIT_KEY_ENV,
+    AuditEvent,
+    ChainScheme,
+    audit_key_from_environment,
+    chain_hash,
+    event_for_action,
+    event_for_change,
+    key_check,
+)
 from sophie.execution.stores.ledger import CycleRecord
-from sophie.execution.stores.outbox import OutboxMessage
+from sophie.execution.stores.outbox import OutboxMessage, message_for_change
 from sophie.execution.stores.postgres.connection import connect, describe
 from sophie.execution.stores.postgres.schema import migrate
 from sophie.execution.stores.rows import (
@@ -42,7 +52,7 @@ from sophie.execution.stores.rows import (
     task_from_row,
     task_params,
 )
-from sophie.execution.stores.schema import OPEN_SQL, WATCHED_SQL
+from sophie.execution.stores.schema import DAY_SQL, OPEN_SQL, WATCHED_SQL
 from sophie.execution.tasks import ChangeKind, Task, TaskChange, priority_rank
 from sophie.model.calendar import BusinessCalendar
 from sophie.model.records import Practice
@@ -63,6 +73,11 @@ _UPDATE_TASK = f"UPDATE task SET {', '.join(f'{c} = %s' for c in TASK_COLUMNS[1:
 _SELECT_TASK = f"SELECT {', '.join(TASK_COLUMNS)} FROM task"
 _INSERT_EVENT = f"INSERT INTO task_event ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join(['%s'] * len(EVENT_COLUMNS))})"
 _C = 'COLLATE "C"'
+_CHAIN = "audit_chain"
+_KEY_CHECK = "audit_key_check"
+
+AuditKeySource = bytes | None | Literal["environment"]
+"""An audit key, ``None`` for none, or ``"environment"`` to read ``SOPHIE_AUDIT_KEY``."""
 
 
 class PostgresLedger:
@@ -72,15 +87,22 @@ class PostgresLedger:
         url: A ``postgresql://`` URL (libpq's form; ``?options=-csearch_path%3DNAME`` picks a schema).
         statement_hook: Called with each SQL statement inside write transactions, before it
             runs; a seam for fault-injection tests.
+        audit_key: The secret of a keyed audit chain; by default read from
+            ``SOPHIE_AUDIT_KEY``. A new ledger written with a key is keyed from its first
+            event on; a keyed ledger refuses writes without its key.
 
     Raises:
         LedgerError: The server cannot be reached, the schema is not a sophie ledger, or
             it is from a newer sophie.
+        ConfigurationError: ``SOPHIE_AUDIT_KEY`` is set but too short.
     """
 
-    def __init__(self, url: str, *, statement_hook: StatementHook | None = None) -> None:
+    def __init__(
+        self, url: str, *, statement_hook: StatementHook | None = None, audit_key: AuditKeySource = "environment"
+    ) -> None:
         self.path = describe(url)
         self._hook = statement_hook
+        self._key = audit_key_from_environment() if audit_key == "environment" else audit_key
         self._db = connect(url)
         try:
             migrate(self._db, where=self.path)
@@ -163,15 +185,26 @@ class PostgresLedger:
         return task_from_row(row)
 
     def queue(
-        self, *, role: str | None = None, staff_id: str | None = None, practice_id: str | None = None
+        self,
+        *,
+        role: str | None = None,
+        staff_id: str | None = None,
+        practice_id: str | None = None,
+        backlog: bool = False,
     ) -> list[Task]:
-        """Return open-ish tasks (for a role or a person), most urgent first, then earliest due."""
-        sql, params = f"{_SELECT_TASK} WHERE {OPEN_SQL}", []
+        """Return the tasks in people's day (for a role or a person), most urgent first, then earliest due.
+
+        ``backlog=True`` returns the backlog instead, in the order it is released.
+        """
+        where = "status = 'backlog'" if backlog else DAY_SQL
+        sql, params = f"{_SELECT_TASK} WHERE {where}", []
         for column, value in (("owner_role", role), ("owner_id", staff_id), ("practice_id", practice_id)):
             if value is not None:
                 sql += f" AND {column} = %s"
                 params.append(value)
         tasks = [task_from_row(row) for row in self._read(sql, params)]
+        if backlog:
+            return sorted(tasks, key=backlog_order)
         return sorted(tasks, key=lambda t: (-priority_rank(t.priority), t.due_at, t.created_at, t.id))
 
     def audit(self, task_id: str) -> list[AuditEvent]:
@@ -185,17 +218,40 @@ class PostgresLedger:
         """Check the audit hash chain end to end; return the number of events.
 
         Raises:
-            LedgerError: An event was altered, removed or reordered.
+            LedgerError: An event was altered, removed or reordered, or the chain is keyed
+                and this ledger was opened without its key.
         """
+        key = self._chain_key(self._db.execute)
         previous = GENESIS
         count = 0
         with self._db.cursor(row_factory=dict_row) as cursor:
             for row in cursor.execute("SELECT * FROM task_event ORDER BY seq"):
-                expected = chain_hash(previous, event_from_row(row))
+                expected = chain_hash(previous, event_from_row(row), key)
                 if row["prev_hash"] != previous or row["hash"] != expected:
                     raise LedgerError(f"{self.path}: audit chain broken at event {row['seq']}")
                 previous, count = row["hash"], count + 1
         return count
+
+    @property
+    def chain_scheme(self) -> ChainScheme:
+        """How this ledger's audit events are chained."""
+        marker = _read_marker(self._db.execute)
+        return ChainScheme.SHA256 if marker is None else ChainScheme(marker[0])
+
+    def _chain_key(self, execute: Execute) -> bytes | None:
+        """Return the key to hash this ledger's events with (``None``: plain).
+
+        Raises:
+            LedgerError: The chain is keyed and the key is missing or another one.
+        """
+        marker = _read_marker(execute)
+        if marker is None:
+            return None
+        if self._key is None:
+            raise LedgerError(f"{self.path}: the audit chain is keyed; set {AUDIT_KEY_ENV} to the ledger's key")
+        if marker[1] != key_check(self._key):
+            raise LedgerError(f"{self.path}: {AUDIT_KEY_ENV} is not the key this ledger's audit chain was written with")
+        return self._key
 
     def cursors(self, practice_id: str) -> dict[str, str]:
         """Return the round-robin state of a practice (role -> last staff id)."""
@@ -254,14 +310,7 @@ class PostgresLedger:
         with self._write() as execute:
             for change in changes:
                 self._write_change(execute, change)
-            for message in outbox:
-                created = stamp(message.created_at)
-                execute(
-                    "INSERT INTO outbox (key, task_id, recipient_id, kind, payload_json, created_at, not_before) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
-                    (message.key, message.task_id, message.recipient_id, message.kind,
-                     json.dumps(message.payload, sort_keys=True), created, created),
-                )  # fmt: skip
+            self._insert_outbox(execute, outbox)
             if practice is not None and cycle is not None:
                 execute(
                     "INSERT INTO practice (id, settings_json, updated_at) VALUES (%s, %s, %s) ON CONFLICT (id) "
@@ -285,6 +334,16 @@ class PostgresLedger:
             # Last, so the chain lock is held only from here to the commit.
             self._append_events(execute, events)
 
+    def _insert_outbox(self, execute: Execute, outbox: Sequence[OutboxMessage]) -> None:
+        for message in outbox:
+            created = stamp(message.created_at)
+            execute(
+                "INSERT INTO outbox (key, task_id, recipient_id, kind, payload_json, created_at, not_before) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
+                (message.key, message.task_id, message.recipient_id, message.kind,
+                 json.dumps(message.payload, sort_keys=True), created, created),
+            )  # fmt: skip
+
     def _write_change(self, execute: Execute, change: TaskChange) -> None:
         task = change.task
         if change.kind is ChangeKind.CREATED:
@@ -305,10 +364,14 @@ class PostgresLedger:
             return
         execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))
         row = execute("SELECT hash FROM task_event ORDER BY seq DESC LIMIT 1").fetchone()
+        if row is None and self._key is not None and _read_marker(execute) is None:
+            for name, value in ((_CHAIN, str(ChainScheme.HMAC_SHA256)), (_KEY_CHECK, key_check(self._key))):
+                execute("INSERT INTO ledger_meta (name, value) VALUES (%s, %s)", (name, value))
+        key = self._chain_key(execute)
         previous = GENESIS if row is None else row["hash"]
         rows = []
         for event in events:
-            digest = chain_hash(previous, event)
+            digest = chain_hash(previous, event, key)
             rows.append(event_params(event, previous, digest))
             previous = digest
         if self._hook is not None:
@@ -345,13 +408,49 @@ class PostgresLedger:
                 other = execute(f"SELECT id FROM task WHERE key = %s AND {OPEN_SQL}", (task.key,)).fetchone()
                 hint = f"task {other['id'] if other else '?'} is already open for the same stall"
                 raise TransitionError(task.id, str(action), str(task.status), hint=hint) from err
-            event = event_for_action(task, result.task, result.event, result.why, actor=actor)
+            event = event_for_action(task, result.task, result.event, result.why, actor=actor, note=result.note)
             self._append_events(execute, [event])
+            self._release_after(execute, task, result.task, now, calendar)
         logger.info("task %s %s by %s", task.id, result.event, actor)
         return result
+
+    def _release_after(
+        self, execute: Execute, before: Task, after: Task, now: datetime, calendar: BusinessCalendar | None
+    ) -> None:
+        """Release the owner's next backlog task when an action freed room in their day (same transaction)."""
+        if before.owner_id is None or after.in_day:
+            return
+        rows = execute(
+            f"{_SELECT_TASK} WHERE status = 'backlog' AND owner_id = %s AND practice_id = %s FOR UPDATE",
+            (before.owner_id, before.practice_id),
+        ).fetchall()
+        released = release_after_close(before, after, [task_from_row(row) for row in rows], now, calendar)
+        if released is None:
+            return
+        waiting = self._get(execute, released.id)
+        why = f"released from the backlog: task {before.id} left {before.owner_id}'s day"
+        change = TaskChange(ChangeKind.RELEASED, released, waiting, why)
+        self._write_change(execute, change)
+        self._append_events(execute, [event_for_change(change)])
+        message = message_for_change(change, released.rule)
+        if message is not None:
+            self._insert_outbox(execute, [message])
 
     def _calendar(self, practice_id: str) -> BusinessCalendar | None:
         practice = self.practice(practice_id)
         if practice is None:
             return None
         return BusinessCalendar.shared(practice.timezone, practice.hours, practice.holidays)
+
+
+def _read_marker(execute: Execute) -> tuple[str, str | None] | None:
+    """Return the chain's scheme and key check, or ``None`` for a plain chain."""
+    rows = {
+        row["name"]: row["value"]
+        for row in execute(
+            "SELECT name, value FROM ledger_meta WHERE name IN (%s, %s)", (_CHAIN, _KEY_CHECK)
+        ).fetchall()
+    }
+    if _CHAIN not in rows:
+        return None
+    return rows[_CHAIN], rows.get(_KEY_CHECK)

@@ -7,7 +7,9 @@
   mid-transaction leaves nothing behind (SQLite rolls the journal back on next open).
 - A partial unique index keeps one open-ish task per key; updates are compare-and-set on
   ``version``.
-- Audit events are append-only (triggers refuse updates and deletes) and hash-chained.
+- Audit events are append-only (triggers refuse updates and deletes) and hash-chained;
+  keyed (HMAC-SHA256) when ``SOPHIE_AUDIT_KEY`` is set as the ledger's first event is
+  written. A dropped or altered trigger is put back on open, and the repair noted.
 - Datetimes are stored as UTC ISO 8601 text with microseconds (so they sort) and
   returned in the practice's timezone.
 """
@@ -19,41 +21,114 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sophie.errors import LedgerConflictError, LedgerError, TransitionError, UnknownNameError
 from sophie.execution.actions import Action, ActionResult, apply_action
-from sophie.execution.stores.audit import AuditEvent, chain_hash, event_for_action
-from sophie.execution.stores.ledger import CycleRecord
-from sophie.execution.stores.outbox import OutboxMessage
-from sophie.execution.stores.rows import (
-    EVENT_COLUMNS,
-    GENESIS,
-    TASK_COLUMNS,
-    event_from_row,
-    event_params,
-    stamp,
-    task_from_row,
-    task_params,
+from sophie.execution.capacity import backlog_order, release_after_close
+from sophie.execution.stores.audit import (
+    GENESIS_HASH,
+    AuditEvent,
+    ChainScheme,
+    audit_key_from_environment,
+    chain_hash,
+    event_for_action,
+    event_for_change,
+    key_check,
 )
-from sophie.execution.stores.sqlite.schema import OPEN_SQL, WATCHED_SQL, migrate
-from sophie.execution.tasks import ChangeKind, Task, TaskChange, priority_rank
+from sophie.execution.stores.ledger import CycleRecord, OwnerLoad, sqlite_path
+from sophie.execution.stores.outbox import OutboxMessage, message_for_change
+from sophie.execution.stores.sqlite.integrity import SqliteIntegrity, decode_event, read_marker, write_marker
+from sophie.execution.stores.sqlite.schema import DAY_SQL, OPEN_SQL, WATCHED_SQL, migrate
+from sophie.execution.stores.verify import ChainMarker
+from sophie.execution.tasks import ChangeKind, Task, TaskChange, TaskStatus, priority_rank
 from sophie.model.calendar import BusinessCalendar
+from sophie.model.enums import Priority
 from sophie.model.records import Practice
 
-__all__ = ["SqliteLedger"]
+__all__ = ["SqliteLedger", "open_ledger"]
 
 logger = logging.getLogger(__name__)
 
 StatementHook = Callable[[str], None]
 
-_INSERT_TASK = f"INSERT INTO task ({', '.join(TASK_COLUMNS)}) VALUES ({', '.join('?' * len(TASK_COLUMNS))})"
-_UPDATE_TASK = f"UPDATE task SET {', '.join(f'{c} = ?' for c in TASK_COLUMNS[1:])} WHERE id = ? AND version = ?"
-_SELECT_TASK = f"SELECT {', '.join(TASK_COLUMNS)} FROM task"
+AuditKeySource = bytes | None | Literal["environment"]
+"""An audit key, ``None`` for none, or ``"environment"`` to read ``SOPHIE_AUDIT_KEY``."""
+_TASK_COLUMNS = (
+    "id", "key", "practice_id", "rule_id", "pack", "rule_version", "content_hash", "subject_type", "subject_id",
+    "patient_id", "title", "owner_role", "owner_id", "priority", "status", "created_at", "updated_at", "due_at",
+    "escalation_level", "snoozed_until", "blocked_since", "blocked_until", "blocked_reason", "blocked_seconds",
+    "done_at", "verified_at", "resolved_at", "resolution", "expires_at", "reopen_count", "evidence_json", "version",
+    "timezone",
+)  # fmt: skip
+_INSERT_TASK = f"INSERT INTO task ({', '.join(_TASK_COLUMNS)}) VALUES ({', '.join('?' * len(_TASK_COLUMNS))})"
+_UPDATE_TASK = f"UPDATE task SET {', '.join(f'{c} = ?' for c in _TASK_COLUMNS[1:])} WHERE id = ? AND version = ?"
+_SELECT_TASK = f"SELECT {', '.join(_TASK_COLUMNS)} FROM task"
+_ID_CHUNK = 500
+_OFFSET_SLACK = timedelta(days=1)
+_PRIORITY_ORDER = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
+_EVENT_COLUMNS = (
+    "task_id", "at", "actor", "kind", "from_status", "to_status", "why", "rule_id", "rule_version", "content_hash",
+    "data_json", "prev_hash", "hash",
+)  # fmt: skip
 
 
-class SqliteLedger:
+def open_ledger(
+    url: str, *, statement_hook: StatementHook | None = None, audit_key: AuditKeySource = "environment"
+) -> SqliteLedger:
+    """Open (creating and migrating if needed) the ledger a ``--db`` URL names."""
+    return SqliteLedger(sqlite_path(url), statement_hook=statement_hook, audit_key=audit_key)
+
+
+def _stamp(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _when(text: str | None, tz: ZoneInfo) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text).astimezone(tz)
+
+
+def _row(task: Task) -> tuple[Any, ...]:
+    return (
+        task.id, task.key, task.practice_id, task.rule, task.pack, task.rule_version, task.content_hash,
+        task.subject_type, task.subject_id, task.patient_id, task.title, task.owner_role, task.owner_id,
+        str(task.priority), str(task.status), _stamp(task.created_at), _stamp(task.updated_at), _stamp(task.due_at),
+        task.escalation_level, _stamp(task.snoozed_until), _stamp(task.blocked_since), _stamp(task.blocked_until),
+        task.blocked_reason, task.blocked_time.total_seconds(), _stamp(task.done_at), _stamp(task.verified_at),
+        _stamp(task.resolved_at), task.resolution, _stamp(task.expires_at), task.reopen_count,
+        json.dumps(task.evidence, sort_keys=True, separators=(",", ":")), task.version, task.timezone,
+    )  # fmt: skip
+
+
+def _task(row: sqlite3.Row) -> Task:
+    tz = ZoneInfo(row["timezone"])
+
+    def when(name: str) -> datetime | None:
+        return _when(row[name], tz)
+
+    def must(name: str) -> datetime:
+        value = when(name)
+        assert value is not None
+        return value
+
+    return Task(
+        id=row["id"], key=row["key"], practice_id=row["practice_id"], rule=row["rule_id"], pack=row["pack"],
+        rule_version=row["rule_version"], content_hash=row["content_hash"], subject_type=row["subject_type"],
+        subject_id=row["subject_id"], patient_id=row["patient_id"], title=row["title"], owner_role=row["owner_role"],
+        owner_id=row["owner_id"], priority=Priority(row["priority"]), status=TaskStatus(row["status"]),
+        created_at=must("created_at"), updated_at=must("updated_at"), due_at=must("due_at"),
+        escalation_level=row["escalation_level"], snoozed_until=when("snoozed_until"),
+        blocked_since=when("blocked_since"), blocked_until=when("blocked_until"), blocked_reason=row["blocked_reason"],
+        blocked_time=timedelta(seconds=row["blocked_seconds"]), done_at=when("done_at"),
+        verified_at=when("verified_at"), resolved_at=when("resolved_at"), resolution=row["resolution"],
+        expires_at=when("expires_at"), reopen_count=row["reopen_count"], evidence=json.loads(row["evidence_json"]),
+        version=row["version"], timezone=row["timezone"],
+    )  # fmt: skip
+
+
+class SqliteLedger(SqliteIntegrity):
     """A ledger in one SQLite file (or in memory).
 
     Args:
@@ -65,9 +140,13 @@ class SqliteLedger:
             commit finds it long (the default). A long-running writer that cares about the
             latency of each commit (``sophie watch``) turns it off and calls
             :meth:`checkpoint` when it is idle, so no commit pays for a checkpoint.
+        audit_key: The secret of a keyed audit chain; by default read from
+            ``SOPHIE_AUDIT_KEY``. A new ledger written with a key is keyed from its first
+            event on; a keyed ledger refuses writes without its key.
 
     Raises:
         LedgerError: The file is not a sophie ledger, is from a newer sophie, or cannot be opened.
+        ConfigurationError: ``SOPHIE_AUDIT_KEY`` is set but too short.
     """
 
     def __init__(
@@ -77,9 +156,11 @@ class SqliteLedger:
         statement_hook: StatementHook | None = None,
         busy_timeout_ms: int = 30_000,
         autocheckpoint: bool = True,
+        audit_key: AuditKeySource = "environment",
     ):
         self.path = path
         self._hook = statement_hook
+        self._key = audit_key_from_environment() if audit_key == "environment" else audit_key
         try:
             self._db = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
             self._db.row_factory = sqlite3.Row
@@ -90,7 +171,7 @@ class SqliteLedger:
             if not autocheckpoint:
                 self._db.execute("PRAGMA wal_autocheckpoint = 0")
             self._db.execute("PRAGMA foreign_keys = ON")
-            migrate(self._db, path=path)
+            migrate(self._db, path=path, now=_stamp(datetime.now(UTC)) or "")
         except sqlite3.DatabaseError as err:
             raise LedgerError(f"{path}: cannot open the ledger: {err}") from err
 
@@ -149,7 +230,7 @@ class SqliteLedger:
         if practice_id is not None:
             sql += " AND practice_id = ?"
             params = (practice_id,)
-        return [task_from_row(row) for row in self._db.execute(sql + " ORDER BY key, created_at, id", params)]
+        return [_task(row) for row in self._db.execute(sql + " ORDER BY key, created_at, id", params)]
 
     def get(self, task_id: str) -> Task:
         """Return one task by id, or by a prefix that matches exactly one id.
@@ -167,39 +248,179 @@ class SqliteLedger:
             if len(rows) != 1:
                 raise UnknownNameError("task", task_id)
             row = rows[0]
-        return task_from_row(row)
+        return _task(row)
 
     def queue(
-        self, *, role: str | None = None, staff_id: str | None = None, practice_id: str | None = None
+        self,
+        *,
+        role: str | None = None,
+        staff_id: str | None = None,
+        practice_id: str | None = None,
+        backlog: bool = False,
     ) -> list[Task]:
-        """Return open-ish tasks (for a role or a person), most urgent first, then earliest due."""
-        sql, params = f"{_SELECT_TASK} WHERE {OPEN_SQL}", []
+        """Return the tasks in people's day (for a role or a person), most urgent first, then earliest due.
+
+        ``backlog=True`` returns the backlog instead, in the order it is released.
+        """
+        where = "status = 'backlog'" if backlog else DAY_SQL
+        sql, params = f"{_SELECT_TASK} WHERE {where}", []
         for column, value in (("owner_role", role), ("owner_id", staff_id), ("practice_id", practice_id)):
             if value is not None:
                 sql += f" AND {column} = ?"
                 params.append(value)
-        tasks = [task_from_row(row) for row in self._db.execute(sql, params)]
+        tasks = [_task(row) for row in self._db.execute(sql, params)]
+        if backlog:
+            return sorted(tasks, key=backlog_order)
         return sorted(tasks, key=lambda t: (-priority_rank(t.priority), t.due_at, t.created_at, t.id))
+
+    def _task_filter(
+        self,
+        *,
+        owner_id: str | None = None,
+        role: str | None = None,
+        statuses: Sequence[str] | None = None,
+        rule: str | None = None,
+        subject_type: str | None = None,
+        due_before: datetime | None = None,
+        due_after: datetime | None = None,
+        practice_id: str | None = None,
+        task_ids: Sequence[str] | None = None,
+    ) -> tuple[str, list[Any]]:
+        clauses = [OPEN_SQL if statuses is None else f"status IN ({', '.join('?' * len(statuses))})"]
+        params: list[Any] = [] if statuses is None else [str(status) for status in statuses]
+        for column, value in (("owner_id", owner_id), ("owner_role", role), ("rule_id", rule),
+                              ("practice_id", practice_id), ("subject_type", subject_type)):  # fmt: skip
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if due_before is not None:
+            clauses.append("due_at < ?")
+            params.append(_stamp(due_before))
+        if due_after is not None:
+            clauses.append("due_at >= ?")
+            params.append(_stamp(due_after))
+        if task_ids is not None:
+            clauses.append(f"id IN ({', '.join('?' * len(task_ids))})" if task_ids else "0")
+            params.extend(task_ids)
+        return " AND ".join(clauses), params
+
+    def find_tasks(
+        self,
+        *,
+        owner_id: str | None = None,
+        role: str | None = None,
+        statuses: Sequence[str] | None = None,
+        rule: str | None = None,
+        subject_type: str | None = None,
+        due_before: datetime | None = None,
+        due_after: datetime | None = None,
+        practice_id: str | None = None,
+        task_ids: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Task]:
+        """Return tasks matching every filter given, most urgent first, then earliest due."""
+        if task_ids is not None and len(task_ids) > _ID_CHUNK:
+            found: list[Task] = []
+            for start in range(0, len(task_ids), _ID_CHUNK):
+                found += self.find_tasks(
+                    owner_id=owner_id, role=role, statuses=statuses, rule=rule, subject_type=subject_type,
+                    due_before=due_before, due_after=due_after, practice_id=practice_id,
+                    task_ids=task_ids[start : start + _ID_CHUNK],
+                )  # fmt: skip
+            found.sort(key=lambda t: (-priority_rank(t.priority), t.due_at, t.created_at, t.id))
+            return found if limit is None else found[:limit]
+        where, params = self._task_filter(
+            owner_id=owner_id, role=role, statuses=statuses, rule=rule, subject_type=subject_type,
+            due_before=due_before, due_after=due_after, practice_id=practice_id, task_ids=task_ids,
+        )  # fmt: skip
+        sql = f"{_SELECT_TASK} WHERE {where} ORDER BY {_PRIORITY_ORDER}, due_at, created_at, id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_task(row) for row in self._db.execute(sql, params)]
+
+    def count_tasks(
+        self,
+        *,
+        owner_id: str | None = None,
+        role: str | None = None,
+        statuses: Sequence[str] | None = None,
+        due_before: datetime | None = None,
+        due_after: datetime | None = None,
+    ) -> int:
+        """Return how many tasks match (``statuses`` ``None``: the open-ish ones)."""
+        where, params = self._task_filter(
+            owner_id=owner_id, role=role, statuses=statuses, due_before=due_before, due_after=due_after
+        )
+        return int(self._db.execute(f"SELECT count(*) FROM task WHERE {where}", params).fetchone()[0])
+
+    def owner_loads(self, *, now: datetime, day_end: datetime, practice_id: str | None = None) -> dict[str, OwnerLoad]:
+        """Return each owner's open, overdue, due-today and backlog counts (key ``""``: unowned)."""
+        sql = (
+            f"SELECT coalesce(owner_id, '') AS owner, sum({OPEN_SQL}) AS open, "
+            f"sum({OPEN_SQL} AND due_at < ?) AS overdue, sum({OPEN_SQL} AND due_at >= ? AND due_at < ?) AS today, "
+            f"sum(status = 'backlog') AS backlog FROM task WHERE ({OPEN_SQL} OR status = 'backlog')"
+        )
+        params: list[Any] = [_stamp(now), _stamp(now), _stamp(day_end)]
+        if practice_id is not None:
+            sql += " AND practice_id = ?"
+            params.append(practice_id)
+        rows = self._db.execute(sql + " GROUP BY owner_id", params)
+        return {row["owner"]: OwnerLoad(row["open"], row["overdue"], row["today"], row["backlog"]) for row in rows}
+
+    def events(
+        self, *, since: datetime | None = None, until: datetime | None = None, kinds: Sequence[str] | None = None
+    ) -> list[AuditEvent]:
+        """Return audit events in ``[since, until)`` (of ``kinds``, when given), oldest first.
+
+        Event times are stored with their own UTC offset, so the index narrows to a window a
+        day wider on each side and the exact bounds are applied to the parsed times.
+        """
+        clauses, params = ["1"], []
+        if since is not None:
+            clauses.append("at >= ?")
+            params.append((since.astimezone(UTC) - _OFFSET_SLACK).isoformat()[:19])
+        if until is not None:
+            clauses.append("at < ?")
+            params.append((until.astimezone(UTC) + _OFFSET_SLACK).isoformat()[:19])
+        if kinds is not None:
+            clauses.append(f"kind IN ({', '.join('?' * len(kinds))})")
+            params.extend(kinds)
+        cursor = self._db.cursor()
+        cursor.row_factory = None  # plain tuples: a year of events is read here
+        rows = cursor.execute(
+            "SELECT task_id, at, actor, kind, from_status, to_status, why, rule_id, rule_version, content_hash, "
+            f"data_json FROM task_event WHERE {' AND '.join(clauses)} ORDER BY seq",
+            params,
+        )
+        parse, load = datetime.fromisoformat, json.loads
+        found = []
+        for task_id, at, actor, kind, from_status, to_status, why, rule_id, version, content, data in rows:
+            when = parse(at)
+            if (since is None or when >= since) and (until is None or when < until):
+                found.append(
+                    AuditEvent(task_id, when, actor, kind, from_status, to_status, why, rule_id, version, content,
+                               load(data))
+                )  # fmt: skip
+        return found
+
+    def change_marker(self) -> str:
+        """Return the last audit event's and cycle's numbers: they change with every commit that matters."""
+        row = self._db.execute(
+            "SELECT (SELECT coalesce(max(seq), 0) FROM task_event), (SELECT coalesce(max(id), 0) FROM cycle)"
+        ).fetchone()
+        return f"{row[0]}.{row[1]}"
+
+    def practice_ids(self) -> list[str]:
+        """Return the ids of the practices this ledger has seen cycles of."""
+        return [row[0] for row in self._db.execute("SELECT id FROM practice ORDER BY id")]
 
     def audit(self, task_id: str) -> list[AuditEvent]:
         """Return a task's audit events, oldest first."""
         rows = self._db.execute("SELECT * FROM task_event WHERE task_id = ? ORDER BY seq", (task_id,))
-        return [event_from_row(row) for row in rows]
+        return [self._event(row) for row in rows]
 
-    def verify_audit(self) -> int:
-        """Check the audit hash chain end to end; return the number of events.
-
-        Raises:
-            LedgerError: An event was altered, removed or reordered.
-        """
-        previous = GENESIS
-        count = 0
-        for row in self._db.execute("SELECT * FROM task_event ORDER BY seq"):
-            expected = chain_hash(previous, event_from_row(row))
-            if row["prev_hash"] != previous or row["hash"] != expected:
-                raise LedgerError(f"{self.path}: audit chain broken at event {row['seq']}")
-            previous, count = row["hash"], count + 1
-        return count
+    def _event(self, row: sqlite3.Row) -> AuditEvent:
+        return decode_event(row)
 
     def cursors(self, practice_id: str) -> dict[str, str]:
         """Return the round-robin state of a practice (role -> last staff id)."""
@@ -215,11 +436,6 @@ class SqliteLedger:
         """Return the practice settings stored by the last cycle (for calendars in ``sophie task``)."""
         row = self._db.execute("SELECT settings_json FROM practice WHERE id = ?", (practice_id,)).fetchone()
         return None if row is None else Practice.model_validate_json(row["settings_json"])
-
-    def practice_ids(self) -> list[str]:
-        """Return the practices the ledger holds tasks or cycles for, sorted."""
-        rows = self._db.execute("SELECT practice_id FROM task UNION SELECT practice_id FROM cycle ORDER BY 1")
-        return [row[0] for row in rows]
 
     def pending_outbox(self) -> list[OutboxMessage]:
         """Return the notifications not yet sent, oldest first."""
@@ -257,20 +473,13 @@ class SqliteLedger:
             for change in changes:
                 self._write_change(execute, change)
             self._append_events(execute, events)
-            for message in outbox:
-                created = stamp(message.created_at)
-                execute(
-                    "INSERT OR IGNORE INTO outbox (key, task_id, recipient_id, kind, payload_json, created_at, "
-                    "not_before) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (message.key, message.task_id, message.recipient_id, message.kind,
-                     json.dumps(message.payload, sort_keys=True), created, created),
-                )  # fmt: skip
+            self._insert_outbox(execute, outbox)
             if practice is not None and cycle is not None:
                 execute(
                     "INSERT INTO practice (id, settings_json, updated_at) VALUES (?, ?, ?) ON CONFLICT (id) "
                     "DO UPDATE SET settings_json = excluded.settings_json, updated_at = excluded.updated_at "
                     "WHERE settings_json != excluded.settings_json",
-                    (practice.id, practice.model_dump_json(), stamp(cycle.at)),
+                    (practice.id, practice.model_dump_json(), _stamp(cycle.at)),
                 )
             if cursors and cycle is not None:
                 for role, staff_id in sorted(cursors.items()):
@@ -282,21 +491,31 @@ class SqliteLedger:
             if cycle is not None:
                 execute(
                     "INSERT INTO cycle (practice_id, at, complete, findings, summary_json) VALUES (?, ?, ?, ?, ?)",
-                    (cycle.practice_id, stamp(cycle.at), int(cycle.complete), cycle.findings,
+                    (cycle.practice_id, _stamp(cycle.at), int(cycle.complete), cycle.findings,
                      json.dumps(cycle.summary, sort_keys=True)),
                 )  # fmt: skip
+
+    def _insert_outbox(self, execute: Callable[..., sqlite3.Cursor], outbox: Sequence[OutboxMessage]) -> None:
+        for message in outbox:
+            stamp = _stamp(message.created_at)
+            execute(
+                "INSERT OR IGNORE INTO outbox (key, task_id, recipient_id, kind, payload_json, created_at, "
+                "not_before) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (message.key, message.task_id, message.recipient_id, message.kind,
+                 json.dumps(message.payload, sort_keys=True), stamp, stamp),
+            )  # fmt: skip
 
     def _write_change(self, execute: Callable[..., sqlite3.Cursor], change: TaskChange) -> None:
         task = change.task
         if change.kind is ChangeKind.CREATED:
             try:
-                execute(_INSERT_TASK, task_params(task))
+                execute(_INSERT_TASK, _row(task))
             except sqlite3.IntegrityError as err:
                 raise LedgerConflictError(f"task key {task.key} is already open", task_id=task.id) from err
             return
         previous = change.previous
         assert previous is not None
-        cursor = execute(_UPDATE_TASK, (*task_params(task)[1:], task.id, previous.version))
+        cursor = execute(_UPDATE_TASK, (*_row(task)[1:], task.id, previous.version))
         if cursor.rowcount != 1:
             raise LedgerConflictError(f"task {task.id} changed since it was read", task_id=task.id)
 
@@ -304,11 +523,19 @@ class SqliteLedger:
         if not events:
             return
         row = execute("SELECT hash FROM task_event ORDER BY seq DESC LIMIT 1").fetchone()
-        previous = GENESIS if row is None else row["hash"]
-        sql = f"INSERT INTO task_event ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+        if row is None and self._key is not None and read_marker(execute) is None:
+            write_marker(execute, ChainMarker(ChainScheme.HMAC_SHA256, key_check(self._key)))
+        key = self._chain_key(execute)
+        previous = GENESIS_HASH if row is None else row["hash"]
+        sql = f"INSERT INTO task_event ({', '.join(_EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})"
         for event in events:
-            digest = chain_hash(previous, event)
-            execute(sql, event_params(event, previous, digest))
+            digest = chain_hash(previous, event, key)
+            execute(
+                sql,
+                (event.task_id, event.at.isoformat(), event.actor, event.kind, event.from_status, event.to_status,
+                 event.why, event.rule_id, event.rule_version, event.content_hash,
+                 json.dumps(event.data, sort_keys=True), previous, digest),
+            )  # fmt: skip
             previous = digest
 
     def transition(
@@ -334,15 +561,43 @@ class SqliteLedger:
             calendar = self._calendar(task.practice_id)
             result = apply_action(task, action, now=now, calendar=calendar, until=until, reason=reason)
             try:
-                execute(_UPDATE_TASK, (*task_params(result.task)[1:], task.id, task.version))
+                execute(_UPDATE_TASK, (*_row(result.task)[1:], task.id, task.version))
             except sqlite3.IntegrityError as err:
                 other = execute(f"SELECT id FROM task WHERE key = ? AND {OPEN_SQL}", (task.key,)).fetchone()
                 hint = f"task {other['id'] if other else '?'} is already open for the same stall"
                 raise TransitionError(task.id, str(action), str(task.status), hint=hint) from err
-            event = event_for_action(task, result.task, result.event, result.why, actor=actor)
+            event = event_for_action(task, result.task, result.event, result.why, actor=actor, note=result.note)
             self._append_events(execute, [event])
+            self._release_after(execute, task, result.task, now, calendar)
         logger.info("task %s %s by %s", task.id, result.event, actor)
         return result
+
+    def _release_after(
+        self,
+        execute: Callable[..., sqlite3.Cursor],
+        before: Task,
+        after: Task,
+        now: datetime,
+        calendar: BusinessCalendar | None,
+    ) -> None:
+        """Release the owner's next backlog task when an action freed room in their day (same transaction)."""
+        if before.owner_id is None or after.in_day:
+            return
+        rows = execute(
+            f"{_SELECT_TASK} WHERE status = 'backlog' AND owner_id = ? AND practice_id = ?",
+            (before.owner_id, before.practice_id),
+        ).fetchall()
+        released = release_after_close(before, after, [_task(row) for row in rows], now, calendar)
+        if released is None:
+            return
+        waiting = self._get(execute, released.id)
+        why = f"released from the backlog: task {before.id} left {before.owner_id}'s day"
+        change = TaskChange(ChangeKind.RELEASED, released, waiting, why)
+        self._write_change(execute, change)
+        self._append_events(execute, [event_for_change(change)])
+        message = message_for_change(change, released.rule)
+        if message is not None:
+            self._insert_outbox(execute, [message])
 
     def _calendar(self, practice_id: str) -> BusinessCalendar | None:
         practice = self.practice(practice_id)

@@ -1,0 +1,232 @@
+"""``sophie serve``, ``sophie user``, ``sophie token`` and ``sophie report``: the staff pages and their numbers."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+from sophie.cli.config_options import CONFIG_OPTION, command_config, given, ledger_url
+from sophie.cli.options import DB_OPTION, NOW_OPTION, now_or
+from sophie.cli.render import console, print_json
+from sophie.config import SophieConfig
+from sophie.errors import ConfigurationError
+from sophie.execution import SqliteLedger, sqlite_path
+
+__all__ = ["report_command", "serve_command", "token_group", "user_group"]
+
+_WEB_EXTRA = "the staff pages need the web extra: pip install 'sophie[web]'"
+
+
+def site_path(db_url: str, config: SophieConfig | None) -> str:
+    """Return the site store's file: the configuration's ``server.site_db``, else beside a SQLite ledger."""
+    from sophie.web.site_store import site_store_path
+
+    if config is not None and config.server.site_db:
+        return config.server.site_db
+    return site_store_path(sqlite_path(db_url))
+
+
+def _existing(db_url: str) -> str:
+    path = sqlite_path(db_url)
+    if path != ":memory:" and not Path(path).is_file():
+        raise ConfigurationError(f"no ledger at {path}; run `sophie run` first, or pass --db / --config")
+    return path
+
+
+def _read_password(staff_id: str) -> str:
+    if sys.stdin.isatty():
+        password = click.prompt(f"Password for {staff_id}", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        raise ConfigurationError("a password has at least 8 characters")
+    return str(password)
+
+
+@click.group("user")
+def user_group() -> None:
+    """Accounts for the staff pages (staff ids from the PMS)."""
+
+
+@user_group.command("add")
+@click.argument("staff_id")
+@CONFIG_OPTION
+@DB_OPTION
+def user_add_command(staff_id: str, config_path: str | None, db_url: str) -> None:
+    """Give a staff member a password (read from a prompt, or the first line of stdin).
+
+    Adding an existing account replaces its password.
+    """
+    from sophie.web.security import hash_password
+    from sophie.web.site_store import SiteStore
+
+    config = command_config(config_path)
+    url = ledger_url(db_url, config)
+    password = _read_password(staff_id)
+    with SiteStore(site_path(url, config)) as store:
+        known = store.staff()
+        if known and staff_id not in known:
+            raise ConfigurationError(
+                f"no staff member {staff_id!r} in the practice (known: {', '.join(sorted(known))})"
+            )
+        store.set_password_hash(staff_id, hash_password(password), now_or(None))
+    click.echo(f"Account {staff_id} is ready.")
+
+
+@user_group.command("list")
+@CONFIG_OPTION
+@DB_OPTION
+def user_list_command(config_path: str | None, db_url: str) -> None:
+    """List the accounts."""
+    from sophie.web.site_store import SiteStore
+
+    config = command_config(config_path)
+    with SiteStore(site_path(ledger_url(db_url, config), config)) as store:
+        staff = store.staff()
+        for staff_id in store.accounts():
+            entry = staff.get(staff_id)
+            click.echo(f"{staff_id}\t{entry.name if entry else '?'}\t{', '.join(entry.roles) if entry else ''}")
+
+
+@click.group("token")
+def token_group() -> None:
+    """API tokens for integrations (they see and act on every task)."""
+
+
+@token_group.command("create")
+@click.option("--name", required=True, help="What the token is for (its actions are audited as token:NAME).")
+@CONFIG_OPTION
+@DB_OPTION
+def token_create_command(name: str, config_path: str | None, db_url: str) -> None:
+    """Create a token; it is printed once and only its hash is kept."""
+    from sophie.web.security import new_token
+    from sophie.web.site_store import SiteStore
+
+    config = command_config(config_path)
+    token = new_token()
+    with SiteStore(site_path(ledger_url(db_url, config), config)) as store:
+        store.add_token(name, token, now_or(None))
+    click.echo(token)
+    click.echo(f"(token {name}: shown once; send it as 'Authorization: Bearer <token>')", err=True)
+
+
+@token_group.command("revoke")
+@click.option("--name", required=True, help="The token's name.")
+@CONFIG_OPTION
+@DB_OPTION
+def token_revoke_command(name: str, config_path: str | None, db_url: str) -> None:
+    """Revoke a token."""
+    from sophie.web.site_store import SiteStore
+
+    config = command_config(config_path)
+    with SiteStore(site_path(ledger_url(db_url, config), config)) as store:
+        if not store.revoke_token(name):
+            raise ConfigurationError(f"no token named {name!r}")
+    click.echo(f"Token {name} revoked.")
+
+
+def _day(text: str | None, zone: ZoneInfo, flag: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise click.UsageError(f"{flag} {text!r}: use a date such as 2026-03-02") from None
+
+
+@click.command("report")
+@click.option("--since", help="First day (YYYY-MM-DD, practice's zone) [default: 4 weeks before --until].")
+@click.option("--until", help="Last day, included [default: today].")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "csv", "html"]),
+    default="table",
+    show_default=True,
+    help="A table, JSON, CSV rows, or an HTML page with charts (needs sophie[web]).",
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@CONFIG_OPTION
+@DB_OPTION
+@NOW_OPTION
+def report_command(since: str | None, until: str | None, output_format: str, output: str | None,
+                   config_path: str | None, db_url: str, now: datetime | None) -> None:  # fmt: skip
+    """The scorecard from the ledger's audit trail: per rule, role and person, and week by week."""
+    from sophie.cli.report_output import render_report
+    from sophie.execution.reports import business_day_length, load_scorecard
+
+    config = command_config(config_path)
+    url = ledger_url(db_url, config)
+    with SqliteLedger(_existing(url)) as ledger:
+        practices = ledger.practice_ids()
+        practice = ledger.practice(practices[0]) if practices else None
+        zone = ZoneInfo(practice.timezone if practice else "UTC")
+        last = _day(until, zone, "--until") or now_or(now).astimezone(zone).date()
+        first = _day(since, zone, "--since") or last - timedelta(days=27)
+        if first > last:
+            raise click.UsageError("--since is after --until")
+        start, end = datetime.combine(first, time(0), zone), datetime.combine(last + timedelta(days=1), time(0), zone)
+        card = load_scorecard(ledger, since=start, until=end)
+    names: dict[str, str] = {}
+    site = site_path(url, config)
+    if Path(site).is_file():
+        from sophie.web.site_store import SiteStore
+
+        with SiteStore(site) as store:
+            names = {sid: entry.name for sid, entry in store.staff().items()}
+    text = render_report(card, output_format, names=names, day=business_day_length(practice))
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}.")
+    elif output_format == "table":
+        console().print(text, end="", markup=False, highlight=False)
+    elif output_format == "json":
+        print_json(card.as_dict())
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command("serve")
+@CONFIG_OPTION
+@DB_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="Port to listen on.")
+@click.option("--demo", is_flag=True, help="Serve a simulated practice with demo accounts (a fresh ledger).")
+@NOW_OPTION
+def serve_command(config_path: str | None, db_url: str, host: str, port: int, demo: bool,
+                  now: datetime | None) -> None:  # fmt: skip
+    """Serve the staff pages: My day, the huddle board, the scorecard and the JSON API.
+
+    Plain HTTP on loopback by default; anywhere else, put a TLS proxy in front (cookies are
+    then marked Secure). --now fixes the clock (demos, tests).
+    """
+    try:
+        import uvicorn
+
+        from sophie.web.app import create_app
+        from sophie.web.site import Site, is_loopback
+    except ImportError:
+        raise ConfigurationError(_WEB_EXTRA) from None
+    config = command_config(config_path)
+    if config is not None:
+        host = host if given("host") else config.server.host
+        port = port if given("port") else config.server.port
+    url = ledger_url(db_url, config)
+    clock = None
+    if demo:
+        from sophie.cli.serve_demo import prepare_demo
+
+        url, site_file, clock = prepare_demo()
+    else:
+        _existing(url)
+        site_file = site_path(url, config)
+    fixed = now or clock
+    site = Site(url, site_file, secure_cookies=not is_loopback(host))
+    if fixed is not None:
+        site.clock = lambda: fixed
+    click.echo(f"sophie: the staff pages are on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    uvicorn.run(create_app(site), host=host, port=port, log_level="info", server_header=False)

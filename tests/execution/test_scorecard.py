@@ -1,0 +1,90 @@
+"""The scorecard over hand-made audit trails, and ``sophie report`` on a real ledger."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from click.testing import CliRunner
+from execution_fakes import calendar
+
+from sophie.cli import cli
+from sophie.execution.scorecard import money_amount, scorecard
+from sophie.execution.stores.audit import AuditEvent
+from sophie.execution.tasks import Task, TaskStatus
+from sophie.model.enums import Priority
+
+NY = ZoneInfo("America/New_York")
+MON = datetime(2026, 3, 2, 9, 0, tzinfo=NY)
+
+
+def task(task_id: str, rule: str, due: datetime, evidence: dict | None = None) -> Task:
+    return Task(id=task_id, key=task_id, practice_id="p1", rule=rule, pack="t", rule_version="1", content_hash="h",
+                subject_type="x", subject_id=task_id, patient_id=None, title="t", owner_role="billing",
+                owner_id="s-4", priority=Priority.NORMAL, status=TaskStatus.OPEN, created_at=MON, updated_at=MON,
+                due_at=due, evidence=evidence or {}, timezone="America/New_York")  # fmt: skip
+
+
+def event(task_id: str, kind: str, at: datetime, actor: str = "sophie", owner: str = "s-4", rule: str = "tx.a") -> AuditEvent:
+    return AuditEvent(task_id=task_id, at=at, actor=actor, kind=kind, from_status=None, to_status="x", why=kind,
+                      rule_id=rule, rule_version="1", content_hash="h",
+                      data={"owner_id": owner, "owner_role": "billing"})  # fmt: skip
+
+
+def test_counts_medians_share_before_due_and_money_recovered():
+    tasks = {
+        "a": task("a", "tx.a", MON + timedelta(days=1), {"plan.unscheduled_total": "1545.00"}),
+        "b": task("b", "claims.b", MON + timedelta(hours=1), {"claim.expected": "861.00"}),
+        "c": task("c", "recall.c", MON + timedelta(days=5)),
+    }
+    events = [
+        event("a", "created", MON), event("a", "acknowledged", MON + timedelta(hours=2), actor="staff:s-4"),
+        event("a", "resolved", MON + timedelta(hours=4)),  # the PMS shows the treatment scheduled: recovered
+        event("b", "created", MON, rule="claims.b"), event("b", "escalated", MON + timedelta(hours=3), rule="claims.b"),
+        event("b", "done", MON + timedelta(hours=5), actor="staff:s-5", owner="s-5", rule="claims.b"),  # late, by hand
+        event("c", "created", MON, rule="recall.c"), event("c", "resolved", MON + timedelta(days=1), rule="recall.c"),
+        event("c", "created", MON - timedelta(days=30), rule="recall.c"),  # outside the period: ignored
+    ]
+    card = scorecard(events, tasks, since=MON - timedelta(hours=1), until=MON + timedelta(days=7), calendar=calendar())
+    total = card.total
+    assert {k: total.counts[k] for k in ("created", "resolved", "done", "escalated")} == {
+        "created": 3, "resolved": 2, "done": 1, "escalated": 1,
+    }
+    assert total.money_recovered == Decimal("1545.00")  # a claim marked done by hand is not "paid" yet
+    assert total.closed == 3 and total.closed_before_due == 2
+    assert total.median_first_action == timedelta(hours=3)  # a: 2h; b: 4h (5h less the 12-13 lunch)
+    by_person = {row.key: row for row in card.by_person}
+    assert by_person["s-5"].counts["done"] == 1 and by_person["s-4"].counts["created"] == 3
+    assert [row.key for row in card.by_rule] == ["claims.b", "recall.c", "tx.a"]
+    assert [(w.week.isoformat(), w.created, w.closed) for w in card.weeks] == [("2026-03-02", 3, 3)]
+
+
+def test_money_amount_reads_the_most_specific_key():
+    assert money_amount({"procedure.fee": "230.00", "plan.unscheduled_total": "1545.00"}) == Decimal("1545.00")
+    assert money_amount({"claim.kind": "primary"}) is None
+
+
+def test_sophie_report_formats_the_same_numbers(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", "--adapter", "demo"]).exit_code == 0
+    for now in ("2026-03-03T10:00:00-05:00", "2026-03-04T10:00:00-05:00"):
+        assert runner.invoke(cli, ["run", "--now", now]).exit_code == 0
+    args = ["report", "--since", "2026-03-01", "--until", "2026-03-04"]
+    data = json.loads(runner.invoke(cli, [*args, "--format", "json"]).stdout)
+    assert data["total"]["created"] > 0 and data["total"]["resolved"] > 0
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(cli, [*args, "--format", "csv"]).stdout)))
+    total = next(row for row in rows if row["dimension"] == "total")
+    assert int(total["created"]) == data["total"]["created"] and int(total["resolved"]) == data["total"]["resolved"]
+    names = {row["name"] for row in rows if row["dimension"] == "person"}
+    assert "Larry Rossi" in names  # people by name, from the directory the run kept
+    table = runner.invoke(cli, args).stdout
+    assert "By person" in table and "Week by week" in table
+    html = runner.invoke(cli, [*args, "--format", "html", "-o", "card.html"])
+    assert html.exit_code == 0 and "<svg" in (tmp_path / "card.html").read_text()
+    bad = runner.invoke(cli, ["report", "--since", "yesterday"])
+    assert bad.exit_code == 2 and "use a date" in bad.stderr

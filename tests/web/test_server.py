@@ -1,0 +1,162 @@
+"""The staff pages over real HTTP on loopback: sign-in, My day, actions, access, CSRF, limits, logs."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from web_fixtures import CANARY_FIRST, CANARY_LAST, PASSWORD, Server, client_for, csrf_of, make_practice, signed_in
+
+
+@pytest.fixture(scope="module")
+def practice(tmp_path_factory):
+    return make_practice(tmp_path_factory.mktemp("practice"))
+
+
+@pytest.fixture(scope="module")
+def server(practice):
+    running = Server(practice.root)
+    yield running
+    running.stop()
+
+
+def audit(server, practice, task_id):
+    answer = httpx.get(f"{server.url}/api/v1/tasks/{task_id}", headers={"Authorization": f"Bearer {practice.token}"})
+    assert answer.status_code == 200
+    return answer.json()
+
+
+def test_signed_out_pages_redirect_and_the_api_answers_401(server):
+    for path in ("/my-day", "/huddle", "/scorecard", "/"):
+        answer = httpx.get(server.url + path, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] in ("/sign-in", "/my-day")
+    assert httpx.get(server.url + "/api/v1/tasks").status_code == 401
+    assert httpx.get(server.url + "/api/v1/tasks", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_sign_in_sets_a_strict_http_only_cookie_and_refuses_a_wrong_password(server, practice):
+    client = client_for(server)
+    page = client.get("/sign-in")
+    wrong = client.post("/sign-in", data={"staff_id": practice.person, "password": "nope", "csrf": csrf_of(page.text)})
+    assert wrong.status_code == 401 and "do not match" in wrong.text
+    right = client.post("/sign-in", data={"staff_id": practice.person, "password": PASSWORD, "csrf": csrf_of(page.text)})
+    assert right.status_code == 303
+    cookie = next(v for k, v in right.headers.multi_items() if k == "set-cookie" and v.startswith("sophie_session="))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    assert "Secure" not in cookie  # plain HTTP on loopback; any other host gets Secure cookies
+    assert right.headers["location"] == "/my-day"
+    assert "default-src 'self'" in right.headers["content-security-policy"]
+
+
+def test_my_day_shows_the_persons_tasks_in_words(server, practice):
+    client = signed_in(server, practice.person)
+    page = client.get("/my-day")
+    assert page.status_code == 200
+    html = page.text
+    assert f"Call {CANARY_FIRST} {CANARY_LAST} about treatment" in html
+    assert f"{CANARY_FIRST} {CANARY_LAST[0]}." in html  # first name and last initial
+    assert re.search(r"\$\d{1,3}(,\d{3})*\.\d\d", html)  # money as money
+    assert re.search(r"Due (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \w{3} \d+, \d+:\d\d (AM|PM)", html)
+    assert "days, " not in html  # no raw timedelta text
+    assert not re.search(r"Owner: s-\d", html)  # owners by name
+    assert "overdue" in html and "due today" in html and "in backlog" in html
+    assert 'href="/scorecard"' not in html  # not a manager
+
+
+def test_each_action_is_audited_with_the_signed_in_staff_id(server, practice):
+    client = signed_in(server, practice.person)
+    tasks = httpx.get(f"{server.url}/api/v1/tasks", params={"owner": practice.person, "limit": 10},
+                      headers={"Authorization": f"Bearer {practice.token}"}).json()["tasks"]  # fmt: skip
+    ids = [t["id"] for t in tasks if t["id"] != practice.canary_task][:4]
+    csrf = csrf_of(client.get("/my-day").text)
+    steps = [
+        (ids[0], "ack", {}, "acknowledged"),
+        (ids[1], "snooze", {"until": "2026-03-05T09:00"}, "snoozed"),
+        (ids[2], "block", {"reason": "waiting for the lab"}, "blocked"),
+        (ids[3], "note", {"note": "left a voicemail"}, "noted"),
+        (ids[0], "done", {}, "done"),
+    ]
+    for task_id, action, fields, event in steps:
+        answer = client.post(f"/tasks/{task_id}/{action}", data={"csrf": csrf, "back": "my-day", **fields})
+        assert answer.status_code == 303 and answer.headers["location"] == "/my-day"
+        last = audit(server, practice, task_id)["audit"][-1]
+        assert (last["kind"], last["actor"]) == (event, f"staff:{practice.person}")
+    detail = audit(server, practice, ids[1])["task"]
+    assert detail["status"] == "snoozed" and detail["snoozed_until"].startswith("2026-03-05T09:00:00-05:00")
+    assert audit(server, practice, ids[2])["task"]["blocked_reason"] == "waiting for the lab"
+    assert audit(server, practice, ids[3])["audit"][-1]["data"]["note"] == "left a voicemail"
+    assert audit(server, practice, ids[0])["task"]["status"] == "done"
+
+
+def test_a_person_cannot_act_on_anothers_task(server, practice):
+    client = signed_in(server, practice.person)
+    csrf = csrf_of(client.get("/my-day").text)
+    answer = client.post(f"/tasks/{practice.other_task}/done", data={"csrf": csrf})
+    assert answer.status_code == 403
+    assert audit(server, practice, practice.other_task)["task"]["status"] == "open"
+    api = client.post(f"/api/v1/tasks/{practice.other_task}/actions/done", headers={"X-CSRF-Token": csrf})
+    assert api.status_code == 403
+    assert client.get(f"/api/v1/tasks/{practice.other_task}").status_code == 403
+    assert client.get("/scorecard").status_code == 403
+
+
+def test_a_post_without_the_csrf_token_is_refused(server, practice):
+    client = signed_in(server, practice.person)
+    task = practice.canary_task
+    assert client.post(f"/tasks/{task}/ack", data={}).status_code == 403
+    assert client.post(f"/tasks/{task}/ack", data={"csrf": "forged"}).status_code == 403
+    assert client.post(f"/api/v1/tasks/{task}/actions/ack").status_code == 403
+    assert audit(server, practice, task)["task"]["status"] == "open"
+
+
+def test_the_manager_sees_everything_and_the_scorecard(server, practice):
+    client = signed_in(server, practice.manager)
+    assert 'href="/scorecard"' in client.get("/my-day").text
+    card = client.get("/scorecard")
+    assert card.status_code == 200 and "<svg" in card.text and "Week by week" in card.text
+    board = client.get("/huddle")
+    assert board.status_code == 200 and "Who carries what" in board.text
+    assert client.get(f"/api/v1/tasks/{practice.other_task}").status_code == 200
+
+
+def test_the_api_filters_tasks_and_gives_a_day_a_report_and_its_openapi_document(server, practice):
+    auth = {"Authorization": f"Bearer {practice.token}"}
+    by_role = httpx.get(f"{server.url}/api/v1/tasks", params={"role": "office_manager"}, headers=auth).json()
+    assert by_role["count"] > 0 and {t["owner_role"] for t in by_role["tasks"]} == {"office_manager"}
+    day = httpx.get(f"{server.url}/api/v1/staff/{practice.person}/day", headers=auth).json()
+    assert set(day["counts"]) == {"open", "overdue", "due_today", "backlog"} and day["counts"]["open"] > 0
+    report = httpx.get(f"{server.url}/api/v1/report", headers=auth).json()
+    assert report["total"]["created"] > 0
+    document = httpx.get(f"{server.url}/api/v1/openapi.json").json()
+    assert document["openapi"].startswith("3.") and "/api/v1/tasks/{task_id}/actions/{action}" in document["paths"]
+    acted = httpx.post(f"{server.url}/api/v1/tasks/{practice.other_task}/actions/note", headers=auth,
+                       json={"note": "from the integration"})  # fmt: skip
+    assert acted.status_code == 200 and audit(server, practice, practice.other_task)["audit"][-1]["actor"] == "token:tests"
+
+
+def test_no_patient_data_reaches_the_server_logs(server, practice):
+    client = signed_in(server, practice.person)
+    assert CANARY_FIRST in client.get("/my-day").text
+    csrf = csrf_of(client.get("/my-day").text)
+    client.post(f"/tasks/{practice.canary_task}/note", data={"csrf": csrf, "note": "spoke to her"})
+    client.get("/huddle")
+    logs = server.logs()
+    assert "GET /my-day" in logs  # the log is being written
+    assert CANARY_FIRST not in logs and CANARY_LAST not in logs
+
+
+def test_the_21st_wrong_password_in_a_minute_is_refused(practice):
+    fresh = Server(practice.root)
+    try:
+        client = client_for(fresh)
+        csrf = csrf_of(client.get("/sign-in").text)
+        codes = [
+            client.post("/sign-in", data={"staff_id": practice.person, "password": f"wrong {n}", "csrf": csrf}).status_code
+            for n in range(20)
+        ]
+        assert codes == [401] * 20
+        refused = client.post("/sign-in", data={"staff_id": practice.person, "password": PASSWORD, "csrf": csrf})
+        assert refused.status_code == 429 and "Too many attempts" in refused.text
+    finally:
+        fresh.stop()
