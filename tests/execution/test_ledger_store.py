@@ -245,3 +245,15 @@ def test_without_autocheckpoint_commits_stay_in_the_log_until_checkpoint(tmp_pat
         quiet.checkpoint()
         assert path.stat().st_size > before + log // 4
         assert len(quiet.open_tasks()) > 100
+
+
+def test_a_ledger_written_with_an_audit_key_is_keyed_and_refuses_other_keys(ledger_url):
+    key = b"k" * 32
+    with open_ledger(ledger_url, audit_key=key) as keyed:
+        seeded(keyed)
+        assert keyed.verify_audit() == 3
+        assert str(keyed.chain_scheme) == "hmac-sha256"
+    with open_ledger(ledger_url, audit_key=None) as plain, pytest.raises(LedgerError, match="keyed; set SOPHIE"):
+        plain.verify_audit()
+    with open_ledger(ledger_url, audit_key=b"x" * 32) as other, pytest.raises(LedgerError, match="not the key"):
+        other.verify_audit()
