@@ -257,3 +257,12 @@ def test_a_ledger_written_with_an_audit_key_is_keyed_and_refuses_other_keys(ledg
         plain.verify_audit()
     with open_ledger(ledger_url, audit_key=b"x" * 32) as other, pytest.raises(LedgerError, match="not the key"):
         other.verify_audit()
+
+
+def test_a_note_is_audited_with_its_text_and_changes_nothing_else(ledger):
+    task = seeded(ledger, n=1)[0]
+    ledger.transition(task.id, "note", actor="staff:s-6", now=DUE, reason="left a voicemail")
+    last = ledger.audit(task.id)[-1]
+    assert (last.kind, last.actor, last.data["note"]) == ("noted", "staff:s-6", "left a voicemail")
+    assert ledger.get(task.id).status is TaskStatus.OPEN
+    assert ledger.verify_audit() == 2
