@@ -147,7 +147,7 @@ def test_plugins_can_be_switched_off(tmp_path: Path) -> None:
 
 def test_nothing_is_loaded_at_import_time(tmp_path: Path) -> None:
     root = make_distribution(tmp_path / "site", "sophie-fakepms", {"broken": BROKEN, "fakepms": GOOD})
-    code = "import sys, sophie; print(sorted(m for m in sys.modules if m.startswith(('sophie_fakepms', 'pluggy'))))"
+    code = "import sys, sophie; print(sorted(m for m in sys.modules if m.startswith('sophie_fakepms')))"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)},
         timeout=60, check=False,
@@ -186,3 +186,117 @@ def test_observers_see_every_committed_change_and_cannot_break_the_run(tmp_path:
     changes = json.loads(result.stdout)["changes"]
     assert observed.read_text().splitlines() == [f"{c['change']} {c['task']['id']}" for c in changes]
     assert result.stderr.count("observer grumpy failed: RuntimeError: observer down") == len(changes)
+
+
+# -- sophie_task_changed through pluggy, fired by the library -----------------------------
+
+NOW = "2026-03-05T12:00:00-05:00"
+
+
+class Recorder:
+    """Observers in every form pluggy accepts; each writes what it saw into ``calls``."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.calls: list[str] = []
+        self.db_path = db_path
+
+    @hookimpl
+    def sophie_task_changed(self) -> None:  # fewer arguments than the specification
+        self.calls.append("no-args")
+
+
+class NewStyleWrapper:
+    def __init__(self, calls: list[str], db_path: Path) -> None:
+        self.calls = calls
+        self.db_path = db_path
+
+    @hookimpl(wrapper=True)
+    def sophie_task_changed(self, change):
+        import sqlite3
+
+        with sqlite3.connect(self.db_path) as other:  # another connection: sees committed rows only
+            [(committed,)] = other.execute("SELECT count(*) FROM task WHERE id = ?", (change.task.id,)).fetchall()
+        self.calls.append(f"wrapper:{change.kind}:{'committed' if committed else 'NOT COMMITTED'}")
+        result = yield
+        self.calls.append("wrapper:after")
+        return result
+
+
+class OldStyleWrapper:
+    def __init__(self, calls: list[str]) -> None:
+        self.calls = calls
+
+    @hookimpl(hookwrapper=True)
+    def sophie_task_changed(self, change):
+        self.calls.append(f"hookwrapper:{change.task.id}")
+        yield
+
+
+def run_example_cycle(db: Path, plugins: Plugins | None):
+    from datetime import datetime
+
+    from sophie.execution import SqliteLedger, run_cycle
+    from sophie.model import parse_snapshot
+    from sophie.rules import load_pack
+    from sophie.testing import canned_practice_data
+
+    snapshot = parse_snapshot(canned_practice_data())
+    with SqliteLedger(str(db)) as ledger:
+        return run_cycle(snapshot, [load_pack("example")], ledger, now=datetime.fromisoformat(NOW), plugins=plugins)
+
+
+def test_a_zero_argument_observer_and_wrappers_see_every_change_of_a_library_run_cycle(tmp_path: Path) -> None:
+    db = tmp_path / "sophie.db"
+    recorder = Recorder(db)
+    plugins = Plugins(
+        entry_points_enabled=False,
+        extra=[recorder, NewStyleWrapper(recorder.calls, db), OldStyleWrapper(recorder.calls)],
+    )
+    result = run_example_cycle(db, plugins)
+    assert result.changes and result.observer_errors == ()
+    per_change = [
+        [f"hookwrapper:{change.task.id}", f"wrapper:{change.kind}:committed", "no-args", "wrapper:after"]
+        for change in result.changes
+    ]
+    assert recorder.calls == [call for calls in per_change for call in calls]
+
+
+def test_a_raising_observer_is_reported_by_name_and_the_changes_stand(tmp_path: Path) -> None:
+    class Grumpy:
+        __name__ = "grumpy"
+
+        @hookimpl
+        def sophie_task_changed(self, change):
+            raise RuntimeError(f"observer down at {change.kind}")
+
+    result = run_example_cycle(tmp_path / "sophie.db", Plugins(entry_points_enabled=False, extra=[Grumpy()]))
+    assert result.observer_errors == tuple(
+        f"observer grumpy failed: RuntimeError: observer down at {change.kind}" for change in result.changes
+    )
+    again = run_example_cycle(tmp_path / "sophie.db", Plugins(entry_points_enabled=False))
+    assert {str(change.kind) for change in again.changes} <= {"touched"}  # the first cycle's tasks were kept
+
+
+def test_run_cycle_tells_the_installed_plugins_by_default(tmp_path: Path) -> None:
+    root = make_distribution(tmp_path / "site", "sophie-watcher", {"watcher": OBSERVER})
+    observed = tmp_path / "observed.txt"
+    code = textwrap.dedent(f"""
+        from pathlib import Path
+        from sophie.execution import SqliteLedger, run_cycle
+        from sophie.model import parse_snapshot
+        from sophie.rules import load_pack
+        from sophie.testing import canned_practice_data
+        from datetime import datetime
+
+        with SqliteLedger({str(tmp_path / 'l.db')!r}) as ledger:
+            result = run_cycle(parse_snapshot(canned_practice_data()), [load_pack("example")], ledger,
+                               now=datetime.fromisoformat({NOW!r}))
+        print(len(result.changes))
+    """)
+    environment = {**os.environ, "PYTHONPATH": str(root), "OBSERVED_FILE": str(observed)}
+    environment.pop("SOPHIE_DISABLE_PLUGINS", None)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 0
+    assert len(observed.read_text().splitlines()) == int(done.stdout)

@@ -40,3 +40,38 @@ def test_errors_inherit_the_builtins_callers_expect() -> None:
     assert issubclass(sophie.RuleError, ValueError)
     assert issubclass(sophie.UnknownNameError, LookupError)
     assert issubclass(sophie.IntegrityError, sophie.SnapshotError)
+
+
+def test_what_an_embedder_needs_is_exported() -> None:
+    for name in ("Action", "ActionResult", "AuditEvent", "EvidenceLine", "apply_action", "evidence_lines",
+                 "load_config", "open_ledger"):  # fmt: skip
+        assert name in sophie.__all__, name
+
+
+def test_the_task_docstring_describes_its_fields() -> None:
+    doc = inspect.getdoc(sophie.Task) or ""
+    fields = [name for name in sophie.Task.__dataclass_fields__ if name not in doc]
+    assert fields == []
+    assert '{"type": ..., "id": ...}' in doc
+
+
+def test_the_error_tree_drawn_in_the_embedding_docs_is_the_real_one() -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).parent.parent / "docs" / "embedding.md").read_text(encoding="utf-8")
+    drawn = page.split("## Errors", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    parents: list[str] = []
+    seen = set()
+    for line in drawn.splitlines():
+        name = line.lstrip("│├└─ ").split()[0]
+        depth = (len(line) - len(line.lstrip("│├└─ "))) // 4
+        parents[depth:] = [name]
+        error = getattr(sophie, name)
+        if depth:
+            assert getattr(sophie, parents[depth - 1]) in error.__bases__, name
+        builtins = {base.__name__ for base in error.__bases__ if base.__module__ == "builtins" and base is not Exception}
+        assert builtins == ({line.split("(", 1)[1].split(")", 1)[0]} if "(" in line else set()), name
+        seen.add(error)
+    everything = {obj for _, obj in inspect.getmembers(sophie.errors, inspect.isclass)
+                  if isinstance(obj, type) and issubclass(obj, sophie.SophieError)}  # fmt: skip
+    assert seen == everything

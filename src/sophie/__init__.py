@@ -21,6 +21,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from sophie.adapters import Adapter, DemoAdapter, FilesAdapter, create_adapter, load_snapshot_file
+from sophie.config import load_config
 from sophie.errors import (
     AdapterAuthError,
     AdapterDataError,
@@ -32,6 +33,8 @@ from sophie.errors import (
     EvaluationError,
     ExpressionError,
     ExpressionProblem,
+    FindingsLimitError,
+    ForbiddenAttributeError,
     IntegrityError,
     LedgerConflictError,
     LedgerError,
@@ -52,15 +55,21 @@ from sophie.errors import (
     WebhookVerificationError,
 )
 from sophie.execution import (
+    Action,
+    ActionResult,
+    AuditEvent,
     CycleResult,
     ExecutionSettings,
     SqliteLedger,
     Task,
     TaskChange,
     TaskStatus,
+    apply_action,
+    open_ledger,
     reconcile,
     run_cycle,
 )
+from sophie.execution.task_text import EvidenceLine, evidence_lines
 from sophie.model import Opening, Snapshot, SnapshotIndex, View, parse_snapshot
 from sophie.model.calendar import BusinessCalendar, BusinessDuration, business_days, business_hours
 from sophie.model.summary import PracticeSummary
@@ -72,10 +81,13 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
 __all__ = [
+    "Action",
+    "ActionResult",
     "Adapter",
     "AdapterAuthError",
     "AdapterDataError",
     "AdapterError",
+    "AuditEvent",
     "BusinessCalendar",
     "BusinessDuration",
     "CalendarError",
@@ -87,11 +99,14 @@ __all__ = [
     "Diagnostic",
     "Evaluation",
     "EvaluationError",
+    "EvidenceLine",
     "ExecutionSettings",
     "ExpressionError",
     "ExpressionProblem",
     "FilesAdapter",
     "Finding",
+    "FindingsLimitError",
+    "ForbiddenAttributeError",
     "IntegrityError",
     "LedgerConflictError",
     "LedgerError",
@@ -120,13 +135,17 @@ __all__ = [
     "View",
     "WebhookVerificationError",
     "__version__",
+    "apply_action",
     "business_days",
     "business_hours",
     "create_adapter",
     "evaluate",
+    "evidence_lines",
     "explain_rule",
+    "load_config",
     "load_pack",
     "load_snapshot_file",
+    "open_ledger",
     "parse_snapshot",
     "reconcile",
     "run_cycle",

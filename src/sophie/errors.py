@@ -13,11 +13,13 @@ working::
     ├── CalendarError(ValueError)           practice hours or holidays that make no calendar
     ├── RuleError(ValueError)               an analyst's rule pack is wrong; carries diagnostics
     ├── ExpressionError(ValueError)         one expression is wrong; carries located problems
+    ├── ForbiddenAttributeError(AttributeError)  an expression read a name that is not a declared field
     ├── TemplateError(ValueError)           one task template is wrong
     ├── TransitionError(ValueError)         an action the task's status does not allow
     ├── LedgerError(RuntimeError)           the task ledger cannot be used
     │   └── LedgerConflictError             another writer changed the same tasks first
     ├── EvaluationError(RuntimeError)       a rule failed on one subject (captured, never fatal)
+    ├── FindingsLimitError(RuntimeError)    a run found more than its cap of findings
     ├── PluginError(RuntimeError)           a plugin could not be used
     │   ├── PluginLoadError                 its entry point failed to import or register
     │   └── PluginConflictError             two plugins claim one name
@@ -41,7 +43,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+MAX_SHOWN_PROBLEMS = 50
+"""At most this many problems are shown for one error; the rest are counted ("and N more")."""
+
 __all__ = [
+    "MAX_SHOWN_PROBLEMS",
     "AdapterAuthError",
     "AdapterDataError",
     "AdapterError",
@@ -52,6 +58,8 @@ __all__ = [
     "EvaluationError",
     "ExpressionError",
     "ExpressionProblem",
+    "FindingsLimitError",
+    "ForbiddenAttributeError",
     "IntegrityError",
     "LedgerConflictError",
     "LedgerError",
@@ -159,9 +167,16 @@ class SnapshotError(SophieError, ValueError):
         super().__init__("\n".join(self.lines()))
 
     def lines(self) -> list[str]:
-        """Return one line per problem, prefixed by the source when known."""
+        """Return one line per problem (at most :data:`MAX_SHOWN_PROBLEMS`, then how many more).
+
+        Each line is prefixed by the source when known.
+        """
         prefix = f"{self.source}: " if self.source else ""
-        return [f"{prefix}{problem}" for problem in self.problems] or [f"{prefix}invalid snapshot"]
+        lines = [f"{prefix}{problem}" for problem in self.problems[:MAX_SHOWN_PROBLEMS]]
+        hidden = len(self.problems) - MAX_SHOWN_PROBLEMS
+        if hidden > 0:
+            lines.append(f"{prefix}and {hidden} more problems")
+        return lines or [f"{prefix}invalid snapshot"]
 
 
 class IntegrityError(SnapshotError):
@@ -237,6 +252,29 @@ class EvaluationError(SophieError, RuntimeError):
         self.rule_id = rule_id
         self.subject_id = subject_id
         super().__init__(f"rule {rule_id} on {subject_id}: {message}")
+
+
+class FindingsLimitError(SophieError, RuntimeError):
+    """A run found more findings than its cap: a rule almost surely fires for everything.
+
+    Attributes:
+        limit: The cap (``max_findings``).
+        count: How many findings the run had when it stopped.
+        rule_id: The rule that contributed most.
+        rule_count: How many findings that rule contributed.
+    """
+
+    __module__ = "sophie"
+
+    def __init__(self, *, limit: int, count: int, rule_id: str, rule_count: int) -> None:
+        self.limit = limit
+        self.count = count
+        self.rule_id = rule_id
+        self.rule_count = rule_count
+        super().__init__(
+            f"the rules found {count} findings, more than the limit of {limit} (max_findings); "
+            f"most came from rule {rule_id!r} ({rule_count}): check its condition"
+        )
 
 
 class PluginError(SophieError, RuntimeError):
@@ -388,6 +426,26 @@ class ExpressionError(SophieError, ValueError):
         self.problems = tuple(sorted(problems, key=lambda p: (p.line, p.column)))
         self.text = text
         super().__init__("\n".join(str(problem) for problem in self.problems) or "invalid expression")
+
+
+class ForbiddenAttributeError(SophieError, AttributeError):
+    """An expression reached for an attribute that is not a declared field or derived value.
+
+    The checker refuses such names before anything runs; this is the second barrier the
+    interpreter and the code generator raise on their own, whatever the checker let through.
+
+    Attributes:
+        entity_type: The entity type read from (empty if the value is not an entity).
+        attribute: The name that was refused.
+    """
+
+    __module__ = "sophie"
+
+    def __init__(self, entity_type: str, attribute: str) -> None:
+        self.entity_type = entity_type
+        self.attribute = attribute
+        where = f"{entity_type} has" if entity_type else "a value that is not an entity has"
+        super().__init__(f"{where} no readable field {attribute!r}")
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,7 @@ reopen_grace = "3 business_hours"
         ('[[practices]]\nid = "a"\nadapter = "demo"\n[[practices]]\nid = "a"\nadapter = "demo"\n',
          "sophie.toml:5: key practices[1].id: practice id 'a' appears twice"),
         ('[practice]\nadapter = "demo"\n[webserver]\n', "sophie.toml:3: key webserver: unknown table"),
+        ('[practice]\nadapter = "demo"\n[practice.digests]\nat = ["8am"]\n', "sophie.toml:4: key practice.digests.at:"),
         ('[practice]\nadapter = "demo"\nport = \n', "sophie.toml:3:8: "),
     ],
 )  # fmt: skip
@@ -159,3 +160,13 @@ def test_a_bad_file_exits_2_with_its_location_and_no_traceback(tmp_path):
     assert err.strip() == f"sophie: error: {bad}:5: key practice.ownership.strategy: unknown strategy 'fastest'; use one of least_open, round_robin, fixed"
     code, _, err = sophie("queue", "--config", str(Path(tmp_path / "missing.toml")))
     assert code == 2 and "missing.toml: no such file" in err
+
+
+def test_digest_windows_are_on_when_their_table_is_present():
+    plain = parse_config('[practice]\nadapter = "demo"\n')
+    assert plain.practice().digests is None
+    config = parse_config('[practice]\nadapter = "demo"\n[practice.digests]\nat = ["07:30", "12:45"]\n')
+    digests = config.practice().digests
+    assert digests is not None and digests.at == ("07:30", "12:45")
+    default = parse_config('[practice]\nadapter = "demo"\n[practice.digests]\n').practice().digests
+    assert default is not None and default.at == ("08:00", "13:00")

@@ -37,6 +37,12 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Member:
+    subject_id: str
+    patient_id: str | None = "pat-1"
+
+
+@dataclass(frozen=True)
 class Finding:
     subject_id: str
     due_at: datetime
@@ -49,6 +55,7 @@ class Finding:
     priority: str = "normal"
     title: str = "Call the patient"
     patient_id: str | None = "pat-1"
+    members: tuple[Member, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.key:

@@ -81,6 +81,30 @@ def test_a_file_that_is_not_sqlite_is_refused(tmp_path):
         SqliteLedger(str(path))
 
 
+def test_an_empty_ledger_file_is_refused_not_taken_for_a_new_ledger(tmp_path):
+    # An emptied file (a failed restore, a truncating copy) must not start a new ledger:
+    # every open task would be created, and notified, again.
+    path = tmp_path / "sophie.db"
+    path.write_bytes(b"")
+    with pytest.raises(LedgerError, match=r"ledger file is empty: .*sophie\.db; restore it or remove it"):
+        SqliteLedger(str(path))
+    assert path.read_bytes() == b""
+
+
+def test_run_on_an_empty_ledger_file_exits_2_and_leaves_it(tmp_path):
+    from click.testing import CliRunner
+    from execution_fakes import PACK
+
+    from sophie.cli import cli
+
+    path = tmp_path / "sophie.db"
+    path.write_bytes(b"")
+    result = CliRunner().invoke(cli, ["run", "--adapter", "demo", "--pack", str(PACK), "--db", f"sqlite:///{path}"])
+    assert result.exit_code == 2, result.output
+    assert "ledger file is empty" in result.stderr
+    assert path.read_bytes() == b""
+
+
 @pytest.mark.parametrize(
     ("url", "path"),
     [
@@ -266,3 +290,39 @@ def test_a_note_is_audited_with_its_text_and_changes_nothing_else(ledger):
     assert (last.kind, last.actor, last.data["note"]) == ("noted", "staff:s-6", "left a voicemail")
     assert ledger.get(task.id).status is TaskStatus.OPEN
     assert ledger.verify_audit() == 2
+
+
+def test_owner_loads_count_each_persons_day_and_backlog_from_one_covering_index(tmp_path, monkeypatch):
+    """The board's loads equal a count over the tasks, and SQLite answers them without reading the table."""
+    from datetime import datetime
+
+    from click.testing import CliRunner
+
+    from sophie.cli import cli
+    from sophie.execution import SqliteLedger
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", "--adapter", "demo"]).exit_code == 0
+    assert runner.invoke(cli, ["run", "--capacity", "5", "--now", "2026-03-03T10:30:00-05:00"]).exit_code == 0
+    now, day_end = datetime.fromisoformat("2026-03-03T10:30:00-05:00"), datetime.fromisoformat("2026-03-04T00:00:00-05:00")
+    with SqliteLedger(str(tmp_path / "sophie.db")) as ledger:
+        sent: list[str] = []
+        ledger._db.set_trace_callback(sent.append)  # the statement as SQLite runs it, values bound
+        loads = ledger.owner_loads(now=now, day_end=day_end)
+        ledger._db.set_trace_callback(None)
+        every = ledger.find_tasks(statuses=["open", "acknowledged", "snoozed", "blocked", "backlog"])
+    expected: dict[str, list[int]] = {}
+    for task in every:
+        counts = expected.setdefault(task.owner_id or "", [0, 0, 0, 0])
+        counts[0] += 1
+        counts[1] += task.due_at < now
+        counts[2] += now <= task.due_at < day_end
+        counts[3] += task.status == "backlog"
+    assert sum(c[3] for c in expected.values()) > 0
+    assert {owner: [load.open, load.overdue, load.due_today, load.backlog] for owner, load in loads.items()} == expected
+    query = next(statement for statement in sent if "GROUP BY owner_id" in statement)
+    db = sqlite3.connect(tmp_path / "sophie.db")
+    plan = " ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + query))
+    db.close()
+    assert "COVERING INDEX task_open_owner_load" in plan, plan

@@ -165,7 +165,7 @@ def test_a_second_open_task_for_one_key_is_reported(db):
         "subject_type, subject_id, patient_id, title, owner_role, owner_id, priority, status, created_at, "
         "updated_at, due_at, escalation_level, snoozed_until, blocked_since, blocked_until, blocked_reason, "
         "blocked_seconds, done_at, verified_at, resolved_at, resolution, expires_at, reopen_count, evidence_json, "
-        "version, timezone FROM task WHERE id = ?",
+        "version, timezone, members_json FROM task WHERE id = ?",
         params=(task_id,),
     )
     key = sqlite3.connect(db).execute("SELECT key FROM task WHERE id = ?", (task_id,)).fetchone()[0]

@@ -41,8 +41,8 @@ def test_a_new_finding_creates_one_owned_task_with_the_findings_due_time():
 
 
 def test_the_stall_identity_becomes_the_episode_of_the_key_when_it_differs_from_the_subject():
-    assert task_key("p", "r", "recall", "rc-1", "2026-06") == "p:r:recall:rc-1:2026-06"
-    assert task_key("p", "r", "recall", "rc-1", "rc-1") == "p:r:recall:rc-1"
+    assert task_key("p", "r", "recall", "rc-1:2026-06") == "p:r:recall:rc-1:2026-06"
+    assert task_key("p", "r", "recall", "rc-1") == "p:r:recall:rc-1"
 
 
 def test_two_findings_with_one_key_make_one_task():

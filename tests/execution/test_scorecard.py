@@ -88,3 +88,28 @@ def test_sophie_report_formats_the_same_numbers(tmp_path, monkeypatch):
     assert html.exit_code == 0 and "<svg" in (tmp_path / "card.html").read_text()
     bad = runner.invoke(cli, ["report", "--since", "yesterday"])
     assert bad.exit_code == 2 and "use a date" in bad.stderr
+
+
+def test_the_report_read_gives_the_pure_scorecard_numbers(tmp_path, monkeypatch):
+    """``load_scorecard`` (the report's read: only the tasks it needs) equals the scorecard over everything.
+
+    The guard for any faster path of the report: the same ledger, the same numbers.
+    """
+    from sophie.execution import SqliteLedger
+    from sophie.execution.reports import load_scorecard, practice_calendar
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", "--adapter", "demo"]).exit_code == 0
+    for now in ("2026-03-03T10:00:00-05:00", "2026-03-04T10:00:00-05:00", "2026-03-05T15:00:00-05:00"):
+        assert runner.invoke(cli, ["run", "--now", now]).exit_code == 0
+    db = tmp_path / "sophie.db"
+    with SqliteLedger(str(db)) as ledger:
+        since, until = datetime(2026, 3, 1, tzinfo=NY), datetime(2026, 3, 6, tzinfo=NY)
+        every = ledger.find_tasks(statuses=[s.value for s in TaskStatus])
+        practice = ledger.practice(ledger.practice_ids()[0])
+        pure = scorecard(ledger.events(), {t.id: t for t in every}, since=since, until=until,
+                         calendar=practice_calendar(practice))  # fmt: skip
+        fast = load_scorecard(ledger, since=since, until=until)
+    assert fast.total.counts["created"] > 0 and fast.total.closed > 0 and fast.total.money_recovered > 0
+    assert fast.as_dict() == pure.as_dict()

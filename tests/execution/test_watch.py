@@ -387,3 +387,71 @@ def test_cli_once_exits_2_when_the_read_fails(tmp_path):
     assert result.exit_code == 2
     assert "the read failed: SnapshotError" in result.output
     assert "Traceback" not in result.output
+
+
+def test_every_change_a_watcher_commits_reaches_the_observers(tmp_path, packs):
+    from sophie.plugins import Plugins, hookimpl
+
+    seen: list[tuple[str, str]] = []
+
+    class Observer:
+        @hookimpl
+        def sophie_task_changed(self, change):
+            seen.append((str(change.kind), change.task.id))
+
+    plugins = Plugins(entry_points_enabled=False, extra=[Observer()])
+    with SqliteLedger(str(tmp_path / "w.db")) as ledger:
+        practice, watcher = make_watcher(tmp_path, packs, ledger, at(11, 30), plugins=plugins)
+        practice.show("before.yaml")
+        ticks = [watcher.tick(at(11, 30))]
+        practice.show("after-cancellation.yaml")
+        practice.emit(CANCELLED)
+        ticks.append(watcher.tick(at(11, 40)))
+        practice.show("after-booking.yaml")
+        practice.emit(BOOKED)
+        ticks.append(watcher.tick(at(12, 5)))
+    written = [(str(c.kind), c.task.id) for tick in ticks if tick.result is not None for c in tick.result.changes]
+    assert [tick.trigger for tick in ticks] == ["poll", "events", "events"]
+    assert ("resolved", opening_changes(ticks[2])[0].task.id) in written
+    assert seen == written
+
+
+def test_cli_watch_once_with_a_config_keeps_the_staff_directory_fresh(tmp_path, monkeypatch):
+    """``watch --config --once`` runs one cycle and records names, roles and the huddle as ``run`` does."""
+    import sqlite3
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", "--adapter", "demo"]).exit_code == 0
+    site = tmp_path / "sophie.site.db"
+    assert not site.exists()
+    result = runner.invoke(cli, ["watch", "--config", "sophie.toml", "--once", "--output", "json"])
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "sophie.db") as db:
+        assert db.execute("SELECT count(*) FROM task").fetchone()[0] > 0
+    with sqlite3.connect(site) as store:
+        names = {row[0] for row in store.execute("SELECT name FROM staff")}
+    assert len(names) >= 5 and all(name.strip() for name in names)
+
+
+def test_cli_watch_takes_digest_windows_from_the_config(tmp_path, monkeypatch):
+    """``[practice.digests]`` holds non-urgent notifications for the window, as ``--digests`` does."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", "--adapter", "demo"]).exit_code == 0
+    args = ["watch", "--config", "sophie.toml", "--once", "--notify-console", "--clock-start",
+            "2026-03-03T10:00:00-05:00", "--output", "json"]  # fmt: skip
+
+    def delivered() -> int:
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        tick = json.loads(next(line for line in reversed(result.output.splitlines()) if '"delivered"' in line))
+        for name in ("sophie.db", "sophie.db-wal", "sophie.db-shm", "sophie.site.db"):
+            (tmp_path / name).unlink(missing_ok=True)
+        return int(tick["delivered"])
+
+    at_once = delivered()
+    with open("sophie.toml", "a") as config:
+        config.write('\n[practice.digests]\nat = ["23:00"]\n')
+    held = delivered()
+    assert 0 < held < at_once  # the urgent ones still go at once; the rest wait for 23:00

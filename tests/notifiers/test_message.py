@@ -66,26 +66,23 @@ def test_console_notifier_prints_the_text() -> None:
 
 
 def test_builtin_notifiers_register_through_the_hook() -> None:
-    from sophie.notifiers import plugin
+    from sophie.notifiers.plugin import sophie_notifiers
+    from sophie.notifiers.registry import create_notifier
 
-    names = {info.name for info in plugin.sophie_notifiers()}
+    names = {info.name for info in sophie_notifiers()}
     assert names == {"console", "email", "webhook"}
     plugins = Plugins(entry_points_enabled=False)
-    if not names <= set(plugins.notifiers()):  # until sophie.plugins.builtin re-exports the hook
-        plugins = Plugins(entry_points_enabled=False, extra=[plugin])
     assert names <= set(plugins.notifiers())
-    console = plugin.create_notifier("console", {"stream": io.StringIO()}, plugins=plugins)
+    console = create_notifier("console", {"stream": io.StringIO()}, plugins=plugins)
     assert isinstance(console, ConsoleNotifier)
 
 
 def test_unknown_notifier_and_bad_settings_are_clear_errors() -> None:
     from sophie.errors import ConfigurationError, UnknownNameError
-    from sophie.notifiers import plugin
+    from sophie.notifiers.registry import create_notifier
 
-    plugins = Plugins(entry_points_enabled=False, extra=[plugin])
-    if "console" in Plugins(entry_points_enabled=False).notifiers():
-        plugins = Plugins(entry_points_enabled=False)
+    plugins = Plugins(entry_points_enabled=False)
     with pytest.raises(UnknownNameError, match="did you mean 'webhook'"):
-        plugin.create_notifier("webhok", plugins=plugins)
+        create_notifier("webhok", plugins=plugins)
     with pytest.raises(ConfigurationError, match="notifier 'webhook'"):
-        plugin.create_notifier("webhook", {"uri": "https://x"}, plugins=plugins)
+        create_notifier("webhook", {"uri": "https://x"}, plugins=plugins)

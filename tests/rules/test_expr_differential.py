@@ -274,10 +274,21 @@ class ExpressionWriter:
             lambda d: self.business(d),
             lambda d: f"{self.text(d - 1)} in {self.text(d - 1)}",
             lambda d: f"{self.number(d - 1)} {r.choice(['in', 'not in'])} [{self.number(0)}, {self.number(0)}]",
+            lambda d: self.mixed_membership(),
             lambda d: self.same_entity(),
             lambda d: self.time_test(d),
         ]
         return self.pick(nested + leaves, depth)
+
+    def mixed_membership(self) -> str | None:
+        """Money (decimal) looked for among float and int literals: compared as numbers, as by ==."""
+        money = self.path(lambda t: t.kind == "decimal")
+        if money is None:
+            return None
+        r = self.rnd
+        items = [r.choice(["0.1", "850.5", "600.0", "0", "250.5", str(r.randint(0, 900)), "params.ratio", money])
+                 for _ in range(r.randint(1, 3))]  # fmt: skip
+        return f"{money} {r.choice(['in', 'not in'])} [{', '.join(items)}]"
 
     def time_test(self, depth: int) -> str:
         r = self.rnd

@@ -433,3 +433,42 @@ def test_explain_reports_a_failing_part_without_stopping() -> None:
 
 def params_of(**values: Any) -> dict[str, object]:
     return dict(values)
+
+
+@pytest.mark.parametrize("literal", ["0.1", "0.10", "0.2", "0", "params.ratio", "(plan.total - 850.4)", "0.1000001"])
+def test_membership_compares_numbers_as_numbers_like_equality(literal: str) -> None:
+    # plan tp-1 totals 850.50 (a decimal), so plan.total - 850.4 is the decimal 0.10, which
+    # == finds equal to the float literal 0.1; membership must agree with ==.
+    left = "(plan.total - 850.4)"
+    for test in (f"{left} in [{literal}]", f"{left} in [7, {literal}]", f"{left} not in [{literal}]"):
+        expected = fires(f"{left} == {literal}") is (" not in " not in test)
+        assert fires(test) is expected, test
+
+
+def test_a_money_value_is_found_among_float_literals() -> None:
+    assert fires("(plan.total - 850.4) == 0.1")
+    assert fires("(plan.total - 850.4) in [0.1]")
+    assert not fires("(plan.total - 850.4) not in [0.5, 0.1]")
+    assert fires("(plan.total - 850.4) in [params.ratio, 0.1]")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "business_age(plan.presented_at) >= business_days(params.days_wait * 100000)",
+        "business_age(plan.presented_at) >= business_hours(params.ratio * 1000000000)",
+        "now - days(params.days_wait * 100000) < plan.presented_at",
+        "business_age(plan.presented_at) >= business_days(-1000000)",
+    ],
+)
+def test_durations_made_by_expressions_are_capped_like_literals(text: str) -> None:
+    # A literal duration is at most 100,000 units; one an expression makes is held to the
+    # same bound instead of walking the calendar for minutes.
+    scope = Scope("plan", "treatment_plan", PARAM_TYPES)
+    checked = check_expression(text, scope)
+    view = INDEX.get("treatment_plan", "tp-1")
+    for evaluate in (lambda: interpret(checked, CONTEXT, view), lambda: compile_expression(checked)(CONTEXT, view)):
+        with pytest.raises(ValueError, match="at most 100000"):
+            evaluate()
+    result = compile_conditions("treatment_plan", [checked])(CONTEXT, [view])
+    assert result.matches == [[]] and "at most 100000" in result.errors[0][2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -62,3 +63,30 @@ def test_looks_like_duration_tells_attempts_from_expressions() -> None:
     assert looks_like_duration("2 dayz")
     assert not looks_like_duration("opening.start - hours(1)")
     assert not looks_like_duration("plan.presented_at")
+
+
+def test_a_huge_string_parameter_is_checked_in_linear_time(tmp_path) -> None:
+    # A guard, not a speed assertion: the old pattern backtracked cubically on spaces and
+    # took hours on this 20 KB default; the subprocess timeout only stops a runaway.
+    import subprocess
+    import sys
+
+    text = "1" + " " * 10_000 + "a" + " " * 10_000 + "!"
+    pack = tmp_path / "huge.yaml"
+    pack.write_text(
+        "pack: huge\nversion: 1.0.0\ndescription: A huge parameter.\n"
+        f"params:\n  note: {json.dumps(text)}\n"
+        "rules:\n  - id: plan.x\n    title: X\n    for: treatment_plan as plan\n    when: plan.status == params.note\n"
+        "    task:\n      title: X\n      owner: treatment_coordinator\n      priority: low\n      due: 1 day\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run([sys.executable, "-m", "sophie", "check", str(pack)], capture_output=True, text=True,
+                            timeout=30, check=False)  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    assert len(result.stdout) < 2000
+
+
+def test_long_texts_are_not_durations() -> None:
+    assert not looks_like_duration("1" + " " * 5000 + "day")
+    with pytest.raises(DurationSyntaxError, match="too long"):
+        parse_duration("1" + " " * 5000 + "day")

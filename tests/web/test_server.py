@@ -160,3 +160,76 @@ def test_the_21st_wrong_password_in_a_minute_is_refused(practice):
         assert refused.status_code == 429 and "Too many attempts" in refused.text
     finally:
         fresh.stop()
+
+
+def test_user_add_refuses_a_staff_id_the_practice_does_not_have(practice):
+    from web_fixtures import sophie
+
+    refused = sophie("user", "add", f"{practice.person}9", cwd=practice.root, stdin=PASSWORD + "\n")
+    assert refused.returncode == 2, refused.stderr
+    assert f"did you mean '{practice.person}'" in refused.stderr and "Traceback" not in refused.stderr
+    listed = sophie("user", "list", cwd=practice.root).stdout
+    assert f"{practice.person}9" not in listed.split()
+
+
+SCRIPT = "<script>alert(1)</script>"
+ATTRIBUTE = 'Ana"onmouseover=x'
+
+
+def test_hostile_patient_names_render_inert_on_every_page(tmp_path):
+    """Names and titles from the PMS are escaped everywhere; the pages forbid inline script and framing."""
+    import sqlite3
+
+    hostile = make_practice(tmp_path)
+    db, site = sqlite3.connect(hostile.root / "sophie.db"), sqlite3.connect(hostile.root / "sophie.site.db")
+    patients = [row[0] for row in site.execute("SELECT patient_id FROM patient ORDER BY patient_id")]
+    for number, patient in enumerate(patients):
+        name = (SCRIPT, ATTRIBUTE)[number % 2]
+        site.execute("UPDATE patient SET display = ? WHERE patient_id = ?", (name, patient))
+        db.execute("UPDATE task SET title = ? WHERE patient_id = ?", (f"Call {name} about treatment", patient))
+    site.commit()
+    db.commit()
+    site.close()
+    db.close()
+    running = Server(hostile.root)
+    try:
+        person, manager = signed_in(running, hostile.person), signed_in(running, hostile.manager)
+        pages = [(person, "/my-day"), (person, "/huddle"), (manager, "/my-day"), (manager, "/huddle"),
+                 (manager, "/scorecard")]  # fmt: skip
+        shown = ""
+        for client, path in pages:
+            answer = client.get(path)
+            assert answer.status_code == 200, path
+            assert SCRIPT not in answer.text and ATTRIBUTE not in answer.text, path
+            assert "alert(1)" not in answer.text or "&lt;script&gt;alert(1)&lt;/script&gt;" in answer.text, path
+            csp = answer.headers["content-security-policy"]
+            assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp, path
+            assert answer.headers["x-frame-options"] == "DENY" and answer.headers["referrer-policy"] == "no-referrer"
+            assert answer.headers["cache-control"] == "no-store", path
+            shown += answer.text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown  # the names are on the pages, as text
+        assert "Ana&#34;onmouseover=x" in shown or "Ana&quot;onmouseover=x" in shown
+        assert SCRIPT not in running.logs() and "onmouseover" not in running.logs()
+    finally:
+        running.stop()
+
+
+def test_a_persons_backlog_shows_on_my_day_the_board_and_the_api(tmp_path):
+    """With capacity 5 most of a person's work waits in the backlog; every view counts it alike."""
+    from web_fixtures import NOW, sophie
+
+    full = make_practice(tmp_path)
+    ran = sophie("run", "--capacity", "5", "--now", NOW, cwd=full.root)
+    assert ran.returncode == 0, ran.stderr
+    running = Server(full.root)
+    try:
+        person = signed_in(running, full.person)
+        day = person.get(f"/api/v1/staff/{full.person}/day").json()
+        waiting = day["counts"]["backlog"]
+        assert waiting > 0 and len(day["backlog"]) == min(waiting, 200)
+        assert {task["status"] for task in day["backlog"]} == {"backlog"}
+        assert f"<b>{waiting}</b> in backlog" in person.get("/my-day").text
+        board = signed_in(running, full.manager).get("/huddle").text
+        assert f'<td class="num">{waiting}</td></tr>' in board[board.index('id="load"') :]  # the Backlog column
+    finally:
+        running.stop()

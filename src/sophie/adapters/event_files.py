@@ -110,7 +110,7 @@ class EventFilesAdapter(FilesAdapter):
             try:
                 data = json.loads(line)
                 event = AdapterEvent.model_validate({**data, "watermark": f"lines:{number + 1}"})
-            except (json.JSONDecodeError, ValidationError, TypeError):
+            except (json.JSONDecodeError, ValidationError, TypeError, RecursionError):
                 logger.warning("%s line %d: not an event; skipped", self.events_path, number + 1)
                 continue
             yield event

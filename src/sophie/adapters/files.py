@@ -8,6 +8,7 @@ read exactly: JSON numbers become decimals, never binary floats.
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,36 @@ from sophie.adapters.base import Adapter
 from sophie.errors import RecordProblem, SnapshotError, SourceUnavailableError
 from sophie.model import Snapshot, parse_snapshot
 
-__all__ = ["FilesAdapter", "load_snapshot_file", "read_data_file"]
+__all__ = ["FilesAdapter", "load_snapshot_file", "nesting_problem", "read_data_file"]
 
 MAX_FILE_BYTES = 2 * 1024**3
 """Snapshot files larger than this are refused rather than read into memory."""
+
+
+MAX_NESTING = 100
+"""Deepest nesting of lists and objects reported by :func:`nesting_problem` (snapshots need about five)."""
+
+_BRACKET_OR_STRING = re.compile(r'[\[\]{}\n]|"(?:[^"\\\n]|\\.)*"')
+
+
+def nesting_problem(text: str) -> str:
+    """Return where JSON ``text`` nests deeper than :data:`MAX_NESTING`, as ``line L, column C: ...``.
+
+    Called once the parser gave up on the depth (it raises ``RecursionError``), to say where.
+    """
+    depth, line, line_start = 0, 1, 0
+    for match in _BRACKET_OR_STRING.finditer(text):
+        token = match.group()
+        if token == "\n":
+            line, line_start = line + 1, match.end()
+        elif token in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                column = match.start() - line_start + 1
+                return f"line {line}, column {column}: nested too deeply (more than {MAX_NESTING} levels)"
+        elif token in "]}":
+            depth -= 1
+    return f"nested too deeply (more than {MAX_NESTING} levels)"
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -65,6 +92,8 @@ def read_data_file(path: Path) -> Any:
         except json.JSONDecodeError as err:
             message = f"line {err.lineno}, column {err.colno}: not valid JSON: {err.msg}"
             raise SnapshotError([RecordProblem(message)], source=source) from err
+        except RecursionError:
+            raise SnapshotError([RecordProblem(nesting_problem(text))], source=source) from None
     try:
         return yaml.load(text, Loader=_NoAliasLoader)  # safe: SafeLoader subclass, aliases refused
     except yaml.YAMLError as err:

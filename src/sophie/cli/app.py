@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from sophie.cli.render import echo
 from sophie.errors import RuleError, SnapshotError, SophieError
 
 __all__ = ["EXIT_FINDINGS", "EXIT_USAGE", "SophieGroup", "error_lines"]
@@ -42,11 +43,11 @@ class SophieGroup(click.Group):
             return super().invoke(ctx)
         except click.UsageError as err:
             # Bad flags, arguments or subcommands anywhere below: one line, like every bad input.
-            click.echo(f"sophie: error: {err.format_message()}", err=True)
+            echo(f"sophie: error: {err.format_message()}", err=True)
             sys.exit(EXIT_USAGE)
         except SophieError as err:
             for line in error_lines(err):
-                click.echo(line, err=True)
+                echo(line, err=True)
             sys.exit(EXIT_USAGE)
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, BrokenPipeError):
             raise
@@ -54,5 +55,5 @@ class SophieGroup(click.Group):
             if os.environ.get("SOPHIE_DEBUG"):
                 raise
             message = f"sophie: internal error: {type(err).__name__}: {err} (set SOPHIE_DEBUG=1 for details)"
-            click.echo(message, err=True)
+            echo(message, err=True)
             sys.exit(70)

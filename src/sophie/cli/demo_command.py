@@ -10,7 +10,7 @@ from rich.table import Table
 
 from sophie.adapters import DemoAdapter
 from sophie.cli.options import FORMAT_OPTION, AwareDateTime
-from sophie.cli.render import console, print_json, print_summary
+from sophie.cli.render import cell, console, print_json, print_summary
 from sophie.execution.settings import DEFAULT_SETTINGS
 from sophie.execution.simulation.loop import DayReport, SimulationReport, simulate
 
@@ -44,7 +44,9 @@ def _role_table(report: SimulationReport) -> Table:
         table.add_column(column, justify="left" if column == "role" else "right")
     business_days = max(1, len(report.days))
     for role, counts in sorted(per_role.items()):
-        table.add_row(role, *(str(counts.get(k, 0)) for k in _KINDS), f"{counts.get('created', 0) / business_days:.1f}")
+        table.add_row(
+            cell(role), *(str(counts.get(k, 0)) for k in _KINDS), f"{counts.get('created', 0) / business_days:.1f}"
+        )
     return table
 
 
@@ -54,7 +56,7 @@ def _queue_table(report: SimulationReport, limit: int) -> Table:
         table.add_column(column)
     for task in report.queue[:limit]:
         table.add_row(
-            task.id, str(task.priority), task.owner_role, task.owner_id, str(task.escalation_level), task.title
+            *map(cell, (task.id, task.priority, task.owner_role, task.owner_id, task.escalation_level, task.title))
         )
     return table
 
@@ -133,7 +135,7 @@ def demo_command(
     )
     _print_load(report)
     if db != ":memory:":
-        out.print(f"The ledger is in {db}: try `sophie queue --db {db}`.")
+        out.print(f"The ledger is in {cell(db)}: try `sophie queue --db {cell(db)}`.")
     out.print(
         "See it as the practice's staff do: `sophie serve --demo`, then open http://127.0.0.1:8765/ "
         "(it prints the demo accounts; every one's password is sophie-demo). Needs `pip install 'sophie[web]'`."
@@ -157,5 +159,6 @@ def _print_load(report: SimulationReport) -> None:
     if busiest is not None:
         role, numbers = busiest
         out.print(
-            f"New tasks a business day, busiest role: {role}, {numbers['mean']} on average, {numbers['max']} at most."
+            f"New tasks a business day, busiest role: {cell(role)}, {numbers['mean']} on average, "
+            f"{numbers['max']} at most."
         )

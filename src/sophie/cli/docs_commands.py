@@ -17,6 +17,7 @@ from typing import NoReturn
 import click
 
 from sophie.cli.app import EXIT_FINDINGS, EXIT_USAGE, error_lines
+from sophie.cli.render import echo
 from sophie.errors import SophieError
 
 __all__ = ["docs_group", "pack_docs_command"]
@@ -24,7 +25,7 @@ __all__ = ["docs_group", "pack_docs_command"]
 
 def _fail(lines: list[str]) -> NoReturn:
     for line in lines:
-        click.echo(line, err=True)
+        echo(line, err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -63,18 +64,18 @@ def pack_docs_command(pack: str, output: Path | None, check: bool) -> None:
     except SophieError as err:
         _fail(error_lines(err))
     if output is None:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
         return
     if check:
         current = output.read_text(encoding="utf-8") if output.is_file() else None
         if current != text:
-            click.echo(f"{output}: out of date; run: sophie docs pack {pack} --output {output}", err=True)
+            echo(f"{output}: out of date; run: sophie docs pack {pack} --output {output}", err=True)
             sys.exit(EXIT_FINDINGS)
-        click.echo(f"{output}: current")
+        echo(f"{output}: current")
         return
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
     except OSError as err:
         _fail([f"sophie: error: cannot write {output}: {err.strerror or err}"])
-    click.echo(f"wrote {output}")
+    echo(f"wrote {output}")

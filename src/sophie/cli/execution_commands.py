@@ -7,9 +7,11 @@ with one line on stderr and leaves the ledger file byte for byte as it was.
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -20,7 +22,7 @@ from rich.table import Table
 from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url, practice_from
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, AwareDateTime, moment_of, now_or
 from sophie.cli.ownership_options import ownership_options
-from sophie.cli.render import console, print_json
+from sophie.cli.render import cell, console, echo, print_json
 from sophie.errors import UnknownNameError
 from sophie.execution import (
     Action,
@@ -36,13 +38,48 @@ from sophie.execution import (
     sqlite_path,
 )
 from sophie.execution.practice_setup import DEFAULT_PACKS, load_packs, practice_setup
+from sophie.execution.task_text import evidence_lines
 
 if TYPE_CHECKING:
     from sophie.config import SophieConfig
     from sophie.model import Snapshot
-    from sophie.plugins.manager import Plugins
 
-__all__ = ["DEFAULT_PACKS", "load_packs", "queue_command", "run_command", "snapshot_for", "task_group"]
+__all__ = [
+    "DEFAULT_PACKS",
+    "load_packs",
+    "queue_command",
+    "record_directory_beside",
+    "run_command",
+    "task_group",
+]
+
+
+def _known_staff(db_url: str, config: SophieConfig | None) -> dict[str, str]:
+    """Return the practice's staff names by id, as the last ``sophie run`` recorded them (empty if none)."""
+    from sophie.web.site_store import SiteStore, site_store_path
+
+    if config is not None and config.server.site_db:
+        site = config.server.site_db
+    elif is_postgres_url(db_url):
+        return {}
+    else:
+        site = site_store_path(sqlite_path(db_url))
+    if site == ":memory:" or not Path(site).is_file():
+        return {}
+    with SiteStore(site) as store:
+        return {staff_id: entry.name for staff_id, entry in store.staff().items()}
+
+
+def _check_staff(staff_id: str | None, db_url: str, config: SophieConfig | None) -> None:
+    """Refuse a ``--by`` staff id the practice's directory does not know (exit 2, with a did-you-mean)."""
+    if staff_id is None:
+        return
+    known = _known_staff(db_url, config)
+    if not known or staff_id in known:
+        return
+    close = difflib.get_close_matches(staff_id, list(known), n=1)
+    hint = f"; did you mean {close[0]} ({known[close[0]]})?" if close else f"; known: {', '.join(sorted(known)[:8])}"
+    raise click.BadParameter(f"no staff member {staff_id!r} in the practice's directory{hint}", param_hint="--by")
 
 
 def _existing_ledger(db_url: str) -> StoredLedger:
@@ -62,7 +99,7 @@ def _in_practice(ledger: StoredLedger, task_id: str, practice_id: str | None) ->
     return task.id
 
 
-def _record_directory(path: str, snapshot: Snapshot, config: SophieConfig | None) -> None:
+def record_directory_beside(path: str, snapshot: Snapshot, config: SophieConfig | None) -> None:
     """Keep the staff pages' directory (names, roles, today's huddle) as the PMS shows it now."""
     from sophie.web.directory import record_directory
     from sophie.web.site_store import SiteStore, site_store_path
@@ -74,31 +111,37 @@ def _record_directory(path: str, snapshot: Snapshot, config: SophieConfig | None
         record_directory(store, snapshot, patients)
 
 
-def snapshot_for(adapter: str, source: str | None, now: datetime, plugins: Plugins) -> Snapshot:
-    """Return the snapshot an adapter reads (the demo at ``now`` when it has no source)."""
-    from sophie.adapters import DemoAdapter, create_adapter
-
-    if adapter == "demo" and source is None:
-        return DemoAdapter(as_of=now).fetch()
-    return create_adapter(adapter, source=source, plugins=plugins).fetch()
-
-
 def _local(value: datetime | None, tz: str) -> str:
     return "" if value is None else f"{value.astimezone(ZoneInfo(tz)):%a %m-%d %H:%M}"
 
 
-def _task_table(title: str, tasks: Sequence[Task], *, change: Sequence[str] | None = None) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    if change is not None:
-        table.add_column("change", no_wrap=True)
-    for column in ("task", "priority", "due", "owner", "role", "status"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("title", min_width=20)
-    for number, task in enumerate(tasks):
+def _task_table(
+    title: str,
+    tasks: Sequence[Task],
+    *,
+    change: Sequence[str] | None = None,
+    names: Mapping[str, str] | None = None,
+    shorten: bool = False,
+) -> Table:
+    table = Table(title=cell(title), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    rows = []
+    for task in tasks:
         status = str(task.status) + (f" L{task.escalation_level}" if task.escalation_level else "")
-        row = [task.id, str(task.priority), _local(task.due_at, task.timezone), task.owner_id or "nobody",
-               task.owner_role or "", status, task.title]  # fmt: skip
-        table.add_row(*([change[number]] if change is not None else []), *row)
+        owner = (names or {}).get(task.owner_id or "", task.owner_id or "nobody")
+        rows.append([task.id, str(task.priority), _local(task.due_at, task.timezone), owner,
+                     task.owner_role or "", status, task.title])  # fmt: skip
+    headers = ["change"] if change is not None else []
+    headers += ["task", "priority", "due", "owner", "role", "status"]
+    cells = [[change[n], *row] if change is not None else row for n, row in enumerate(rows)]
+    used = 0
+    for number, column in enumerate(headers):
+        used += max([len(column)] + [len(row[number]) for row in cells]) + 3  # padding and the separator
+        table.add_column(column, no_wrap=True)
+    room = max(20, console().width - used - 2)  # the title gives way, ending with an ellipsis
+    table.add_column("title", no_wrap=shorten, min_width=20)
+    for row in cells:
+        title = row[-1] if len(row[-1]) <= room or not shorten else row[-1][: room - 1] + "…"
+        table.add_row(*(cell(value) for value in row[:-1]), cell(title))
     return table
 
 
@@ -111,7 +154,7 @@ def _print_cycle(result: CycleResult) -> None:
     counts = {kind: n for kind, n in result.counts().items() if n}
     listed = result.listed_changes
     found = f"{result.findings} finding" + ("" if result.findings == 1 else "s")
-    head = f"{result.practice_id} at {result.now:%Y-%m-%d %H:%M %Z}: {found}"
+    head = f"{cell(result.practice_id)} at {result.now:%Y-%m-%d %H:%M %Z}: {found}"
     if not result.complete:
         head += f", {result.errors} rule errors (nothing unseen was resolved)"
     if not listed:
@@ -181,30 +224,43 @@ def run_command(
         params = {**setup.params, **parse_param_overrides(setup.packs, param_pairs)}
         snapshot = setup.fetch(now)
         when = moment_of(snapshot, setup.adapter, setup.source, now)
-        evaluation = evaluate(setup.packs, snapshot, when, params)
+        evaluation = evaluate(setup.packs, snapshot, when, params, max_findings=setup.settings.max_findings)
         versions = {pack.name: pack.version for pack in setup.packs}
         with open_ledger(db_url) as ledger:
             result = apply_evaluation(
                 ledger, snapshot, evaluation, rules=rules_by_id(setup.packs), now=when, settings=setup.settings,
-                packs=versions,
-            )  # fmt: skip
+                packs=versions, plugins=plugins,
+            )  # fmt: skip (observers run after the commit; their errors are logged as warnings)
         if not is_postgres_url(db_url) and sqlite_path(db_url) != ":memory:":
-            _record_directory(sqlite_path(db_url), snapshot, config)
-        for change in result.changes:  # committed: observers can no longer undo anything
-            for problem in plugins.notify_task_changed(change):
-                click.echo(f"sophie: warning: {problem}", err=True)
+            record_directory_beside(sqlite_path(db_url), snapshot, config)
         if output_format == "json":
             print_json(result.as_dict())
         else:
             _print_cycle(result)
 
 
+def _due_filter(tasks: list[Task], overdue: bool, today: bool, now: datetime) -> list[Task]:
+    if overdue:
+        tasks = [task for task in tasks if task.due_at is not None and task.due_at < now]
+    if today:
+
+        def day(moment: datetime, task: Task) -> date:
+            return moment.astimezone(ZoneInfo(task.timezone)).date()
+
+        tasks = [task for task in tasks if task.due_at is not None and day(task.due_at, task) <= day(now, task)]
+    return tasks
+
+
 @click.command("queue")
 @click.option("--role", help="Only tasks routed to this role.")
 @click.option("--staff", "staff_id", metavar="ID", help="Only tasks owned by this staff member.")
 @click.option("--practice", "practice_id", metavar="ID", help="Only this practice's tasks (a group's ledger).")
+@click.option("--overdue", is_flag=True, help="Only tasks past their due time.")
+@click.option("--today", is_flag=True, help="Only tasks due by the end of today (practice-local), overdue included.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Show at most N tasks (and say how many more).")
 @CONFIG_OPTION
 @DB_OPTION
+@NOW_OPTION
 @FORMAT_OPTION
 def queue_command(
     role: str | None,
@@ -212,6 +268,10 @@ def queue_command(
     practice_id: str | None,
     config_path: str | None,
     db_url: str,
+    overdue: bool,
+    today: bool,
+    limit: int | None,
+    now: datetime | None,
     output_format: str,
 ) -> None:
     """Show the tasks in people's day, most urgent first, then earliest due, and how many wait in the backlog.
@@ -219,18 +279,24 @@ def queue_command(
     A person's day holds their capacity; the backlog is released into it as they close tasks
     and each business morning (``sophie task ack`` takes a backlog task into the day at once).
     """
-    db_url = ledger_url(db_url, command_config(config_path))
+    config = command_config(config_path)
+    db_url = ledger_url(db_url, config)
     if role and staff_id:
         raise click.UsageError("give --role or --staff, not both")
     with _existing_ledger(db_url) as ledger:
-        tasks = ledger.queue(role=role, staff_id=staff_id, practice_id=practice_id)
+        listed = ledger.queue(role=role, staff_id=staff_id, practice_id=practice_id)
+        tasks = _due_filter(listed, overdue, today, now_or(now))
         waiting = ledger.queue(role=role, staff_id=staff_id, practice_id=practice_id, backlog=True)
+    matching = len(tasks)
+    if limit is not None:
+        tasks = tasks[:limit]
     if output_format == "json":
         by_owner = Counter(task.owner_id or "unassigned" for task in waiting)
         print_json(
             {
                 "tasks": [task.as_dict() for task in tasks],
                 "count": len(tasks),
+                "more": matching - len(tasks),
                 "backlog": {"count": len(waiting), "by_owner": dict(sorted(by_owner.items()))},
             }
         )
@@ -238,10 +304,14 @@ def queue_command(
     who = f"role {role}" if role else f"staff {staff_id}" if staff_id else "everyone"
     if practice_id:
         who += f" in practice {practice_id}"
+    which = " overdue" if overdue else " due today" if today else ""
     if not tasks:
-        console().print(f"No open tasks for {who}.")
+        console().print(cell(f"No open{which} tasks for {who}."))
     else:
-        console().print(_task_table(f"Queue for {who}: {len(tasks)} open", tasks))
+        names = _known_staff(db_url, config)
+        console().print(_task_table(f"Queue for {who}: {matching} open{which}", tasks, names=names, shorten=True))
+    if matching > len(tasks):
+        console().print(f"{matching - len(tasks)} more not shown (--limit {limit}).")
     if waiting:
         console().print(f"Backlog: {len(waiting)} more waiting, released as room frees in the day.")
 
@@ -251,10 +321,13 @@ def task_group() -> None:
     """Act on one task: ack, done, snooze, block, reopen; or show it with its audit trail."""
 
 
+_UNTIL = click.option("--until", type=AwareDateTime(), help="Until this time (default one business day for snooze).")
+_REASON = click.option("--reason", help="Why the task is blocked (kept in the ledger, never logged).")
+_OPTIONS_OF = {Action.SNOOZE: (_UNTIL,), Action.BLOCK: (_UNTIL, _REASON)}
+
+
 def _action_command(action: Action, summary: str) -> click.Command:
     @click.argument("task_id")
-    @click.option("--until", type=AwareDateTime(), help="Snooze or block until this time.")
-    @click.option("--reason", help="Why the task is blocked (kept in the ledger, never logged).")
     @click.option("--by", "staff_id", metavar="STAFF_ID", help="Who acts (audited as staff:<id>; default cli).")
     @PRACTICE_OPTION
     @CONFIG_OPTION
@@ -263,17 +336,19 @@ def _action_command(action: Action, summary: str) -> click.Command:
     @FORMAT_OPTION
     def command(
         task_id: str,
-        until: datetime | None,
-        reason: str | None,
         staff_id: str | None,
         practice_id: str | None,
         config_path: str | None,
         db_url: str,
         now: datetime | None,
         output_format: str,
+        until: datetime | None = None,
+        reason: str | None = None,
     ) -> None:
         actor = f"staff:{staff_id}" if staff_id else "cli"
-        db_url = ledger_url(db_url, command_config(config_path))
+        config = command_config(config_path)
+        db_url = ledger_url(db_url, config)
+        _check_staff(staff_id, db_url, config)
         with _existing_ledger(db_url) as ledger:
             task_id = _in_practice(ledger, task_id, practice_id)
             result = ledger.transition(task_id, action, actor=actor, now=now_or(now), until=until, reason=reason)
@@ -282,8 +357,10 @@ def _action_command(action: Action, summary: str) -> click.Command:
             print_json({"event": result.event, "task": task.as_detail()})
         else:
             why = "" if result.why == result.event else f" ({result.why})"
-            click.echo(f"task {task.id} {result.event}: {result.previous.status} -> {task.status}{why}")
+            echo(f"task {task.id} {result.event}: {result.previous.status} -> {task.status}{why}")
 
+    for option in reversed(_OPTIONS_OF.get(action, ())):
+        command = option(command)
     command.__doc__ = summary
     return task_group.command(str(action))(command)
 
@@ -313,18 +390,23 @@ def show_command(
         print_json({"task": task.as_detail(), "audit": [event.as_dict() for event in events]})
         return
     out = console()
-    out.print(f"[bold]{task.id}[/bold] {task.title}")
-    out.print(f"  subject: {task.subject_type} {task.subject_id}")
+    out.print(f"[bold]{cell(task.id)}[/bold] {cell(task.title)}")
+    out.print(cell(f"  subject: {task.subject_type} {task.subject_id}"))
     for name, value in task.as_detail().items():
         if name not in ("id", "title", "subject", "evidence") and value not in (None, "", 0, 0.0):
-            out.print(f"  {name}: {value}")
+            out.print(cell(f"  {name}: {value}"))
+    lines = evidence_lines(task)
+    if lines:
+        out.print("Why it exists:")
+        for line in lines:
+            out.print(cell(f"  {line.label}: {line.value}"))
     trail = Table(title="Audit trail", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("at", "actor", "event", "status"):
         trail.add_column(column, no_wrap=True)
     trail.add_column("why", min_width=20)
     for event in events:
         status = f"{event.from_status or ''} -> {event.to_status}"
-        trail.add_row(_local(event.at, task.timezone), event.actor, event.kind, status, event.why)
+        trail.add_row(_local(event.at, task.timezone), cell(event.actor), event.kind, status, cell(event.why))
     out.print(trail)
 
 
@@ -339,9 +421,11 @@ def note_command(
     task_id: str, text: str, staff_id: str | None, config_path: str | None, db_url: str, now: datetime | None
 ) -> None:
     """Add a note to a task; its status and clocks do not change."""
-    db_url = ledger_url(db_url, command_config(config_path))
+    config = command_config(config_path)
+    db_url = ledger_url(db_url, config)
+    _check_staff(staff_id, db_url, config)
     with _existing_ledger(db_url) as ledger:
         result = ledger.transition(
             task_id, Action.NOTE, actor=f"staff:{staff_id}" if staff_id else "cli", now=now_or(now), reason=text
         )
-    click.echo(f"task {result.task.id} noted")
+    echo(f"task {result.task.id} noted")

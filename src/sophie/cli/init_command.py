@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from sophie.cli.render import echo
 from sophie.config import CONFIG_FILE_NAME, STARTER_ADAPTERS, parse_config, starter_config
 from sophie.errors import ConfigurationError
 
@@ -32,4 +33,4 @@ def init_command(adapter: str, target: str) -> None:
         raise ConfigurationError(f"{target} already exists; remove it or pass --path") from None
     except OSError as err:
         raise ConfigurationError(f"{target}: cannot write: {err.strerror}") from None
-    click.echo(f"Wrote {target} (adapter {adapter}). Next: `sophie run`, then `sophie serve`.")
+    echo(f"Wrote {target} (adapter {adapter}). Next: `sophie run`, then `sophie serve`.")

@@ -15,7 +15,7 @@ import click
 from sophie.cli.app import EXIT_FINDINGS
 from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION
-from sophie.cli.render import print_json
+from sophie.cli.render import echo, print_json
 from sophie.errors import ConfigurationError
 from sophie.execution import SqliteLedger, sqlite_path
 from sophie.execution.stores.audit import ChainScheme, audit_key_from_environment
@@ -71,11 +71,11 @@ def _count(number: int, noun: str) -> str:
 
 
 def _print_table(path: str, report: VerifyReport) -> None:
-    click.echo(
+    echo(
         f"ledger {_printable(path)}: {_count(report.tasks, 'task')}, {_count(report.events, 'audit event')} "
         f"({_SCHEMES[report.scheme]}), {_count(report.outbox, 'outbox row')}"
     )
     if report.clean:
-        click.echo("clean: no problem found")
+        echo("clean: no problem found")
     for problem in report.problems:
-        click.echo(_printable(str(problem)))
+        echo(_printable(str(problem)))

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 __all__ = ["DB_OPTION", "FORMAT_OPTION", "NOW_OPTION", "AwareDateTime", "moment_of", "now_or", "read_practice"]
 
 
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+
+
 class AwareDateTime(click.ParamType[datetime, str | datetime]):
     """An ISO 8601 datetime with a UTC offset (``2026-03-05T11:40:00-05:00``)."""
 
@@ -31,6 +35,8 @@ class AwareDateTime(click.ParamType[datetime, str | datetime]):
             self.fail(f"{value!r} is not an ISO 8601 datetime (e.g. 2026-03-05T11:40:00-05:00)", param, ctx)
         if parsed.tzinfo is None:
             self.fail(f"{value!r} has no UTC offset (add one, e.g. -05:00 or Z)", param, ctx)
+        if not _EARLIEST <= parsed <= _LATEST:
+            self.fail(f"{value!r} is outside the years {_EARLIEST.year} to {_LATEST.year}", param, ctx)
         return parsed
 
 

@@ -11,18 +11,19 @@ import os
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import click
 from rich.table import Table
 
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, now_or
-from sophie.cli.render import console, print_json
+from sophie.cli.render import cell, console, echo, print_json
 from sophie.errors import ConfigurationError
 from sophie.execution import is_postgres_url, open_existing_ledger, sqlite_path
 from sophie.notifiers.base import Notifier
-from sophie.notifiers.delivery import DeliveryWorker, RetryPolicy
+from sophie.notifiers.delivery import DeliveryReport, DeliveryWorker, RetryPolicy
 from sophie.notifiers.digests import DEFAULT_WINDOWS, DigestSettings, parse_window
-from sophie.notifiers.plugin import create_notifier
+from sophie.notifiers.registry import create_notifier
 from sophie.notifiers.sqlite_outbox import SqliteOutbox
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def status_command(db_url: str, now: datetime | None, output_format: str) -> Non
     table.add_column("state")
     table.add_column("messages", justify="right")
     for state, number in asdict(counts).items():
-        table.add_row(state.replace("_", " "), str(number))
+        table.add_row(cell(state.replace("_", " ")), str(number))
     console().print(table)
 
 
@@ -105,6 +106,8 @@ def _notifiers(
         chosen["webhook"] = create_notifier("webhook", {"url": webhook, "secret": secret})
     if smtp:
         host, _, port = smtp.partition(":")
+        if not host or (port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536)):
+            raise ConfigurationError(f"--smtp {smtp!r}: write HOST or HOST:PORT with a port from 1 to 65535")
         if not mail_from or not mail_to:
             raise ConfigurationError("--smtp needs --mail-from and at least one --mail-to")
         chosen["email"] = create_notifier(
@@ -133,6 +136,8 @@ def _notifiers(
 @click.option("--mail-to", metavar="ADDRESS", multiple=True, help="A recipient for --smtp (repeatable).")
 @click.option("--max-attempts", type=click.IntRange(min=1), default=12, show_default=True,
               help="Dead-letter a message after this many failed attempts.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N",
+              help="Deliver at most N messages this run (default: everything due).")
 @DIGEST_OPTIONS[0]
 @DIGEST_OPTIONS[1]
 @FORMAT_OPTION
@@ -145,24 +150,42 @@ def deliver_command(
     mail_from: str | None,
     mail_to: tuple[str, ...],
     max_attempts: int,
+    limit: int | None,
     digests: bool,
     digest_at: tuple[str, ...],
     output_format: str,
 ) -> None:
-    """Deliver every message that is due, once; failures are retried later with backoff.
+    """Deliver every message that is due (or at most --limit); failures are retried later with backoff.
 
     With --digests (or --digest-at), non-urgent messages wait for the person's next digest.
     """
     notifiers = _notifiers(use_console, webhook, smtp, mail_from, mail_to)
+    moment = now_or(now)
     with _outbox(db_url, digest_at, digests) as outbox:
-        worker = DeliveryWorker(outbox, notifiers, policy=RetryPolicy(max_attempts=max_attempts))
-        report = worker.run_once(now_or(now))
+        zone = outbox.practice_timezone() if isinstance(outbox, SqliteOutbox) else "UTC"
+        report = DeliveryReport()
+        while limit is None or report.sent + report.retried + report.dead_lettered < limit:
+            left = None if limit is None else limit - (report.sent + report.retried + report.dead_lettered)
+            batch = 100 if left is None else min(100, left)
+            worker = DeliveryWorker(outbox, notifiers, policy=RetryPolicy(max_attempts=max_attempts), batch=batch)
+            one = worker.run_once(moment)
+            handled = one.sent + one.retried + one.dead_lettered
+            report = DeliveryReport(report.sent + one.sent, report.retried + one.retried,
+                                    report.dead_lettered + one.dead_lettered, report.deliveries + one.deliveries,
+                                    one.next_due)  # fmt: skip
+            if handled < batch:
+                break
+        remaining = outbox.counts(moment).due
     data = asdict(report)
     data["next_due"] = None if report.next_due is None else report.next_due.isoformat()
+    data["remaining_due"] = remaining
     if output_format == "json":
         print_json(data)
         return
-    click.echo(
-        f"sent {report.sent}, retrying {report.retried}, dead-lettered {report.dead_lettered}"
-        + (f"; next attempt due {data['next_due']}" if report.next_due else "")
-    )
+    line = f"sent {report.sent}, retrying {report.retried}, dead-lettered {report.dead_lettered}"
+    if remaining:
+        line += f"; {remaining} more due (stopped at --limit {limit})" if limit else f"; {remaining} more due"
+    if report.next_due:
+        local = report.next_due.astimezone(ZoneInfo(zone))
+        line += f"; next attempt due {local:%a %b %d %H:%M %Z} ({zone})"
+    echo(line)

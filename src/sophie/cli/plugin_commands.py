@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from sophie.cli.options import FORMAT_OPTION
-from sophie.cli.render import console, print_json
+from sophie.cli.render import cell, console, echo, print_json
 from sophie.plugins.manager import Plugins
 
 __all__ = ["plugins_command"]
@@ -40,8 +40,9 @@ def plugins_command(strict: bool, output_format: str) -> None:
         provides = "\n".join(
             f"{kind.replace('_', ' ')}: {', '.join(names)}" for kind, names in description.provides.items() if names
         )
-        table.add_row(description.name, f"{description.distribution} {description.version}".strip(), provides or "-")
+        version = f"{description.distribution} {description.version}".strip()
+        table.add_row(cell(description.name), cell(version), cell(provides or "-"))
     out = console()
     out.print(table)
     for problem in plugins.problems:
-        click.echo(f"sophie: warning: {problem}", err=True)
+        echo(f"sophie: warning: {problem}", err=True)

@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from sophie.cli.options import FORMAT_OPTION, NOW_OPTION, now_or
+from sophie.cli.options import FORMAT_OPTION, NOW_OPTION
 from sophie.cli.render import console, print_json
 from sophie.execution.preview import Load, Preview, preview
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
@@ -81,15 +81,15 @@ def preview_command(
     backlog, business days to drain the backlog at capacity, new tasks to expect a business
     day (the last --days business mornings) and the rules that contribute most.
     """
-    from sophie.cli.execution_commands import load_packs, snapshot_for
+    from sophie.cli.execution_commands import load_packs
+    from sophie.cli.options import read_practice
     from sophie.plugins.manager import Plugins
     from sophie.rules import parse_param_overrides
 
     plugins = Plugins()
     packs = load_packs(pack_refs, plugins)
     params = parse_param_overrides(packs, param_pairs)
-    when = now_or(now)
-    snapshot = snapshot_for(adapter, source, when, plugins)
+    snapshot, when = read_practice(adapter, source, now, plugins)
     read_at: Callable[[datetime], Snapshot] | None = None
     if adapter == "demo" and source is None:  # the demo can read the practice as it was each morning
         from sophie.adapters import DemoAdapter

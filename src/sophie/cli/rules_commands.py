@@ -17,7 +17,7 @@ import click
 
 from sophie.cli.app import EXIT_FINDINGS, EXIT_USAGE, error_lines
 from sophie.cli.options import AwareDateTime, read_practice
-from sophie.cli.render import console, print_json
+from sophie.cli.render import cell, console, echo, print_json
 from sophie.errors import ConfigurationError, Diagnostic, RuleError, SophieError
 from sophie.model import ENTITY_TYPES, Snapshot
 from sophie.plugins.manager import Plugins
@@ -47,7 +47,7 @@ __all__ = [
 
 def _fail(error: SophieError) -> NoReturn:
     for line in error_lines(error):
-        click.echo(line, err=True)
+        echo(line, err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -60,7 +60,7 @@ def _guarded(action: Callable[[], None]) -> None:
 
 def _github(diagnostic: Diagnostic) -> str:
     message = diagnostic.message + (f" (did you mean {diagnostic.suggestion!r}?)" if diagnostic.suggestion else "")
-    return f"::error file={diagnostic.file},line={diagnostic.line},col={diagnostic.column}::{message}"
+    return f"::{diagnostic.severity} file={diagnostic.file},line={diagnostic.line},col={diagnostic.column}::{message}"
 
 
 def _diagnostic_dict(diagnostic: Diagnostic) -> dict[str, Any]:
@@ -88,11 +88,13 @@ def _diagnostic_dict(diagnostic: Diagnostic) -> dict[str, Any]:
 def check_command(packs: Sequence[str], output_format: str) -> None:
     """Check rule packs (paths or built-in names) and report every problem.
 
-    Each problem is printed as FILE:LINE:COL: error: MESSAGE. Exits 1 if any pack
-    has a problem, 0 when all are clean.
+    Each problem is printed as FILE:LINE:COL: error: MESSAGE (warnings as FILE:LINE:COL:
+    warning: MESSAGE). Exits 1 if any pack has an error, 0 otherwise (warnings included).
     """
     diagnostics: list[Diagnostic] = []
+    warnings: list[Diagnostic] = []
     clean: list[dict[str, Any]] = []
+    loaded: list[CompiledPack] = []
     try:
         plugins = Plugins()
     except SophieError as err:
@@ -105,19 +107,41 @@ def check_command(packs: Sequence[str], output_format: str) -> None:
             continue
         except SophieError as err:
             _fail(err)
+        loaded.append(pack)
         clean.append({"pack": pack.name, "version": pack.version, "rules": len(pack.rules), "file": pack.file})
+        warnings.extend(pack.warnings)
+    if not diagnostics:
+        warnings.extend(_overlaps(loaded))
+    errors = [d for d in diagnostics if d.severity == "error"]
+    warnings.extend(d for d in diagnostics if d.severity != "error")
+    diagnostics = errors
     if output_format == "json":
-        print_json({"diagnostics": [_diagnostic_dict(d) for d in diagnostics], "ok": clean})
+        shown = [_diagnostic_dict(d) for d in (*diagnostics, *warnings)]
+        print_json({"diagnostics": shown, "ok": clean})
     else:
-        for diagnostic in diagnostics:
-            click.echo(_github(diagnostic) if output_format == "github" else str(diagnostic))
+        for diagnostic in (*diagnostics, *warnings):
+            echo(_github(diagnostic) if output_format == "github" else str(diagnostic))
         for pack_info in clean:
             count = pack_info["rules"]
-            click.echo(f"ok: {pack_info['pack']} ({count} rule{'s' if count != 1 else ''})")
+            echo(f"ok: {pack_info['pack']} ({count} rule{'s' if count != 1 else ''})")
         if diagnostics:
-            click.echo(f"{len(diagnostics)} error{'s' if len(diagnostics) != 1 else ''}")
+            echo(f"{len(diagnostics)} error{'s' if len(diagnostics) != 1 else ''}")
     if diagnostics:
         sys.exit(EXIT_FINDINGS)
+
+
+def _overlaps(packs: Sequence[CompiledPack]) -> list[Diagnostic]:
+    """Return the overlap warnings of ``packs`` on the demo practice (none, with a note, without it)."""
+    from sophie.adapters import DemoAdapter
+    from sophie.rules.overlaps import find_overlaps
+
+    try:
+        snapshot = DemoAdapter().fetch()
+    except SophieError as err:  # the check must not fail because the demo cannot be built
+        click.echo(f"sophie: note: overlapping rules not checked (the demo practice could not be built: {err})",
+                   err=True)  # fmt: skip
+        return []
+    return find_overlaps(packs, snapshot, snapshot.as_of, practice="the demo practice")
 
 
 def _load_all(refs: Sequence[str]) -> list[CompiledPack]:
@@ -155,11 +179,11 @@ def test_command(
         loaded = _load_all(packs)
         report = run_pack_tests(loaded, rule_ids=tuple(rule_ids))
         for result in report.results:
-            click.echo(result.line_text())
+            echo(result.line_text())
         failed = report.failed
         if adapter is not None or source is not None:
             failed += _try_on_practice(loaded, rule_ids, *_practice(adapter, source, now))
-        click.echo(f"{report.passed} passed, {failed} failed")
+        echo(f"{report.passed} passed, {failed} failed")
         if failed:
             sys.exit(EXIT_FINDINGS)
 
@@ -176,7 +200,7 @@ def _try_on_practice(packs: Sequence[CompiledPack], rule_ids: Sequence[str], sna
     """Evaluate ``packs`` on a real practice; print what each rule finds; return how many subjects failed."""
     evaluation = evaluate(list(packs), snapshot, now)
     chosen = set(rule_ids)
-    click.echo(f"on {snapshot.practice.name} ({snapshot.practice.id}) at {now.isoformat()}:")
+    echo(f"on {snapshot.practice.name} ({snapshot.practice.id}) at {now.isoformat()}:")
     by_rule: dict[str, list[str]] = {}
     for finding in evaluation.findings:
         by_rule.setdefault(finding.rule_id, []).append(finding.subject_id)
@@ -186,11 +210,11 @@ def _try_on_practice(packs: Sequence[CompiledPack], rule_ids: Sequence[str], sna
                 continue
             subjects = by_rule.get(rule.id, [])
             examples = ", ".join(subjects[:3]) + (", ..." if len(subjects) > 3 else "")
-            click.echo(f"  {rule.id}: {len(subjects)} finding{'' if len(subjects) == 1 else 's'}" + (
+            echo(f"  {rule.id}: {len(subjects)} finding{'' if len(subjects) == 1 else 's'}" + (
                 f" (e.g. {examples})" if subjects else ""))  # fmt: skip
     errors = [error for error in evaluation.errors if not chosen or error.rule_id in chosen]
     for error in errors:
-        click.echo(f"  FAIL {error.rule_id} on {error.subject_id or 'every subject'}: {error.message}")
+        echo(f"  FAIL {error.rule_id} on {error.subject_id or 'every subject'}: {error.message}")
     return len(errors)
 
 
@@ -230,7 +254,7 @@ def explain_command(
             print_json(explanation.as_dict())
         else:
             for line in explanation.lines():
-                click.echo(line)
+                echo(line)
 
     _guarded(run)
 
@@ -267,12 +291,12 @@ def schema_pack_tests_command(write_path: bool) -> None:
 def _print_schema(write_path: bool, *, tests: bool) -> None:
     if write_path:
         try:
-            click.echo(str(write_pack_schema(tests=tests)))
+            echo(str(write_pack_schema(tests=tests)))
         except OSError as err:
-            click.echo(f"sophie: error: cannot write the schema: {err}", err=True)
+            echo(f"sophie: error: cannot write the schema: {err}", err=True)
             sys.exit(EXIT_USAGE)
         return
-    click.echo(json.dumps(pack_tests_json_schema() if tests else pack_json_schema(), indent=2))
+    echo(json.dumps(pack_tests_json_schema() if tests else pack_json_schema(), indent=2))
 
 
 def _functions_data(registry: FunctionRegistry) -> dict[str, Any]:
@@ -291,7 +315,6 @@ def _functions_data(registry: FunctionRegistry) -> dict[str, Any]:
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def functions_command(output_format: str) -> None:
     """List the expression functions and every entity type's fields, with types."""
-    from rich.markup import escape
     from rich.table import Table
 
     data = _functions_data(Plugins().function_registry())
@@ -303,7 +326,7 @@ def functions_command(output_format: str) -> None:
     table.add_column("signature", no_wrap=True)
     table.add_column("description")
     for function in data["functions"]:
-        table.add_row(escape(function["signature"]), escape(function["doc"]))
+        table.add_row(cell(function["signature"]), cell(function["doc"]))
     out.print(table)
     for entity, fields in data["entities"].items():
         entity_table = Table(title=entity, title_justify="left")
@@ -311,5 +334,5 @@ def functions_command(output_format: str) -> None:
             entity_table.add_column(column)
         for spec in fields:
             name = spec["name"] + (" (derived)" if spec["derived"] else "")
-            entity_table.add_row(escape(name), escape(spec["type"]), escape(spec["doc"]))
+            entity_table.add_row(cell(name), cell(spec["type"]), cell(spec["doc"]))
         out.print(entity_table)

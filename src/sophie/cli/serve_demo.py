@@ -7,7 +7,7 @@ from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import click
+from sophie.cli import render
 
 __all__ = ["DEMO_PASSWORD", "demo_accounts", "prepare_demo"]
 
@@ -41,7 +41,7 @@ def prepare_demo(directory: Path | None = None, *, echo: bool = True) -> tuple[s
     where = directory or Path(tempfile.mkdtemp(prefix="sophie-demo-"))
     ledger = where / "demo.db"
     if echo:
-        click.echo("sophie: simulating two weeks of the demo practice…", err=True)
+        render.echo("sophie: simulating two weeks of the demo practice…", err=True)
     report = simulate(days=14, patients=DEMO_PATIENTS, db=str(ledger))
     zone = ZoneInfo("America/New_York")
     clock = datetime.combine(report.days[-1].day, time(12, 30), zone)
@@ -53,7 +53,7 @@ def prepare_demo(directory: Path | None = None, *, echo: bool = True) -> tuple[s
         record_directory(store, snapshot, patients)
     accounts = demo_accounts(site, clock)
     if echo:
-        click.echo(f"sophie: demo accounts (password {DEMO_PASSWORD}):", err=True)
+        render.echo(f"sophie: demo accounts (password {DEMO_PASSWORD}):", err=True)
         for staff_id, name, roles in accounts:
-            click.echo(f"  {staff_id:<8} {name:<22} {', '.join(roles)}", err=True)
+            render.echo(f"  {staff_id:<8} {name:<22} {', '.join(roles)}", err=True)
     return f"sqlite:///{ledger}", site, clock

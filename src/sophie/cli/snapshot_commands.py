@@ -10,7 +10,7 @@ import click
 
 from sophie.adapters import load_snapshot_file
 from sophie.cli.options import FORMAT_OPTION, AwareDateTime, now_or, read_practice
-from sophie.cli.render import print_json, print_summary
+from sophie.cli.render import echo, print_json, print_summary
 from sophie.errors import ConfigurationError
 from sophie.model import Snapshot
 from sophie.model.summary import PracticeSummary
@@ -58,7 +58,7 @@ def schema_snapshot_command() -> None:
     schema = Snapshot.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "sophie snapshot"
-    click.echo(json.dumps(schema, indent=2))
+    echo(json.dumps(schema, indent=2))
 
 
 @click.group("snapshot")
@@ -84,7 +84,7 @@ def snapshot_export_command(adapter: str, source: str | None, now: datetime | No
     """
     snapshot, _ = read_practice(adapter, source, now)
     if out is None:
-        click.echo(snapshot_text(snapshot, yaml_format=False), nl=False)
+        echo(snapshot_text(snapshot, yaml_format=False), nl=False)
         return
     text = snapshot_text(snapshot, yaml_format=out.suffix.lower() in (".yaml", ".yml"))
     partial = out.with_name(f".{out.name}.partial")
@@ -94,7 +94,7 @@ def snapshot_export_command(adapter: str, source: str | None, now: datetime | No
     except OSError as err:
         partial.unlink(missing_ok=True)
         raise ConfigurationError(f"cannot write {out}: {err.strerror or err}") from err
-    click.echo(f"wrote {out} ({len(snapshot.patients)} patients, as of {snapshot.as_of.isoformat()})", err=True)
+    echo(f"wrote {out} ({len(snapshot.patients)} patients, as of {snapshot.as_of.isoformat()})", err=True)
 
 
 def snapshot_text(snapshot: Snapshot, *, yaml_format: bool) -> str:

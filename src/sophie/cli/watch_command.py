@@ -11,7 +11,6 @@ tick of ``--once`` could not read the practice.
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -25,11 +24,12 @@ import click
 from rich.status import Status
 
 from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url, practice_from
+from sophie.cli.execution_commands import record_directory_beside
 from sophie.cli.options import DB_OPTION, AwareDateTime
 from sophie.cli.outbox_commands import DIGEST_OPTIONS
 from sophie.cli.ownership_options import ownership_options
-from sophie.cli.render import console
-from sophie.errors import AdapterError
+from sophie.cli.render import cell, console, echo, json_text
+from sophie.errors import AdapterError, LedgerError
 from sophie.execution import SqliteLedger, sqlite_path
 from sophie.execution.practice_setup import practice_setup
 from sophie.execution.realtime.sweep import Sweep
@@ -68,13 +68,27 @@ def _delivery(
         return None
     from sophie.cli.outbox_commands import digest_settings
     from sophie.notifiers.delivery import DeliveryWorker
-    from sophie.notifiers.plugin import create_notifier
+    from sophie.notifiers.registry import create_notifier
     from sophie.notifiers.sqlite_outbox import SqliteOutbox
 
     outbox = SqliteOutbox(path)
     if digests or digest_at:
         outbox.digests = digest_settings(outbox.practice_timezone(), digest_at)
     return DeliveryWorker(outbox, {"console": create_notifier("console")})
+
+
+@contextmanager
+def _watch_lock(path: str) -> Iterator[None]:
+    """Hold the ledger's watch lock; a lock file that cannot be made is bad input (exit 2)."""
+    lock = WatchLock(path)
+    try:
+        lock.acquire()
+    except OSError as err:
+        raise LedgerError(f"cannot take the watch lock {lock.path}: {err.strerror or err}") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @contextmanager
@@ -93,18 +107,14 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def _printer(output: str, plugins: Plugins) -> tuple[Status | None, Callable[[WatchTick], None]]:
+def _printer(output: str) -> tuple[Status | None, Callable[[WatchTick], None]]:
     out = console()
     terminal = output == "text" or (output == "auto" and out.is_terminal)
     status = out.status("sophie watch: starting") if terminal else None
 
     def on_tick(tick: WatchTick) -> None:
-        if tick.result is not None:
-            for change in tick.result.changes:
-                for problem in plugins.notify_task_changed(change):
-                    click.echo(f"sophie: warning: {problem}", err=True)
         if not terminal:
-            click.echo(json.dumps(tick.as_log(), separators=(",", ":")))
+            echo(json_text(tick.as_log(), separators=(",", ":")))
             sys.stdout.flush()
             return
         record = tick.as_log()
@@ -112,7 +122,7 @@ def _printer(output: str, plugins: Plugins) -> tuple[Status | None, Callable[[Wa
         if record.get("changes") or tick.error:
             counts = tick.result.counts() if tick.result is not None else {}
             what = tick.error or ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
-            out.print(f"{tick.at:%Y-%m-%d %H:%M:%S} {tick.trigger}: {what}")
+            out.print(f"{tick.at:%Y-%m-%d %H:%M:%S} {cell(tick.trigger)}: {cell(what)}")
         if status is not None:
             status.update(
                 f"sophie watch: {tick.trigger} at {tick.at:%H:%M:%S}, {record.get('open_tasks', '?')} open{wake}"
@@ -190,6 +200,8 @@ def watch_command(
         fixed_owner=fixed_owner, cover=cover, reopen_grace=reopen_grace, capacity=capacity,
     )  # fmt: skip
     path = sqlite_path(ledger_url(db_url, config))
+    if not digests and not digest_at and practice.digests is not None:  # flags over the configuration
+        digests, digest_at = True, practice.digests.at
     plugins = Plugins()
     setup = practice_setup(practice, plugins=plugins)
     packs, settings = setup.packs, setup.settings
@@ -197,15 +209,18 @@ def watch_command(
     clock: WatchClock = SystemClock() if clock_start is None else SimulatedClock(clock_start, clock_speed)
     source_adapter = _adapter(setup.adapter, setup.source, events_path, clock, plugins)
     stop = threading.Event()
-    status, printer = _printer(output, plugins)
+    status, printer = _printer(output)
     failed: list[str] = []
 
     def on_tick(tick: WatchTick) -> None:
         if tick.error:
             failed[:] = [tick.error]
+        elif tick.result is not None and watcher.snapshot is not None and path != ":memory:":
+            record_directory_beside(path, watcher.snapshot, config)  # a full read: names, roles, the huddle
+            watcher.snapshot = None
         printer(tick)
 
-    with WatchLock(path), SqliteLedger(path, autocheckpoint=False) as store, _stop_on_signals(stop):
+    with _watch_lock(path), SqliteLedger(path, autocheckpoint=False) as store, _stop_on_signals(stop):
         ledger = CachedTaskLedger(store, path)
         watcher = Watcher(
             source_adapter,
@@ -219,6 +234,7 @@ def watch_command(
             delivery=_delivery(path, notify_console, digests, digest_at),
             on_tick=on_tick,
             sweep=None if sweep is None else Sweep(timedelta(seconds=sweep)),
+            plugins=plugins,
         )
         if status is not None:
             with status:

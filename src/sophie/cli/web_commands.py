@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from sophie.cli.config_options import CONFIG_OPTION, command_config, given, ledg
 from sophie.cli.options import DB_OPTION, NOW_OPTION, now_or
 from sophie.cli.render import console, print_json
 from sophie.config import SophieConfig
-from sophie.errors import ConfigurationError
+from sophie.errors import ConfigurationError, UnknownNameError
 from sophie.execution import SqliteLedger, sqlite_path
 
 __all__ = ["report_command", "serve_command", "token_group", "user_group"]
@@ -66,13 +67,12 @@ def user_add_command(staff_id: str, config_path: str | None, db_url: str) -> Non
 
     config = command_config(config_path)
     url = ledger_url(db_url, config)
-    password = _read_password(staff_id)
     with SiteStore(site_path(url, config)) as store:
         known = store.staff()
-        if known and staff_id not in known:
-            raise ConfigurationError(
-                f"no staff member {staff_id!r} in the practice (known: {', '.join(sorted(known))})"
-            )
+        if known and staff_id not in known:  # refused before a password is asked for
+            close = difflib.get_close_matches(staff_id, list(known), n=1, cutoff=0.6)
+            raise UnknownNameError("staff member", staff_id, known=list(known), suggestion=close[0] if close else None)
+        password = _read_password(staff_id)
         store.set_password_hash(staff_id, hash_password(password), now_or(None))
     click.echo(f"Account {staff_id} is ready.")
 

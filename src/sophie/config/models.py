@@ -6,6 +6,7 @@ The file's shape::
     [practice]        adapter, source, packs, params, adapter_settings
       [practice.ownership]  strategy, fixed, cover, reopen_grace
       [practice.capacity]   default
+      [practice.digests]    at
       [[practice.notifiers]] kind, settings
     [server]          host, port, secret_env
 
@@ -135,6 +136,28 @@ class CapacityConfig(_Settings):
     default: Annotated[int, Field(ge=0)] = 30
 
 
+class DigestsConfig(_Settings):
+    """Non-urgent notifications gathered into one digest per person (on when the table is present).
+
+    Attributes:
+        at: The digest windows, practice-local ``HH:MM``.
+    """
+
+    at: tuple[str, ...] = ("08:00", "13:00")
+
+    @field_validator("at")
+    @classmethod
+    def _windows(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("name at least one digest window")
+        for text in value:
+            parts = text.split(":")
+            if len(parts) != 2 or not all(p.isdigit() and len(p) == 2 for p in parts) or text > "23:59" \
+                    or int(parts[1]) > 59:  # fmt: skip
+                raise ValueError(f"a digest window is HH:MM, not {text!r}")
+        return value
+
+
 class NotifierConfig(_Settings):
     """One notification channel.
 
@@ -159,6 +182,7 @@ class PracticeConfig(_Settings):
         adapter_settings: Extra settings for the adapter (``NAME_env`` keys read from the environment).
         ownership: Ownership settings.
         capacity: Capacity settings.
+        digests: Digest windows (``None``: each notification goes at once).
         notifiers: Notification channels.
     """
 
@@ -170,6 +194,7 @@ class PracticeConfig(_Settings):
     adapter_settings: dict[str, Any] = Field(default_factory=dict)
     ownership: OwnershipConfig = Field(default_factory=OwnershipConfig)
     capacity: CapacityConfig = Field(default_factory=CapacityConfig)
+    digests: DigestsConfig | None = None
     notifiers: tuple[NotifierConfig, ...] = ()
 
     @field_validator("adapter")

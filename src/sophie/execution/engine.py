@@ -12,6 +12,14 @@ Embedding sophie takes a few lines::
     for change in result.changes:
         print(change.kind, change.task.id, change.task.owner_id)
 
+Once a cycle's transaction has committed, every change written goes to the plugins'
+``sophie_task_changed`` observers (through pluggy). ``plugins=`` says whose: by default
+the installed plugins (the ``sophie`` entry points, honouring ``SOPHIE_DISABLE_PLUGINS``),
+loaded for the call; pass a :class:`~sophie.plugins.manager.Plugins` to choose (and to load
+them once for many cycles), e.g. ``Plugins(entry_points_enabled=False, extra=[my_observer])``,
+or ``Plugins(entry_points_enabled=False)`` for none. An observer that raises never undoes
+the commit: its error is in :attr:`CycleResult.observer_errors` and logged.
+
 Evaluation runs outside any transaction; the reconcile and its writes run against
 the tasks as read just before, and a conflicting concurrent writer makes the cycle
 re-read and reconcile again (so two processes never open the same stall twice).
@@ -34,6 +42,7 @@ from sophie.execution.stores.audit import event_for_change
 from sophie.execution.stores.ledger import CycleRecord, Ledger, TaskSelection, select_all
 from sophie.execution.stores.outbox import message_for_change
 from sophie.execution.tasks import ChangeKind, JsonValue, TaskChange, TaskStatus
+from sophie.plugins.manager import Plugins
 
 if TYPE_CHECKING:
     from sophie.model import Snapshot
@@ -59,6 +68,9 @@ class CycleResult:
         complete: Whether the evaluation was complete.
         open_tasks: Open-ish tasks after the cycle.
         attempts: How many reconcile attempts the write took (more than 1: another writer raced).
+        packs: Pack name -> version of the packs evaluated.
+        observer_errors: What ``sophie_task_changed`` observers raised after the commit
+            (one line each, naming the plugin); the changes stand regardless.
     """
 
     practice_id: str
@@ -70,6 +82,7 @@ class CycleResult:
     open_tasks: int
     attempts: int = 1
     packs: Mapping[str, str] = field(default_factory=dict)
+    observer_errors: tuple[str, ...] = ()
 
     @property
     def listed_changes(self) -> tuple[TaskChange, ...]:
@@ -112,8 +125,12 @@ def run_cycle(
     now: datetime,
     params: Mapping[str, object] | None = None,
     settings: ExecutionSettings = DEFAULT_SETTINGS,
+    plugins: Plugins | None = None,
 ) -> CycleResult:
     """Evaluate ``packs`` over ``snapshot`` at ``now`` and reconcile the findings into ``ledger``.
+
+    After the commit, each change goes to the ``sophie_task_changed`` observers of
+    ``plugins`` (by default the installed plugins; see the module docstring).
 
     Raises:
         ConfigurationError: A bad parameter or a naive ``now`` (nothing is written).
@@ -121,10 +138,17 @@ def run_cycle(
     """
     from sophie.rules import evaluate
 
-    evaluation = evaluate(packs, snapshot, now, params)
+    evaluation = evaluate(packs, snapshot, now, params, max_findings=settings.max_findings)
     versions = {pack.name: pack.version for pack in packs}
     return apply_evaluation(
-        ledger, snapshot, evaluation, rules=rules_by_id(packs), now=now, settings=settings, packs=versions
+        ledger,
+        snapshot,
+        evaluation,
+        rules=rules_by_id(packs),
+        now=now,
+        settings=settings,
+        packs=versions,
+        plugins=plugins,
     )
 
 
@@ -138,8 +162,13 @@ def apply_evaluation(
     settings: ExecutionSettings = DEFAULT_SETTINGS,
     packs: Mapping[str, str] | None = None,
     select: Callable[[], TaskSelection] | None = None,
+    plugins: Plugins | None = None,
 ) -> CycleResult:
     """Reconcile an evaluation of ``snapshot`` into ``ledger`` in one transaction (retrying on conflict).
+
+    After the commit (never inside the transaction), each change written goes to the
+    ``sophie_task_changed`` observers of ``plugins``; ``None`` loads the installed plugins
+    when there is a change to tell (see the module docstring).
 
     ``select`` reads the tasks to follow (called again on each attempt); by default every
     open-ish task of the practice. An incremental cycle passes only the tasks of the
@@ -202,10 +231,25 @@ def apply_evaluation(
             open_tasks=selection.open_total + opened - closed,
             attempts=attempt,
             packs=dict(packs or {}),
+            observer_errors=_observe(plugins, result.changes),
         )
         logger.info("cycle for practice %s at %s: %s", practice.id, now.isoformat(), outcome.counts())
         return outcome
     raise LedgerError(f"gave up after {settings.max_attempts} attempts: other writers kept changing the same tasks")
+
+
+def _observe(plugins: Plugins | None, changes: Sequence[TaskChange]) -> tuple[str, ...]:
+    """Tell the observers about committed changes; return (and log) what they raised."""
+    if not changes:
+        return ()
+    host = plugins if plugins is not None else Plugins()
+    if plugins is None:
+        for problem in host.problems:
+            logger.warning("%s", problem)
+    errors = tuple(str(error) for error in host.notify_task_changes(changes))
+    for error in errors:
+        logger.warning("%s", error)
+    return errors
 
 
 def within_capacity(

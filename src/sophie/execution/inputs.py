@@ -13,7 +13,19 @@ from typing import Protocol
 
 from sophie.model.calendar import BusinessDuration
 
-__all__ = ["EscalationStepLike", "EvaluationLike", "FindingLike", "RuleLike"]
+__all__ = ["EscalationStepLike", "EvaluationLike", "FindingLike", "MemberLike", "RuleLike"]
+
+
+class MemberLike(Protocol):
+    """One subject of a group finding."""
+
+    @property
+    def subject_id(self) -> str:
+        """The member's id."""
+
+    @property
+    def patient_id(self) -> str | None:
+        """The member's patient, if any."""
 
 
 class FindingLike(Protocol):
@@ -37,7 +49,11 @@ class FindingLike(Protocol):
 
     @property
     def key(self) -> str:
-        """The stall identity (the subject id unless the rule says otherwise)."""
+        """The stall identity: the rendered key template (the group), or the subject id."""
+
+    @property
+    def members(self) -> Sequence[MemberLike]:
+        """Every subject of the group (the subject first); empty: the subject alone."""
 
     @property
     def evidence(self) -> Mapping[str, object]:

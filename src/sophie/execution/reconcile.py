@@ -10,10 +10,14 @@ For each task already open (or marked done and awaiting confirmation), in key or
 2. a task whose stall the evaluation saw cleared **resolves** (rule ``resolve: auto``).
    "Saw" means the rule evaluated that subject cleanly, or — on a complete evaluation —
    the subject is gone from the PMS data. A rule that errored, a subject it did not
-   evaluate, or a rule that did not run leave the task alone;
-3. a task is **touched** when its title, patient or priority changes, a snooze or a block's
-   check-back time ends, or its owner is no longer available (it is reassigned). Evidence
-   alone does not touch a task (it often holds ``now``); it is refreshed with any change;
+   evaluate, or a rule that did not run leave the task alone. A group task (see
+   :mod:`sophie.rules.groups`) resolves only when every one of its members was seen
+   cleared: an evaluation that saw some members never resolves the group;
+3. a task is **touched** when its title, patient, priority or members change (a member
+   joins or leaves its group), a snooze or a block's check-back time ends, or its owner
+   is no longer available (it is reassigned). Members the evaluation did not see are
+   kept. Evidence alone does not touch a task (it often holds ``now``); it is refreshed
+   with any change;
 4. each escalation step whose deadline passed **escalates** it, once per step;
 5. a task marked done whose rule still fires after the grace period **reopens**; one
    whose stall is seen cleared is **verified** (and no longer watched).
@@ -36,6 +40,7 @@ from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
 from sophie.execution.stores.ledger import select_all
 from sophie.execution.tasks import (
     ChangeKind,
+    MemberRef,
     Task,
     TaskChange,
     TaskStatus,
@@ -47,6 +52,7 @@ from sophie.execution.tasks import (
 from sophie.model.calendar import BusinessCalendar
 from sophie.model.enums import Priority
 from sophie.model.records import StaffMember
+from sophie.rules.groups import id_order
 
 __all__ = ["ChairDay", "ReconcileResult", "finding_key", "opening_chair_day", "opening_start", "reconcile"]
 
@@ -79,7 +85,11 @@ class ReconcileResult:
 
 def finding_key(practice_id: str, finding: FindingLike) -> str:
     """Return the task key a finding maps to."""
-    return task_key(practice_id, finding.rule_id, finding.subject_type, finding.subject_id, finding.key)
+    return task_key(practice_id, finding.rule_id, finding.subject_type, finding.key)
+
+
+def _members(finding: FindingLike) -> tuple[MemberRef, ...]:
+    return tuple(MemberRef(m.subject_id, m.patient_id) for m in finding.members)
 
 
 def opening_start(opening_id: str, calendar: BusinessCalendar) -> datetime | None:
@@ -176,7 +186,7 @@ def reconcile(
 
 def _details(task: Task) -> tuple[object, ...]:
     """What a person sees of a task's stall; evidence alone (often holding ``now``) is not a change."""
-    return (task.title, task.patient_id, task.priority)
+    return (task.title, task.patient_id, task.priority, task.members)
 
 
 class _Reconcile:
@@ -217,18 +227,27 @@ class _Reconcile:
         logger.debug("task %s %s: %s", after.id, kind, why)
         return after
 
-    def seen_cleared(self, task: Task) -> bool:
-        """Whether the evaluation saw the task's subject and it did not fire."""
+    def seen(self, task: Task, subject_id: str) -> bool:
+        """Whether the evaluation saw one of the task's subjects (evaluated cleanly, or gone)."""
         seen = self.evaluation.evaluated.get(task.rule)
         if seen is None:
             return False
-        if task.subject_id in seen:
+        if subject_id in seen:
             return True
         return bool(
             self.evaluation.complete
             and self.subject_exists is not None
-            and not self.subject_exists(task.subject_type, task.subject_id)
+            and not self.subject_exists(task.subject_type, subject_id)
         )
+
+    def seen_cleared(self, task: Task) -> bool:
+        """Whether the evaluation saw every subject of the task (a group: every member) and none fired."""
+        return all(self.seen(task, subject_id) for subject_id in task.member_ids)
+
+    def unseen_members(self, task: Task, finding: FindingLike | None) -> tuple[MemberRef, ...]:
+        """Return the task's members the evaluation did not see (kept as they were)."""
+        firing = set() if finding is None else {m.subject_id for m in finding.members}
+        return tuple(m for m in task.members if m.subject_id not in firing and not self.seen(task, m.subject_id))
 
     def close(self, task: Task, status: TaskStatus) -> Task:
         self.assigner.count_open(task.owner_id, -1)
@@ -238,11 +257,21 @@ class _Reconcile:
     def refreshed(self, task: Task, finding: FindingLike) -> Task:
         return replace(
             task,
+            subject_id=finding.subject_id,
             title=finding.title,
             patient_id=finding.patient_id,
             evidence=jsonable(finding.evidence),
             priority=raise_priority(task.priority, finding.priority),
+            members=self.merged_members(task, finding),
         )
+
+    def merged_members(self, task: Task, finding: FindingLike) -> tuple[MemberRef, ...]:
+        """Return the finding's members plus the task's members this evaluation did not see."""
+        members = _members(finding)
+        if not task.members:
+            return members
+        kept = self.unseen_members(task, finding)
+        return tuple(sorted((*members, *kept), key=lambda m: id_order(m.subject_id))) if kept else members
 
     def reassigned(self, task: Task) -> tuple[Task, str | None]:
         """Return the task with a new owner if its owner is no longer available."""
@@ -271,9 +300,19 @@ class _Reconcile:
             return
         current, reasons = self.time_events(task)
         if finding is not None:
-            wanted = (finding.title, finding.patient_id, raise_priority(current.priority, finding.priority))
+            wanted = (
+                finding.title,
+                finding.patient_id,
+                raise_priority(current.priority, finding.priority),
+                self.merged_members(current, finding),
+            )
             if wanted != _details(current):
-                reasons.append("stall details changed")
+                reasons.append("stall details changed" if wanted[3] == current.members else "group members changed")
+        elif len(task.members) > 1:
+            kept = self.unseen_members(task, None)
+            if len(kept) < len(task.members):  # some members were seen cleared, the others not seen
+                current = replace(current, members=kept, subject_id=kept[0].subject_id)
+                reasons.append("group members changed")
         current, moved = self.reassigned(current)
         if moved:
             reasons.append(moved)
@@ -368,6 +407,7 @@ class _Reconcile:
             subject_type=finding.subject_type,
             subject_id=finding.subject_id,
             patient_id=finding.patient_id,
+            members=_members(finding),
             title=finding.title,
             owner_role=assignment.owner_role,
             owner_id=assignment.owner_id,
@@ -380,7 +420,10 @@ class _Reconcile:
             evidence=jsonable(finding.evidence),
             timezone=str(tz.key),
         )
-        why = f"rule {finding.rule_id} fired on {finding.subject_type} {finding.subject_id}; owner {assignment.why}"
+        what = f"{finding.subject_type} {finding.subject_id}"
+        if len(finding.members) > 1:
+            what += f" and {len(finding.members) - 1} more in its group"
+        why = f"rule {finding.rule_id} fired on {what}; owner {assignment.why}"
         task = self.emit(ChangeKind.CREATED, None, task, why)
         if rule is not None:
             self.escalate(task, rule)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sophie.execution.assignment import DEFAULT_LADDER, OwnershipStrategy
 from sophie.execution.capacity import DEFAULT_CAPACITY
 from sophie.model.calendar import BusinessDuration, business_hours
+from sophie.rules.evaluation import MAX_FINDINGS
 
 __all__ = ["DEFAULT_SETTINGS", "ExecutionSettings"]
 
@@ -27,6 +28,8 @@ class ExecutionSettings:
             task is reopened (the PMS may take a moment to show the work).
         max_attempts: How many times a cycle re-reads and retries after another writer
             changed the same tasks.
+        max_findings: The most findings one evaluation may have; past it the cycle stops
+            with :class:`~sophie.errors.FindingsLimitError` before anything is written.
         capacity: Tasks a business day a person can act on, unless their staff record says
             otherwise; the rest waits in their backlog (see :mod:`sophie.execution.capacity`).
     """
@@ -36,6 +39,7 @@ class ExecutionSettings:
     fixed_owners: Mapping[str, str] = field(default_factory=dict)
     reopen_grace: BusinessDuration | timedelta = _ONE_BUSINESS_HOUR
     max_attempts: int = 5
+    max_findings: int = MAX_FINDINGS
     capacity: int = DEFAULT_CAPACITY
 
 

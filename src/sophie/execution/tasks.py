@@ -25,6 +25,7 @@ __all__ = [
     "TERMINAL_STATUSES",
     "ChangeKind",
     "JsonValue",
+    "MemberRef",
     "Task",
     "TaskChange",
     "TaskStatus",
@@ -88,17 +89,28 @@ class ChangeKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class MemberRef:
+    """One subject of a group task: its id and its patient (where it has one)."""
+
+    subject_id: str
+    patient_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Task:
     """One stall, with one owner, a priority and a due time.
 
     Attributes:
         id: Short stable id (``t-`` and 10 hex digits) derived from the key and creation time.
-        key: ``practice:rule:subject_type:subject_id[:episode]``; one open-ish task per key.
+        key: ``practice:rule:subject_type:<key>`` where ``<key>`` is the rule's rendered key
+            template, or the subject id for a rule without one; one open-ish task per key.
         practice_id: The practice the task belongs to.
         rule: The rule id. pack: the pack name.
         rule_version: The pack version the task was last changed under.
         content_hash: Hash of the rule's text when the task was last changed.
-        subject_type / subject_id: What the task is about.
+        subject_type / subject_id: What the task is about (a record type such as ``appointment``,
+            and its id; for a group, its first member, members ordered by id); :attr:`subject`
+            gives both as ``{"type": ..., "id": ...}``.
         patient_id: The patient concerned, when there is one.
         title: What to do (may name the patient; never logged or sent in notifications).
         owner_role: The role the task was routed to (the rule's, or an escalation step's).
@@ -119,6 +131,8 @@ class Task:
         evidence: The values that made the rule fire (JSON-ready).
         version: Incremented on every change (compare-and-set in ledgers).
         timezone: The practice's IANA timezone.
+        members: For a group task (a rule with a key template), every member subject of the
+            group, ordered by id; empty for a task about its subject alone.
     """
 
     id: str
@@ -154,6 +168,20 @@ class Task:
     evidence: Mapping[str, JsonValue] = field(default_factory=dict)
     version: int = 1
     timezone: str = "UTC"
+    members: tuple[MemberRef, ...] = ()
+
+    @property
+    def member_ids(self) -> tuple[str, ...]:
+        """Return the ids of the subjects the task stands for (its subject alone, or its group)."""
+        return tuple(m.subject_id for m in self.members) if self.members else (self.subject_id,)
+
+    @property
+    def member_patients(self) -> tuple[str, ...]:
+        """Return the patients of the task's subjects (its own, or each member's), without repeats."""
+        found = [m.patient_id for m in self.members if m.patient_id is not None]
+        if self.patient_id is not None:
+            found.insert(0, self.patient_id)
+        return tuple(dict.fromkeys(found))
 
     @property
     def is_open(self) -> bool:
@@ -216,6 +244,7 @@ class Task:
                 "expires_at": _iso(self.expires_at),
                 "reopen_count": self.reopen_count,
                 "version": self.version,
+                "members": [{"id": m.subject_id, "patient_id": m.patient_id} for m in self.members],
             }
         )
         return detail
@@ -259,14 +288,13 @@ class TaskChange:
         return data
 
 
-def task_key(practice_id: str, rule_id: str, subject_type: str, subject_id: str, episode: str | None = None) -> str:
-    """Return the dedup key ``practice:rule:subject_type:subject_id[:episode]``.
+def task_key(practice_id: str, rule_id: str, subject_type: str, key: str) -> str:
+    """Return the dedup key ``practice:rule:subject_type:<key>``.
 
-    The episode is only added when the rule's stall identity differs from the subject id
-    (a recall due date, an opening's start...).
+    ``key`` is the rule's rendered key template (the group: findings that render the same key
+    are one task), or the subject id for a rule without one.
     """
-    key = f"{practice_id}:{rule_id}:{subject_type}:{subject_id}"
-    return key if episode is None or episode == subject_id else f"{key}:{episode}"
+    return f"{practice_id}:{rule_id}:{subject_type}:{key}"
 
 
 def task_id_for(key: str, created_at: datetime, generation: int = 0) -> str:

@@ -24,6 +24,7 @@ from sophie.model.field_docs import FIELD_DOCS
 
 __all__ = [
     "ENTITY_TYPES",
+    "READABLE_NAMES",
     "RECORD_TYPES",
     "SUBJECT_TYPES",
     "FieldSpec",
@@ -262,3 +263,11 @@ def _build() -> dict[str, dict[str, FieldSpec]]:
 
 ENTITY_TYPES: Mapping[str, Mapping[str, FieldSpec]] = _build()
 """Entity type name -> attribute name -> :class:`FieldSpec`."""
+
+
+READABLE_NAMES: Mapping[str, frozenset[str]] = {entity: frozenset(fields) for entity, fields in ENTITY_TYPES.items()}
+"""Entity type name -> the only attribute names a rule may read on it (fields and derived values).
+
+The interpreter and the code generator resolve attributes against this allow-list and
+nothing else, whatever the checker let through.
+"""

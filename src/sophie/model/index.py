@@ -24,7 +24,7 @@ from sophie.model.views import VIEW_CLASSES, View, view_of
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from sophie.model.snapshot import Snapshot
+    from sophie.model.snapshot_data import SnapshotData
 
 __all__ = ["SnapshotIndex"]
 
@@ -62,7 +62,7 @@ class SnapshotIndex:
         openings: The openings, sorted by start and chair.
     """
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: SnapshotData) -> None:
         self.snapshot = snapshot
         self.tz = ZoneInfo(snapshot.practice.timezone)
         self.as_of = snapshot.as_of

@@ -55,8 +55,8 @@ __all__ = [
     "decimal_number",
 ]
 
-_ROLE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-_CLOCK_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+_ROLE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\Z")
+_CLOCK_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d\Z|^24:00\Z")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 def _fixed_offset(value: datetime) -> datetime:

@@ -11,35 +11,18 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sophie.errors import IntegrityError, RecordProblem, SnapshotError
-from sophie.model.records import (
-    Appointment,
-    Balance,
-    Claim,
-    Contact,
-    Instant,
-    Operatory,
-    Patient,
-    Practice,
-    Procedure,
-    Provider,
-    Recall,
-    ScheduleBlock,
-    StaffMember,
-    TreatmentPlan,
-)
-
-if TYPE_CHECKING:
-    from sophie.model.index import SnapshotIndex
+from sophie.model.index import SnapshotIndex
+from sophie.model.snapshot_data import SECTIONS, SnapshotData
 
 __all__ = ["SECTIONS", "Snapshot", "parse_snapshot"]
 
 
-class Snapshot(BaseModel):
+class Snapshot(SnapshotData):
     """One practice's data at one moment.
 
     Build one with :func:`parse_snapshot` (which reports every problem at once) or
@@ -49,48 +32,25 @@ class Snapshot(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    practice: Practice
-    as_of: Instant = Field(description="When the data was read from the PMS (freshness).")
-    staff: list[StaffMember] = Field(default_factory=list)
-    providers: list[Provider] = Field(default_factory=list)
-    operatories: list[Operatory] = Field(default_factory=list)
-    schedule_blocks: list[ScheduleBlock] = Field(default_factory=list)
-    patients: list[Patient] = Field(default_factory=list)
-    appointments: list[Appointment] = Field(default_factory=list)
-    procedures: list[Procedure] = Field(default_factory=list)
-    treatment_plans: list[TreatmentPlan] = Field(default_factory=list)
-    claims: list[Claim] = Field(default_factory=list)
-    recalls: list[Recall] = Field(default_factory=list)
-    contacts: list[Contact] = Field(default_factory=list)
-    balances: list[Balance] = Field(default_factory=list)
-
     @cached_property
     def index(self) -> SnapshotIndex:
         """The relations, derived values and openings of this snapshot, built once."""
-        from sophie.model.index import SnapshotIndex
-
         return SnapshotIndex(self)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """Return a copy with ``update`` applied (say, the next cycle's records); its index is built afresh.
+
+        The copy is not validated again: records come from trusted code. To check untrusted
+        records, pass ``snapshot.model_dump()`` with the changes to :func:`parse_snapshot`.
+        """
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("index", None)  # the cached index describes the original's records
+        return copied
 
     def counts(self) -> dict[str, int]:
         """Return the number of records in each section."""
         return {name: len(getattr(self, name)) for name in SECTIONS}
 
-
-SECTIONS: tuple[str, ...] = (
-    "staff",
-    "providers",
-    "operatories",
-    "schedule_blocks",
-    "patients",
-    "appointments",
-    "procedures",
-    "treatment_plans",
-    "claims",
-    "recalls",
-    "contacts",
-    "balances",
-)
-"""The list sections of a snapshot, in dependency order."""
 
 # (section, field, target section) for every field that names another record.
 _REFERENCES: tuple[tuple[str, str, str], ...] = (
@@ -158,8 +118,18 @@ def _describe(error: Mapping[str, Any], collection: str | None = None) -> str:
         message = message[len("Value error, ") :]
     value = error.get("input")
     if kind not in ("model_type", "list_type", "dict_type") and isinstance(value, str | int | float | bool):
-        message += f" (got {value!r})"
+        message += f" (got {_prefix(value)})"
     return message
+
+
+_SHOWN_CHARACTERS = 40
+
+
+def _prefix(value: object) -> str:
+    """Return ``repr(value)``, or for long text a short prefix and its length: data is echoed, not copied."""
+    if isinstance(value, str) and len(value) > _SHOWN_CHARACTERS:
+        return f"{value[:_SHOWN_CHARACTERS]!r}... ({len(value)} characters)"
+    return repr(value)
 
 
 def _problems_from_validation(error: ValidationError, data: Any) -> list[RecordProblem]:

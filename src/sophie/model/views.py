@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
-from sophie.model.fields import ENTITY_TYPES, RECORD_TYPES
+from sophie.errors import ForbiddenAttributeError
+from sophie.model.fields import ENTITY_TYPES, READABLE_NAMES, RECORD_TYPES
 
-__all__ = ["VIEW_CLASSES", "View", "view_of"]
+__all__ = ["VIEW_CLASSES", "View", "read_attribute", "view_of"]
 
 
 class View:
@@ -72,3 +73,31 @@ def view_of(entity: str, record: BaseModel) -> View:
     for name in view.field_names:
         setattr(view, name, values[name])
     return view
+
+
+def read_attribute(value: object, name: str) -> object:
+    """Return a declared field or derived value of a view; refuse every other name.
+
+    The entity type is the one of the value itself, not the one a checker inferred, so a
+    field of another entity type is refused as well.
+
+    Raises:
+        ForbiddenAttributeError: If ``value`` is not a view or ``name`` is not one of its
+            entity type's readable names.
+    """
+    entity = value.entity_type if isinstance(value, View) else ""
+    if name not in READABLE_NAMES.get(entity, ()):
+        raise ForbiddenAttributeError(entity, name)
+    return getattr(value, name)
+
+
+def _check_no_name_shadows_the_view() -> None:
+    """Fail at import if a readable name could reach an attribute views have of their own."""
+    own = set(dir(View))
+    for entity, names in READABLE_NAMES.items():
+        clash = own & names
+        if clash:
+            raise AssertionError(f"{entity} declares {sorted(clash)}, which views use themselves")
+
+
+_check_no_name_shadows_the_view()

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sophie.adapters.demo.adapter import DemoAdapter
 from sophie.adapters.opendental import plugin as opendental_plugin
-from sophie.adapters.registry import DemoAdapter
 from sophie.notifiers.plugin import sophie_notifiers
-from sophie.plugins.manager import hookimpl
+from sophie.plugins.hookspecs import hookimpl
 from sophie.plugins.records import AdapterInfo, RulePackSource
 
 if TYPE_CHECKING:

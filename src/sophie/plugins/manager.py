@@ -2,10 +2,17 @@
 
 :class:`Plugins` wraps a pluggy manager. It registers sophie's built-ins first,
 then loads the ``sophie`` entry points one by one: a plugin that fails to import
-is reported (``problems``) and skipped, so one broken plugin never stops the host;
+is reported (``problems``) and blocked, so one broken plugin never stops the host;
 ``strict=True`` raises instead. Setting ``SOPHIE_DISABLE_PLUGINS=1`` loads no
-third-party plugin; a comma-separated list of entry-point names skips just those.
+third-party plugin; a comma-separated list of entry-point names blocks just those.
 Nothing is loaded at import time.
+
+pluggy does the work: entry points are loaded with ``load_setuptools_entrypoints``
+(one name at a time, so a broken one is reported and the rest still load), skipped
+names are ``set_blocked``, and distributions come from ``list_plugin_distinfo``. Every
+hook is called through pluggy's hook callers: the observer through ``hook.sophie_task_changed``,
+registration hooks once per plugin through ``subset_hook_caller`` so that each record is
+attributed to the plugin that returned it.
 
 Example:
     >>> plugins = Plugins()
@@ -17,16 +24,19 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable, Iterable, Mapping
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from types import CodeType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
 from sophie.errors import PluginConflictError, PluginError, PluginLoadError, UnknownNameError
-from sophie.plugins.hookspecs import PROJECT_NAME, SophieSpecs
+from sophie.plugins import builtin as builtin_plugin
+from sophie.plugins.hookspecs import PROJECT_NAME, SophieSpecs, hookimpl
 from sophie.plugins.records import AdapterInfo, NotifierInfo, RulePackSource
 
 if TYPE_CHECKING:
@@ -34,9 +44,6 @@ if TYPE_CHECKING:
     from sophie.rules.packs.loader import CompiledPack
 
 __all__ = ["DISABLE_ENV", "PluginDescription", "Plugins", "hookimpl"]
-
-hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
-"""Marks a function as the implementation of a sophie hook."""
 
 DISABLE_ENV = "SOPHIE_DISABLE_PLUGINS"
 BUILTIN_NAME = "sophie.builtin"
@@ -61,11 +68,11 @@ class PluginDescription:
     provides: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _distribution(point: EntryPoint) -> tuple[str, str]:
+def _distribution(point: EntryPoint) -> str:
     dist = point.dist
     if dist is None:
-        return "unknown", "?"
-    return dist.metadata["Name"] or "unknown", dist.version or "?"
+        return "unknown ?"
+    return f"{dist.metadata['Name'] or 'unknown'} {dist.version or '?'}"
 
 
 class Plugins:
@@ -88,63 +95,71 @@ class Plugins:
     ) -> None:
         self.strict = strict
         self.problems: list[PluginLoadError] = []
-        self._sources: dict[str, tuple[str, str]] = {}
         self._manager = pluggy.PluginManager(PROJECT_NAME)
         self._manager.add_hookspecs(SophieSpecs)
-        from sophie.plugins import builtin as builtin_plugin
-
         self._manager.register(builtin_plugin, name=BUILTIN_NAME)
-        self._sources[BUILTIN_NAME] = ("sophie", _own_version())
+        self._in_code: set[str] = set()
         for number, plugin in enumerate(extra):
             name = getattr(plugin, "__name__", None) or f"extra-{number}"
             self._manager.register(plugin, name=name)
-            self._sources[name] = ("(registered in code)", "")
+            self._in_code.add(name)
         disabled = os.environ.get(DISABLE_ENV, "").strip()
         if entry_points_enabled is None:
             entry_points_enabled = disabled not in ("1", "true", "yes", "all")
         if entry_points_enabled:
-            self._load_entry_points({name.strip() for name in disabled.split(",") if name.strip()})
+            for name in (name.strip() for name in disabled.split(",")):
+                if name and not self._manager.has_plugin(name):
+                    self._manager.set_blocked(name)
+            self._load_entry_points()
         self._manager.check_pending()
         self._cache: dict[str, Any] = {}
         self._owners: dict[str, dict[str, str]] = {}
 
-    def _load_entry_points(self, skipped: set[str]) -> None:
+    @property
+    def manager(self) -> pluggy.PluginManager:
+        """The underlying pluggy manager (``manager.hook.sophie_*`` calls the hooks)."""
+        return self._manager
+
+    def _load_entry_points(self) -> None:
         for point in sorted(entry_points(group=PROJECT_NAME), key=lambda p: p.name):
-            if point.name in skipped or self._manager.has_plugin(point.name):
+            if self._manager.has_plugin(point.name) or self._manager.is_blocked(point.name):
                 continue
-            distribution, version = _distribution(point)
             try:
-                plugin = point.load()
-                self._manager.register(plugin, name=point.name)
+                self._manager.load_setuptools_entrypoints(PROJECT_NAME, name=point.name)
             except Exception as err:
                 problem = PluginLoadError(
-                    f"{type(err).__name__}: {err}", entry_point=point.name, distribution=f"{distribution} {version}"
+                    f"{type(err).__name__}: {err}", entry_point=point.name, distribution=_distribution(point)
                 )
                 if self.strict:
                     raise problem from err
                 self.problems.append(problem)
-                continue
-            self._sources[point.name] = (distribution, version)
+                self._manager.set_blocked(point.name)
+
+    def _source(self, plugin_name: str) -> tuple[str, str]:
+        """Return (distribution, version) of a registered plugin."""
+        if plugin_name == BUILTIN_NAME:
+            return "sophie", _own_version()
+        if plugin_name in self._in_code:
+            return "(registered in code)", ""
+        plugin = self._manager.get_plugin(plugin_name)
+        for loaded, dist in self._manager.list_plugin_distinfo():
+            if loaded is plugin:
+                return dist.project_name or "unknown", dist.version or "?"
+        return "unknown", "?"
 
     def _collect(self, hook_name: str, kind: str, record_type: type[_Record]) -> dict[str, _Record]:
         if hook_name in self._cache:
             return dict(self._cache[hook_name])
         found: dict[str, _Record] = {}
         owners: dict[str, list[str]] = {}
-        caller = getattr(self._manager.hook, hook_name)
-        for impl in caller.get_hookimpls():
-            try:
-                records = list(impl.function() or ())
-            except Exception as err:
-                self._report(impl.plugin_name, f"{hook_name} raised {type(err).__name__}: {err}", err)
-                continue
-            for record in records:
+        for plugin_name, results in self._call_each_plugin(hook_name):
+            for record in results:
                 if not isinstance(record, record_type):
-                    self._report(impl.plugin_name, f"{hook_name} returned a {type(record).__name__}, "
+                    self._report(plugin_name, f"{hook_name} returned a {type(record).__name__}, "
                                  f"not a {record_type.__name__}", None)
                     continue
                 name: str = getattr(record, "name")  # noqa: B009  # every record type has a name
-                owners.setdefault(name, []).append(impl.plugin_name)
+                owners.setdefault(name, []).append(plugin_name)
                 found[name] = record
         for name, plugin_names in owners.items():
             if len(plugin_names) > 1:
@@ -153,8 +168,28 @@ class Plugins:
         self._owners[hook_name.removeprefix("sophie_")] = {name: names[0] for name, names in owners.items()}
         return dict(found)
 
+    def _call_each_plugin(self, hook_name: str) -> Iterator[tuple[str, list[object]]]:
+        """Call a registration hook once per plugin that implements it (pluggy's subset callers).
+
+        Yields (plugin name, records) in pluggy's calling order; a plugin whose
+        implementation raises is reported and skipped.
+        """
+        registered = [(name, plugin) for name, plugin in self._manager.list_name_plugin() if plugin is not None]
+        implementing = {impl.plugin_name for impl in getattr(self._manager.hook, hook_name).get_hookimpls()}
+        for plugin_name, _plugin in registered:
+            if plugin_name not in implementing:
+                continue
+            others = [plugin for name, plugin in registered if name != plugin_name]
+            caller = self._manager.subset_hook_caller(hook_name, remove_plugins=others)
+            try:
+                records = [record for result in caller() for record in (result or ())]
+            except Exception as err:
+                self._report(plugin_name, f"{hook_name} raised {type(err).__name__}: {err}", err)
+                continue
+            yield plugin_name, records
+
     def _report(self, plugin_name: str, message: str, cause: Exception | None) -> None:
-        distribution, version = self._sources.get(plugin_name, ("unknown", "?"))
+        distribution, version = self._source(plugin_name)
         problem = PluginLoadError(message, entry_point=plugin_name, distribution=f"{distribution} {version}")
         if self.strict:
             raise problem from cause
@@ -227,26 +262,48 @@ class Plugins:
             "rule_packs": self.rule_packs,
             "rule_functions": self.rule_functions,
         }
-        provided: dict[str, dict[str, list[str]]] = {name: {} for name in self._sources}
+        names = [name for name, plugin in self._manager.list_name_plugin() if plugin is not None]
+        provided: dict[str, dict[str, list[str]]] = {name: {} for name in names}
         for kind, collect in collectors.items():
             collect()
             for record_name, plugin_name in self._owners.get(kind, {}).items():
                 provided.setdefault(plugin_name, {}).setdefault(kind, []).append(record_name)
         return [
-            PluginDescription(name, distribution, version, {k: sorted(v) for k, v in provided[name].items()})
-            for name, (distribution, version) in self._sources.items()
-            if self._manager.get_plugin(name) is not None
+            PluginDescription(name, *self._source(name), {k: sorted(v) for k, v in provided[name].items()})
+            for name in names
         ]
 
     def notify_task_changed(self, change: object) -> list[PluginError]:
-        """Call every ``sophie_task_changed`` observer; return the errors they raised."""
-        errors: list[PluginError] = []
-        for impl in self._manager.hook.sophie_task_changed.get_hookimpls():
-            try:
-                impl.function(change=change)
-            except Exception as err:
-                errors.append(PluginError(f"observer {impl.plugin_name} failed: {type(err).__name__}: {err}"))
-        return errors
+        """Call ``sophie_task_changed`` through pluggy for one committed change.
+
+        Args:
+            change: The committed :class:`~sophie.execution.tasks.TaskChange`.
+
+        Returns:
+            The error an observer raised (naming its plugin), or nothing. pluggy stops the
+            call at the first implementation that raises; the change stays committed.
+        """
+        hook = self._manager.hook.sophie_task_changed
+        try:
+            hook(change=change)
+        except Exception as err:
+            culprit = _culprit(err, {impl.function.__code__: impl.plugin_name for impl in hook.get_hookimpls()})
+            return [PluginError(f"observer {culprit} failed: {type(err).__name__}: {err}")]
+        return []
+
+    def notify_task_changes(self, changes: Iterable[object]) -> list[PluginError]:
+        """Call ``sophie_task_changed`` for each committed change, in order; return every observer error."""
+        if not self._manager.hook.sophie_task_changed.get_hookimpls():
+            return []
+        return [error for change in changes for error in self.notify_task_changed(change)]
+
+
+def _culprit(err: BaseException, plugins_by_code: Mapping[CodeType, str]) -> str:
+    """Name the plugin whose implementation raised ``err`` (the innermost one in its traceback)."""
+    culprit = "?"
+    for frame, _line in traceback.walk_tb(err.__traceback__):
+        culprit = plugins_by_code.get(frame.f_code, culprit)
+    return culprit
 
 
 def _lookup(kind: str, name: str, known: Mapping[str, _Record]) -> _Record:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AdapterFactory", "AdapterInfo", "NotifierInfo", "RulePackSource"]
 
-_NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
+_NAME = re.compile(r"^[a-z][a-z0-9_.-]*\Z")
 
 AdapterFactory = Callable[..., "Adapter"]
 """Called as ``factory(source=SOURCE_OR_NONE)``; returns a ready adapter."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sophie.errors import Diagnostic
+from sophie.errors import MAX_SHOWN_PROBLEMS, Diagnostic
 from sophie.rules.packs.yaml_source import PathKey, SourceMap
 
 __all__ = [
@@ -212,6 +212,15 @@ class Collector:
                 self.at((*path, *loc), message, key=key, rule_id=rule_id, suggestion=suggestion)
 
     def sorted(self) -> list[Diagnostic]:
-        """Return the diagnostics in file order, without repeats."""
-        unique = dict.fromkeys(self.items)
-        return sorted(unique, key=lambda d: (d.file, d.line, d.column))
+        """Return the diagnostics in file order, without repeats.
+
+        At most :data:`~sophie.errors.MAX_SHOWN_PROBLEMS` are returned; past that, one more
+        diagnostic (at the last one shown) says how many were left out.
+        """
+        unique = sorted(dict.fromkeys(self.items), key=lambda d: (d.file, d.line, d.column))
+        hidden = len(unique) - MAX_SHOWN_PROBLEMS
+        if hidden <= 0:
+            return unique
+        shown = unique[:MAX_SHOWN_PROBLEMS]
+        last = shown[-1]
+        return [*shown, Diagnostic(last.file, last.line, last.column, f"and {hidden} more problems")]

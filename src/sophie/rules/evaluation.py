@@ -12,38 +12,19 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
-from enum import Enum
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sophie.errors import ConfigurationError, EvaluationError
-from sophie.model.calendar import BusinessDuration
+from sophie.errors import ConfigurationError, EvaluationError, FindingsLimitError
 from sophie.model.views import View
-from sophie.rules.language.compilation.compiler import compile_expression
+from sophie.rules.groups import Member, group_evidence, id_order
 from sophie.rules.language.context import EvalContext
-from sophie.rules.language.expressions import CheckedExpression
-from sophie.rules.language.expressions_ir import (
-    Aggregate,
-    Arith,
-    Attr,
-    BusinessAgeCompare,
-    Call,
-    Compare,
-    Cond,
-    ListExpr,
-    Logic,
-    Neg,
-    Node,
-    Not,
-    Param,
-    ToDecimal,
-    children,
-)
+from sophie.rules.language.due_times import no_earlier_than_opening
 from sophie.rules.language.templates import Evaluator
 from sophie.rules.packs.pack_schema import PRIORITIES
 from sophie.rules.packs.params import parse_param_overrides, resolve_params
+from sophie.rules.probes import evidence_probes, plain_value, subject_id
 from sophie.rules.slot_fill.evidence import with_opening_candidates
 
 if TYPE_CHECKING:
@@ -51,6 +32,7 @@ if TYPE_CHECKING:
     from sophie.rules.packs.compiled_pack import CompiledPack, CompiledRule
 
 __all__ = [
+    "MAX_FINDINGS",
     "Evaluation",
     "Finding",
     "SubjectError",
@@ -58,12 +40,16 @@ __all__ = [
     "evaluate_rules",
     "evidence_probes",
     "finding_for",
+    "group_findings",
     "parse_param_overrides",
     "plain_value",
     "subject_id",
 ]
 
-_STAFF = re.compile(r"^staff:\S+$")
+_STAFF = re.compile(r"^staff:\S+\Z")
+
+MAX_FINDINGS = 200_000
+"""The default cap on findings per run: far above a practice's real work, far below memory trouble."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +66,8 @@ class Finding:
         due_at: When the task is due (aware, practice timezone).
         title: The rendered task title.
         patient_id: The subject's patient, where there is one.
+        members: For a rule with a key template, every subject of the group (this finding's
+            subject is the first); empty for a rule without one (the subject alone).
     """
 
     rule_id: str
@@ -95,6 +83,12 @@ class Finding:
     patient_id: str | None
     version: str = ""
     content_hash: str = ""
+    members: tuple[Member, ...] = ()
+
+    @property
+    def member_ids(self) -> tuple[str, ...]:
+        """Return the ids of the subjects this finding stands for."""
+        return tuple(m.subject_id for m in self.members) if self.members else (self.subject_id,)
 
 
 @dataclass(frozen=True)
@@ -133,60 +127,11 @@ class Evaluation:
     evaluated: Mapping[str, frozenset[str]]
 
 
-def subject_id(view: View) -> str:
-    """Return a subject's id (a balance's is its guarantor's patient id)."""
-    value = getattr(view, "id", None)
-    return str(value if value is not None else view.patient_id)
-
-
 def _patient_id(view: View) -> str | None:
     if view.entity_type == "patient":
         return str(view.id)
     value = getattr(view, "patient_id", None)
     return None if value is None else str(value)
-
-
-def plain_value(value: object) -> object:
-    """Return a JSON-ready copy of an expression value (decimals and times as text)."""
-    if isinstance(value, Enum):
-        return value.value
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, timedelta | BusinessDuration):
-        return str(value)
-    if isinstance(value, View):
-        return subject_id(value)
-    if isinstance(value, list | tuple):
-        return [plain_value(item) for item in value[:20]]
-    return str(value)
-
-
-_DESCEND = (Logic, Not, Neg, ToDecimal, Compare, BusinessAgeCompare, Arith, Cond, ListExpr)
-
-
-def evidence_probes(expr: CheckedExpression) -> tuple[tuple[str, Evaluator], ...]:
-    """Return compiled probes for the values that decide ``expr``, by their source text.
-
-    The probes are the attribute reads, parameters, calls and aggregates that the
-    condition's logic combines (not the constants, and nothing inside a generator), so a
-    finding's evidence costs a few attribute loads, not a re-evaluation.
-    """
-    probes: dict[str, Evaluator] = {}
-    stack: list[Node] = [expr.tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, _DESCEND):
-            stack.extend(reversed(list(children(node))))
-        elif isinstance(node, Attr | Param | Call | Aggregate):
-            text = " ".join(expr.segment(node).split())
-            if text and text not in probes:
-                probe = CheckedExpression(text=text, type=node.type, tree=node, scope=expr.scope)
-                probes[text] = compile_expression(probe)
-    return tuple(probes.items())
 
 
 def _evidence(probes: tuple[tuple[str, Evaluator], ...], context: EvalContext, view: View) -> dict[str, object]:
@@ -220,8 +165,9 @@ def finding_for(
     due_at = rule.due.due_at(context, view)
     if not isinstance(due_at, datetime):
         raise ValueError(f"due gave {plain_value(due_at)!r}, not a datetime")
+    due_at = no_earlier_than_opening(due_at, context.now, context.calendar)
     identity = subject_id(view)
-    key = identity if rule.key is None else rule.key.render(context, view)
+    key = identity if rule.key is None else rule.key.render(context, view, limit=None)
     if not key:
         raise ValueError("the key template rendered empty text")
     evidence = _evidence(pack.evidence_probes(rule), context, view) if with_evidence else {}
@@ -243,12 +189,68 @@ def finding_for(
     )
 
 
+_RANK = {priority: rank for rank, priority in enumerate(PRIORITIES)}
+
+
+def group_findings(rule: CompiledRule, context: EvalContext, matched: Sequence[tuple[View, Finding]]) -> list[Finding]:
+    """Return one finding per group: the findings of ``rule`` whose key rendered the same text.
+
+    A rule without a key template keeps one finding per subject. See :mod:`sophie.rules.groups`.
+    """
+    if rule.key is None:
+        return [finding for _, finding in matched]
+    groups: dict[str, list[tuple[View, Finding]]] = {}
+    for view, finding in matched:
+        groups.setdefault(finding.key, []).append((view, finding))
+    found = []
+    for members in groups.values():
+        members.sort(key=lambda pair: id_order(pair[1].subject_id))
+        found.append(_group(rule, context, members))
+    return found
+
+
+def _group(rule: CompiledRule, context: EvalContext, pairs: Sequence[tuple[View, Finding]]) -> Finding:
+    first_view, first = pairs[0]
+    views = [view for view, _ in pairs]
+    findings = [finding for _, finding in pairs]
+    aggregates: dict[str, object] = {}
+    title = first.title
+    try:
+        for placeholder in rule.task_title.group_placeholders():
+            aggregates[placeholder.text] = plain_value(placeholder.value(context, views))
+        title = rule.task_title.render_group(context, first_view, views)
+    except Exception:  # the members rendered one by one; keep the first member's title
+        aggregates = {}
+    members = tuple(Member(f.subject_id, f.patient_id, f.evidence) for f in findings)
+    return replace(
+        first,
+        title=title,
+        priority=max((f.priority for f in findings), key=lambda p: _RANK.get(p, 0)),
+        due_at=min(f.due_at for f in findings),
+        evidence=group_evidence(rule.entity_type, members, aggregates),
+        members=members,
+    )
+
+
 @dataclass
 class _Run:
     findings: list[Finding]
     errors: list[SubjectError]
     seconds: dict[str, float]
     evaluated: dict[str, frozenset[str]]
+    max_findings: int = 0
+    matched: dict[str, int] = field(default_factory=dict)
+
+    def count(self, rules: Sequence[CompiledRule], matches: Sequence[Sequence[object]]) -> None:
+        """Count a batch's matches; raise before building findings past the cap."""
+        for rule, found in zip(rules, matches, strict=True):
+            self.matched[rule.id] = self.matched.get(rule.id, 0) + len(found)
+        total = sum(self.matched.values())
+        if total > self.max_findings:
+            rule_id = max(self.matched, key=lambda key: self.matched[key])
+            raise FindingsLimitError(
+                limit=self.max_findings, count=total, rule_id=rule_id, rule_count=self.matched[rule_id]
+            )
 
 
 def _run_batch(
@@ -263,6 +265,7 @@ def _run_batch(
             run.errors.append(SubjectError(rule.id, pack.name, entity, None, f"{type(err).__name__}: {err}"))
             run.evaluated[rule.id] = frozenset()
         return {}
+    run.count(rules, results.matches)
     share = (time.perf_counter() - started) / max(len(rules), 1)
     failed: list[set[int]] = [set() for _ in rules]
     for number, view, message in results.errors:
@@ -272,16 +275,16 @@ def _run_batch(
     by_rule: dict[str, list[Finding]] = {}
     for number, rule in enumerate(rules):
         started = time.perf_counter()
-        found: list[Finding] = []
+        found: list[tuple[View, Finding]] = []
         for view in sorted(results.matches[number], key=lambda v: position.get(id(v), -1)):
             try:
-                found.append(finding_for(pack, rule, context, view, with_evidence=evidence))
+                found.append((view, finding_for(pack, rule, context, view, with_evidence=evidence)))
             except Exception as err:  # one bad record never stops a run
                 failed[number].add(id(view))
                 run.errors.append(SubjectError(rule.id, pack.name, entity, subject_id(view), str(err)))
         run.evaluated[rule.id] = frozenset(subject_id(v) for v in subjects if id(v) not in failed[number])
+        by_rule[rule.id] = group_findings(rule, context, found)
         run.seconds[rule.id] = share + time.perf_counter() - started
-        by_rule[rule.id] = found
     return by_rule
 
 
@@ -313,10 +316,11 @@ def evaluate_rules(
     params: Mapping[str, object] | None = None,
     *,
     evidence: bool = True,
+    max_findings: int = MAX_FINDINGS,
 ) -> Evaluation:
     """Evaluate some rules of one pack (enabled or not); see :func:`evaluate`."""
     resolved = resolve_params([pack], params)[0]
-    run = _Run([], [], {}, {})
+    run = _Run([], [], {}, {}, max_findings)
     _run_pack(pack, rules, snapshot.index, now, resolved, run, evidence)
     return Evaluation(tuple(run.findings), tuple(run.errors), not run.errors, run.seconds, now, run.evaluated)
 
@@ -328,6 +332,7 @@ def evaluate(
     params: Mapping[str, object] | None = None,
     *,
     evidence: bool = True,
+    max_findings: int = MAX_FINDINGS,
 ) -> Evaluation:
     """Evaluate every enabled rule of ``packs`` over ``snapshot`` at ``now``.
 
@@ -337,10 +342,13 @@ def evaluate(
         now: The evaluation time (aware).
         params: Parameter overrides: ``name`` (every pack declaring it) or ``pack.name``.
         evidence: Whether to record the deciding values of each finding.
+        max_findings: The most findings a run may have; past it the run stops with
+            :class:`~sophie.errors.FindingsLimitError` (a rule that fires for everything).
 
     Raises:
         ConfigurationError: For an unknown parameter, a value of the wrong type, a naive
             ``now``, or two packs that share a rule id.
+        FindingsLimitError: If the rules find more than ``max_findings`` findings.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ConfigurationError(f"now must be a timezone-aware datetime, got {now.isoformat()}")
@@ -351,7 +359,7 @@ def evaluate(
                 raise ConfigurationError(f"rule id {rule.id!r} is in both pack {owners[rule.id]} and pack {pack.name}")
             owners[rule.id] = pack.name
     resolved = resolve_params(packs, params)
-    run = _Run([], [], {}, {})
+    run = _Run([], [], {}, {}, max_findings)
     index = snapshot.index
     for pack, pack_params in zip(packs, resolved, strict=True):
         _run_pack(pack, [rule for rule in pack.rules if rule.enabled], index, now, pack_params, run, evidence)

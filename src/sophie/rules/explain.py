@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sophie.errors import UnknownNameError
 from sophie.model.records import decimal_number
 from sophie.rules.diagnostics import suggest
-from sophie.rules.evaluation import Finding, finding_for, plain_value, subject_id
+from sophie.rules.evaluation import Finding, evaluate_rules, finding_for, plain_value, subject_id
 from sophie.rules.language.context import EvalContext
 from sophie.rules.language.interpreter import ExplainNode, explain
 from sophie.rules.packs.params import resolve_params
@@ -42,7 +42,8 @@ class RuleExplanation:
         fires: Whether the condition holds (and the rule is enabled).
         enabled: Whether the rule is enabled in its pack.
         tree: The condition's explanation tree.
-        finding: The finding the rule makes, when it fires.
+        finding: The finding the rule makes, when it fires (for a rule with a key template,
+            the finding of the subject's whole group: its ``members``).
         error: Why the finding could not be made (or the condition failed), if it could not.
         timezone: The practice's timezone: times are shown in it (``None``: as they are).
     """
@@ -77,6 +78,9 @@ class RuleExplanation:
         if self.finding is not None:
             f = self.finding
             lines.append(f"  task: {f.title!r} owner={f.owner} priority={f.priority} due={f.due_at.isoformat()}")
+            if f.members:
+                shown = ", ".join(f.member_ids[:20]) + (", ..." if len(f.members) > 20 else "")
+                lines.append(f"  group: {f.key!r}, {len(f.members)} member(s): {shown}")
             lines.extend(candidate_lines(f.evidence))
         return lines
 
@@ -93,6 +97,7 @@ class RuleExplanation:
                 "due_at": f.due_at.isoformat(),
                 "patient_id": f.patient_id,
                 "evidence": dict(f.evidence),
+                "group": None if not f.members else {"key": f.key, "members": list(f.member_ids)},
             }
         return {
             "pack": self.pack,
@@ -157,6 +162,22 @@ def find_rule(packs: Sequence[CompiledPack], rule_id: str) -> tuple[CompiledPack
     raise UnknownNameError("rule", rule_id, known=ids, suggestion=suggest(rule_id, ids))
 
 
+def _group_of(
+    pack: CompiledPack,
+    rule: CompiledRule,
+    snapshot: Snapshot,
+    now: datetime,
+    params: Mapping[str, object] | None,
+    finding: Finding,
+) -> Finding:
+    """Return the finding of the group ``finding``'s subject belongs to (the rule over every subject)."""
+    whole = evaluate_rules(pack, [rule], snapshot, now, params)
+    for group in whole.findings:
+        if group.key == finding.key and finding.subject_id in group.member_ids:
+            return group
+    return finding
+
+
 def explain_rule(
     packs: Sequence[CompiledPack],
     snapshot: Snapshot,
@@ -192,6 +213,8 @@ def explain_rule(
             finding = finding_for(pack, rule, context, view, with_evidence=True)
         except Exception as err:
             error = str(err)
+    if finding is not None and rule.key is not None:
+        finding = _group_of(pack, rule, snapshot, now, params, finding)
     return RuleExplanation(
         pack=pack.name,
         rule_id=rule.id,

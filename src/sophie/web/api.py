@@ -25,6 +25,7 @@ from sophie.web.views import NotAllowedError, Viewer, act, can_see, my_day
 __all__ = ["api_routes"]
 
 _MAX_LIMIT = 1000
+_BACKLOG_LISTED = 200  # the backlog tasks a day lists, most urgent first (its count is complete)
 
 Handler = Callable[[Request, Stores, Viewer], Awaitable[Response]]
 
@@ -122,6 +123,8 @@ def api_routes(site: Site) -> list[Route]:
             "overdue": [card.task.as_dict() for card in shown.overdue],
             "due_today": [card.task.as_dict() for card in shown.today],
             "later": [card.task.as_dict() for card in shown.later],
+            "backlog": [task.as_dict() for task in stores.ledger.find_tasks(
+                owner_id=staff_id, statuses=("backlog",), limit=_BACKLOG_LISTED)],
         })  # fmt: skip
 
     async def report(request: Request, stores: Stores, viewer: Viewer) -> Response:

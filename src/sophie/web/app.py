@@ -35,7 +35,7 @@ __all__ = ["create_app"]
 _LOGIN_CSRF = "sophie_login_csrf"
 _BACK = {"my-day": "/my-day", "huddle": "/huddle"}
 _HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
     "frame-ancestors 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

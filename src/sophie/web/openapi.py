@@ -80,7 +80,7 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": _response({"type": "object"}), **_errors(400, 401, 403, 404)},
             }},
             "/api/v1/staff/{staff_id}/day": {"get": {
-                "summary": "A person's day: overdue, due today, later, counts and backlog",
+                "summary": "A person's day: overdue, due today, later, counts, and the backlog's tasks (the first 200)",
                 "parameters": [_path("staff_id")],
                 "responses": {"200": _response({"type": "object"}), **_errors(401, 403)},
             }},

@@ -20,8 +20,8 @@ from sophie.adapters.demo.calendar import Timeline
 from sophie.adapters.demo.catalog import CARRIERS, CHILD_NAMES, FEMALE_NAMES, LAST_NAMES, MALE_NAMES, RESTORATIVE_PLANS
 from sophie.adapters.demo.followups import Followups
 from sophie.adapters.demo.layout import Slot, Unit
-from sophie.adapters.demo.records import FamilyRecords, Ids
-from sophie.adapters.demo.visits import Household, Member, VisitWriter, is_short
+from sophie.adapters.demo.records import FamilyRecords, Household, Ids
+from sophie.adapters.demo.visits import Member, VisitWriter, is_short
 from sophie.model.enums import AppointmentStatus, PatientStatus, PlanStatus, PreferredContact, ProcedureStatus
 from sophie.model.records import Patient
 

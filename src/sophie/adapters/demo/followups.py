@@ -26,8 +26,7 @@ from sophie.model.records import Appointment, Patient, Procedure, TreatmentPlan
 
 if TYPE_CHECKING:
     from sophie.adapters.demo.calendar import Timeline
-    from sophie.adapters.demo.records import FamilyRecords
-    from sophie.adapters.demo.visits import Household
+    from sophie.adapters.demo.records import FamilyRecords, Household
 
 __all__ = ["Followups", "Visit", "expected_cents"]
 

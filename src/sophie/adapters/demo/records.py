@@ -8,10 +8,13 @@ come from one :class:`Ids` per generation run, so the same run gives the same id
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
+from sophie.adapters.demo.layout import Unit
+from sophie.model.enums import PreferredContact
 from sophie.model.records import (
     Appointment,
     Balance,
@@ -24,10 +27,31 @@ from sophie.model.records import (
 )
 from sophie.model.snapshot import SECTIONS
 
-__all__ = ["FAMILY_SECTIONS", "FamilyRecords", "Ids"]
+__all__ = ["FAMILY_SECTIONS", "FamilyRecords", "Household", "Ids"]
 
 FAMILY_SECTIONS: tuple[str, ...] = SECTIONS[SECTIONS.index("patients") :]
 """The sections a family contributes to, in snapshot order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Household:
+    """What the members of one family share.
+
+    Attributes:
+        unit: The office the family goes to.
+        last_name: The family name.
+        insured: Whether the family has dental insurance.
+        carrier: The primary carrier, when insured.
+        secondary: Whether a second plan covers them (secondary claims).
+        contact: How the family prefers to be reached.
+    """
+
+    unit: Unit
+    last_name: str
+    insured: bool
+    carrier: str | None
+    secondary: bool
+    contact: PreferredContact
 
 
 class Ids:

@@ -16,38 +16,17 @@ from typing import Any
 from sophie.adapters.demo.calendar import DENTIST_HOURS, HYGIENE_HOURS, Timeline
 from sophie.adapters.demo.catalog import CODES, MOLARS, POSTERIOR, money
 from sophie.adapters.demo.followups import Followups, Visit
-from sophie.adapters.demo.layout import Slot, Unit
-from sophie.adapters.demo.records import FamilyRecords
-from sophie.model.enums import AppointmentStatus, BrokenKind, PatientStatus, PreferredContact, ProcedureStatus
+from sophie.adapters.demo.layout import Slot
+from sophie.adapters.demo.records import FamilyRecords, Household
+from sophie.model.enums import AppointmentStatus, BrokenKind, PatientStatus, ProcedureStatus
 from sophie.model.records import Appointment, Patient, Procedure
 
-__all__ = ["Household", "Member", "VisitWriter", "is_short"]
+__all__ = ["Member", "VisitWriter", "is_short"]
 
 
 def is_short(slot: Slot) -> bool:
     """Return whether ``slot`` is too short for a cleaning or a filling (a post-operative check)."""
     return slot.end - slot.start < timedelta(minutes=30)
-
-
-@dataclass(frozen=True, slots=True)
-class Household:
-    """What the members of one family share.
-
-    Attributes:
-        unit: The office the family goes to.
-        last_name: The family name.
-        insured: Whether the family has dental insurance.
-        carrier: The primary carrier, when insured.
-        secondary: Whether a second plan covers them (secondary claims).
-        contact: How the family prefers to be reached.
-    """
-
-    unit: Unit
-    last_name: str
-    insured: bool
-    carrier: str | None
-    secondary: bool
-    contact: PreferredContact
 
 
 @dataclass(slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from sophie.plugins.manager import hookimpl
+from sophie.plugins.hookspecs import hookimpl
 from sophie.plugins.records import AdapterInfo
 
 if TYPE_CHECKING:

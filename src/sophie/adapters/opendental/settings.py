@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sophie.errors import ConfigurationError
+from sophie.model.redaction import mask_url
 
 __all__ = ["DEFAULT_HOURS", "Interpretation", "OpenDentalSettings", "mask_secret"]
 
@@ -292,10 +293,5 @@ def _instant(value: str | None) -> datetime | None:
 
 
 def _masked_raw(url: str) -> str:
-    """Mask the password of a URL that may not even parse."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    credentials, _, location = rest.rpartition("@")
-    user, colon, _ = credentials.partition(":")
-    return f"{scheme}://{user}{':***' if colon else ''}@{location}"
+    """Mask the password of a URL that may not even parse (no scheme, or in the query)."""
+    return mask_url(url)

@@ -16,7 +16,11 @@ practice; escalations of other tasks come from their own timers (``sophie watch`
 
 Safety: an incremental evaluation is recorded as not ``complete`` (it saw only its scope),
 so reconcile resolves a task only when its subject was evaluated cleanly, or is listed as
-gone from a scope that was re-read in full. Duplicate, late or out-of-order events only
+gone from a scope that was re-read in full. Groups (one task for the findings of a rule
+whose key renders the same text) are evaluated whole: when a followed task has members
+outside the scope, or a finding's key names a task whose members lie outside it, the
+scope is widened to those members' patients and chair-days and read again, so a group is
+never re-rendered, or resolved, from some of its members. Duplicate, late or out-of-order events only
 widen the scope of a re-read; they never carry data themselves. A re-read that fails
 raises before anything is reconciled.
 """
@@ -32,11 +36,12 @@ from typing import TYPE_CHECKING
 
 from sophie.execution.engine import CycleResult, apply_evaluation, rules_by_id, run_cycle
 from sophie.execution.realtime.practice_state import SCOPED_TYPES, PracticeState, Scope
+from sophie.execution.reconcile import finding_key, opening_chair_day
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
 from sophie.execution.stores.ledger import TaskSelection, select_all
-from sophie.execution.stores.task_cache import CachedTaskLedger, touches
+from sophie.execution.stores.task_cache import CachedTaskLedger, task_places, touches
 from sophie.execution.tasks import TaskStatus
-from sophie.rules.evaluation import Evaluation, Finding, SubjectError, finding_for, subject_id
+from sophie.rules.evaluation import Evaluation, Finding, SubjectError, finding_for, group_findings, subject_id
 from sophie.rules.language.context import EvalContext
 from sophie.rules.packs.params import resolve_params
 from sophie.rules.slot_fill.evidence import EVIDENCE_CANDIDATES
@@ -46,10 +51,14 @@ if TYPE_CHECKING:
     from sophie.execution.stores.ledger import Ledger
     from sophie.execution.tasks import Task
     from sophie.model import Snapshot, View
+    from sophie.plugins.manager import Plugins
     from sophie.rules import CompiledPack
     from sophie.rules.packs.compiled_pack import CompiledRule
 
 __all__ = ["PracticeState", "Scope", "evaluate_scope", "run_incremental_cycle"]
+
+_WIDEN_LIMIT = 4
+"""How many times a cycle widens its scope to whole groups before reading the whole practice."""
 
 
 def evaluate_scope(
@@ -105,14 +114,14 @@ def _findings(
     failed: set[int],
     errors: list[SubjectError],
 ) -> list[Finding]:
-    found: list[Finding] = []
+    found: list[tuple[View, Finding]] = []
     for view in sorted(matches, key=subject_id):
         try:
-            found.append(finding_for(pack, rule, context, view, with_evidence=True))
+            found.append((view, finding_for(pack, rule, context, view, with_evidence=True)))
         except Exception as err:  # one bad record never stops a cycle
             failed.add(id(view))
             errors.append(SubjectError(rule.id, pack.name, rule.entity_type, subject_id(view), str(err)))
-    return found
+    return group_findings(rule, context, found)
 
 
 def _select(
@@ -137,15 +146,56 @@ def _select(
     followed: list[Task] = []
     for task in near.tasks:
         kind = task.subject_type
-        if task.subject_id in subjects.get(kind, ()):
-            followed.append(task)
-        elif kind == "opening" or kind in SCOPED_TYPES:
-            gone[kind].add(task.subject_id)
+        seen = False
+        for member, patient in _member_places(task):
+            if member in subjects.get(kind, ()):
+                seen = True
+            elif (kind == "opening" or kind in SCOPED_TYPES) and _in_scope(kind, member, patient, family, scope):
+                gone[kind].add(member)
+                seen = True
+        if seen:
             followed.append(task)
     # backlog tasks it does not follow can still be released into room this cycle frees
     ids = {task.id for task in followed}
     left = [task for task in near.tasks if task.status is TaskStatus.BACKLOG and task.id not in ids]
     return replace(near, tasks=followed, backlog=[*near.backlog, *left]), dict(gone)
+
+
+def _member_places(task: Task) -> list[tuple[str, str | None]]:
+    if task.members:
+        return [(m.subject_id, m.patient_id) for m in task.members]
+    return [(task.subject_id, task.patient_id)]
+
+
+def _in_scope(kind: str, member: str, patient: str | None, family: set[str], scope: Scope) -> bool:
+    """Whether a member's records were re-read in full by this scope (so its absence means it is gone)."""
+    if kind == "opening":
+        return opening_chair_day(member) in scope.chairs
+    return patient is not None and patient in family
+
+
+def _outside(tasks: Iterable[Task], family: set[str], scope: Scope) -> Scope:
+    """Return the places of ``tasks``' members that ``scope`` does not cover (empty: all covered)."""
+    wider = Scope()
+    for task in tasks:
+        for place in task_places(task):
+            if isinstance(place, str):
+                if place not in family:
+                    wider.patients.add(place)
+            elif place not in scope.chairs:
+                wider.chairs.add(place)
+    return wider
+
+
+def _joined(ledger: Ledger, practice_id: str, evaluation: Evaluation, selection: TaskSelection) -> list[Task]:
+    """Return open tasks of group keys the evaluation found that the selection does not hold."""
+    followed = {task.key for task in selection.tasks}
+    keys = {finding_key(practice_id, f) for f in evaluation.findings if f.members} - followed
+    if not keys:
+        return []
+    if isinstance(ledger, CachedTaskLedger):
+        return ledger.with_keys(practice_id, sorted(keys))
+    return [task for task in ledger.open_tasks(practice_id) if task.key in keys]
 
 
 def _with_practice_candidates(
@@ -182,6 +232,7 @@ def run_incremental_cycle(
     now: datetime,
     params: Mapping[str, object] | None = None,
     settings: ExecutionSettings = DEFAULT_SETTINGS,
+    plugins: Plugins | None = None,
 ) -> CycleResult:
     """Re-evaluate what ``scope`` can affect in ``state`` at ``now`` and reconcile it into ``ledger``.
 
@@ -191,17 +242,28 @@ def run_incremental_cycle(
     watcher's timer ticks do that, see :mod:`sophie.execution.realtime.watch`) or by a full cycle.
     Pass a :class:`~sophie.execution.stores.task_cache.CachedTaskLedger` to find the scope's
     tasks by index; any other ledger works too, at the cost of reading every open task.
+    ``plugins`` is as for :func:`~sophie.execution.engine.run_cycle` (observers after the commit).
 
     Raises:
         ConfigurationError: A bad parameter or a naive ``now``.
         LedgerError: The ledger cannot be written.
     """
     if scope.full:
-        return run_cycle(state.snapshot, packs, ledger, now=now, params=params, settings=settings)
-    snapshot, subjects = state.neighbourhood(scope)
-    family = state.family(scope.patients)
-    selection, gone = _select(ledger, state, family, scope, subjects)
-    evaluation = evaluate_scope(packs, snapshot, subjects, now, params, gone=gone)
+        return run_cycle(state.snapshot, packs, ledger, now=now, params=params, settings=settings, plugins=plugins)
+    scope = Scope(set(scope.patients), set(scope.chairs))
+    for _ in range(_WIDEN_LIMIT):
+        snapshot, subjects = state.neighbourhood(scope)
+        family = state.family(scope.patients)
+        selection, gone = _select(ledger, state, family, scope, subjects)
+        wider = _outside(selection.tasks, family, scope)
+        if wider.is_empty():
+            evaluation = evaluate_scope(packs, snapshot, subjects, now, params, gone=gone)
+            wider = _outside(_joined(ledger, state.practice.id, evaluation, selection), family, scope)
+            if wider.is_empty():
+                break
+        scope.add(wider)
+    else:  # groups spread over more families than a few widenings reach: read the practice
+        return run_cycle(state.snapshot, packs, ledger, now=now, params=params, settings=settings, plugins=plugins)
     evaluation = _with_practice_candidates(evaluation, state, snapshot, family, now)
     rules = rules_by_id(packs)
     versions = {pack.name: pack.version for pack in packs}
@@ -211,5 +273,13 @@ def run_incremental_cycle(
         return first.pop() if first else _select(ledger, state, family, scope, subjects)[0]
 
     return apply_evaluation(
-        ledger, snapshot, evaluation, rules=rules, now=now, settings=settings, packs=versions, select=select
+        ledger,
+        snapshot,
+        evaluation,
+        rules=rules,
+        now=now,
+        settings=settings,
+        packs=versions,
+        select=select,
+        plugins=plugins,
     )

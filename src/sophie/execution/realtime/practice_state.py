@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from sophie.adapters.base import AdapterEvent, SnapshotChanges, record_key
 from sophie.execution.reconcile import ChairDay
-from sophie.execution.stores.task_cache import task_place
+from sophie.execution.stores.task_cache import task_places
 from sophie.model import SECTIONS, Snapshot
 
 if TYPE_CHECKING:
@@ -162,13 +162,14 @@ class PracticeState:
         """Return the scope that re-evaluates the subjects of ``tasks`` (for time-based escalation)."""
         scope = Scope()
         for task in tasks:
-            place = task_place(task)
-            if place is None:
+            places = task_places(task)
+            if not places:
                 scope.full = True
-            elif isinstance(place, str):
-                scope.patients.add(place)
-            else:
-                scope.chairs.add(place)
+            for place in places:
+                if isinstance(place, str):
+                    scope.patients.add(place)
+                else:
+                    scope.chairs.add(place)
         return scope
 
     @property

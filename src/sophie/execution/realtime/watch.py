@@ -19,10 +19,12 @@ events; sweep steps only when neither waits.
 Between ticks the loop sleeps until the earliest of: the next poll, the next event check,
 the next task deadline in the ledger, the next sweep step, the next outbox retry, ``until``.
 
-**One writer per ledger.** :class:`WatchLock` takes an exclusive ``fcntl.flock`` on
-``<db>.watch.lock`` for the life of the loop; a second watcher on the same ledger fails at
-once with :class:`WatchLockedError` (naming the holder's pid), so two watchers never act
-twice. The kernel drops the lock when the process dies, so a crash never leaves it stuck.
+**One writer per ledger.** :class:`WatchLock` takes an exclusive lock on
+``<db>.watch.lock`` for the life of the loop (the ``filelock`` library: ``flock`` on Linux
+and macOS, ``msvcrt`` locking on Windows); a second watcher on the same ledger fails at
+once with :class:`WatchLockedError` (naming the holder's pid, kept in ``<db>.watch.pid``),
+so two watchers never act twice. The operating system drops the lock when the process
+dies, so a crash never leaves it stuck.
 
 **Stopping.** :meth:`Watcher.run` checks a ``threading.Event`` between ticks and while
 sleeping; the CLI sets it on SIGINT/SIGTERM, so the current cycle finishes (its
@@ -36,7 +38,7 @@ Logs carry ids and counts only, never patient names.
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import gc
 import logging
 import os
@@ -47,6 +49,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from filelock import FileLock, Timeout
 
 from sophie.errors import LedgerError, SophieError
 from sophie.execution.engine import CycleResult, rules_by_id, run_cycle
@@ -59,6 +63,7 @@ from sophie.execution.stores.ledger import SupportsCheckpoint
 from sophie.execution.stores.task_cache import CachedTaskLedger
 from sophie.execution.tasks import Task
 from sophie.model.calendar import BusinessCalendar
+from sophie.plugins.manager import Plugins
 
 if TYPE_CHECKING:
     from sophie.adapters.base import Adapter, AdapterEvent, Watermark
@@ -134,37 +139,48 @@ class SimulatedClock:
 
 
 class WatchLock:
-    """An exclusive ``fcntl.flock`` on ``<db>.watch.lock`` (nothing for an in-memory ledger).
+    """An exclusive lock on ``<db>.watch.lock`` (nothing for an in-memory ledger), on every platform.
+
+    The holder writes its pid to ``<db>.watch.pid`` so that a refused watcher can name it.
 
     Raises:
-        WatchLockedError: On :meth:`acquire`, when another process holds it.
+        WatchLockedError: On :meth:`acquire`, when another watcher holds it, or when the lock
+            file cannot be made (an unwritable directory): one line, no traceback.
     """
 
     def __init__(self, db_path: str) -> None:
         self.path = None if db_path == ":memory:" else Path(f"{db_path}.watch.lock")
-        self._fd: int | None = None
+        self.pid_path = None if self.path is None else self.path.with_suffix(".pid")
+        self._lock = None if self.path is None else FileLock(self.path, timeout=0)
 
     def acquire(self) -> None:
         """Take the lock or raise at once."""
-        if self.path is None:
+        if self._lock is None or self.pid_path is None:
             return
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._lock.acquire()
+        except Timeout as err:
+            raise WatchLockedError(f"another sophie watch (pid {self._holder()}) holds {self.path}") from err
         except OSError as err:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
-            raise WatchLockedError(f"another sophie watch (pid {holder}) holds {self.path}") from err
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._fd = fd
+            where = self.path.parent if self.path is not None else "?"
+            message = f"cannot create the watch lock {self.path} (is {where} a writable directory?)"
+            raise WatchLockedError(f"{message}: {err.strerror or err}") from err
+        with contextlib.suppress(OSError):  # the pid only names the holder in a refusal; the lock is held
+            self.pid_path.write_text(str(os.getpid()), encoding="ascii")
+
+    def _holder(self) -> str:
+        try:
+            text = self.pid_path.read_text(encoding="ascii", errors="replace")[:32] if self.pid_path else ""
+        except OSError:
+            text = ""
+        return text.strip() or "unknown"
 
     def release(self) -> None:
         """Drop the lock."""
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        if self._lock is not None and self._lock.is_locked:
+            if self.pid_path is not None:
+                self.pid_path.unlink(missing_ok=True)
+            self._lock.release()
 
     def __enter__(self) -> WatchLock:
         self.acquire()
@@ -224,7 +240,10 @@ class Watcher:
         on_tick: Called after each tick that did something (the CLI prints it).
         sweep: Re-evaluates the practice a slice at a time between polls, so that stalls
             time alone makes true are caught without a complete read (``None``: polls only).
+        plugins: Whose ``sophie_task_changed`` observers see every committed change; ``None``:
+            the installed plugins, loaded once when the watcher is made.
         state: The last complete read, with the changes applied since (set by the loop).
+        snapshot: The last complete read as it came (set by the loop; a caller may clear it).
     """
 
     adapter: Adapter
@@ -238,7 +257,10 @@ class Watcher:
     delivery: DeliveryWorker | None = None
     on_tick: Callable[[WatchTick], None] | None = None
     sweep: Sweep | None = None
+    plugins: Plugins | None = None
     state: PracticeState | None = field(default=None, init=False, repr=False)
+    _plugins: Plugins = field(init=False, repr=False)
+    snapshot: Snapshot | None = field(default=None, init=False, repr=False)
     _watermark: Watermark | None = field(default=None, init=False, repr=False)
     _event_mark: Watermark | None = field(default=None, init=False, repr=False)
     _next_poll: datetime | None = field(default=None, init=False, repr=False)
@@ -250,6 +272,7 @@ class Watcher:
 
     def __post_init__(self) -> None:
         self._timers = TaskTimers(rules_by_id(self.packs))
+        self._plugins = self.plugins if self.plugins is not None else Plugins()
 
     def run(self, stop: threading.Event | None = None, *, until: datetime | None = None, once: bool = False) -> int:
         """Tick until ``stop`` is set, ``until`` passes, or once; return the number of ticks."""
@@ -349,28 +372,36 @@ class Watcher:
             scope = self.state.apply(outcome.changes)
             for event in events:
                 scope.add(self.state.scope_of_event(event))
-            result = run_incremental_cycle(self.state, scope, self.packs, self.ledger, now=now,
-                                           params=self.params, settings=self.settings)  # fmt: skip
+            result = self._incremental(scope, now)
         self._watermark = outcome.watermark
         self._event_mark = _last_mark(events) or self._event_mark
         return result
 
     def _full(self, snapshot: Snapshot, now: datetime) -> CycleResult:
+        self.snapshot = snapshot
         self.state = PracticeState(snapshot)
         if self.sweep is not None:
             self.sweep.plan(self.state, now)
-        return run_cycle(snapshot, self.packs, self.ledger, now=now, params=self.params, settings=self.settings)
+        return run_cycle(
+            snapshot, self.packs, self.ledger, now=now, params=self.params, settings=self.settings,
+            plugins=self._plugins,
+        )
 
     def _on_sweep(self, sweep: Sweep, now: datetime) -> CycleResult:
         assert self.state is not None
-        return run_incremental_cycle(self.state, sweep.take(now), self.packs, self.ledger, now=now,
-                                     params=self.params, settings=self.settings)  # fmt: skip
+        return self._incremental(sweep.take(now), now)
 
     def _on_timer(self, tasks: list[Task], now: datetime) -> CycleResult:
         assert self.state is not None
         scope: Scope = self.state.scope_of_tasks(tasks)
-        return run_incremental_cycle(self.state, scope, self.packs, self.ledger, now=now,
-                                     params=self.params, settings=self.settings)  # fmt: skip
+        return self._incremental(scope, now)
+
+    def _incremental(self, scope: Scope, now: datetime) -> CycleResult:
+        assert self.state is not None
+        return run_incremental_cycle(
+            self.state, scope, self.packs, self.ledger, now=now, params=self.params, settings=self.settings,
+            plugins=self._plugins,
+        )
 
     # -- time -----------------------------------------------------------------------------
 

@@ -180,6 +180,12 @@ def _count(changes: Sequence[CycleResult], into: dict[str, Counter[str]]) -> Non
             into.setdefault(change.task.owner_role or "unassigned", Counter())[str(change.kind)] += 1
 
 
+def _work_all(pms: PmsState, task: Task, now: datetime) -> bool:
+    """Do the work of every member of a task (a group is one piece of work); whether there was any."""
+    done = [pms.work(task.subject_type, subject_id, now) for subject_id in task.member_ids]
+    return any(done)
+
+
 def _fullest(ledger: SqliteLedger, practice_id: str) -> tuple[int, int]:
     """Return the most non-urgent tasks, and the most urgent ones, any one person's day holds."""
     normal: Counter[str] = Counter()
@@ -208,7 +214,7 @@ class _Staff:
             move = self.choose(task)
             actor = f"staff:{task.owner_id}" if task.owner_id else "cli"
             try:
-                if move == "work" and not pms.work(task.subject_type, task.subject_id, now):
+                if move == "work" and not _work_all(pms, task, now):
                     move = "ignore"
                     if self.closing:
                         self.ledger.transition(task.id, "done", actor=actor, now=now)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from sophie.errors import ConfigurationError, LedgerConflictError, LedgerError
 from sophie.execution.capacity import day_counts
 from sophie.execution.tasks import JsonValue, Task, TaskChange
+from sophie.model.redaction import mask_url
 
 if TYPE_CHECKING:
     from sophie.execution.actions import Action, ActionResult
@@ -305,7 +306,7 @@ def sqlite_path(url: str) -> str:
     if text.startswith("sqlite:///"):
         path = text[len("sqlite:///") :]
         if not path:
-            raise ConfigurationError(f"--db {url!r} names no file; use sqlite:///PATH")
+            raise ConfigurationError(f"--db {mask_url(url)!r} names no file; use sqlite:///PATH")
         return path
     if is_postgres_url(text):  # the URL may hold a password: not repeated
         raise ConfigurationError(
@@ -315,6 +316,6 @@ def sqlite_path(url: str) -> str:
     if "://" in text or text.startswith("sqlite:"):
         scheme = text.split(":", 1)[0]
         raise ConfigurationError(
-            f"--db {url!r}: unsupported ledger {scheme!r}; use sqlite:///PATH, :memory: or postgresql://..."
+            f"--db {mask_url(url)!r}: unsupported ledger {mask_url(scheme)!r}; use sqlite:///PATH, :memory: or postgresql://..."
         )
     return text

@@ -273,7 +273,17 @@ _V5 = Step(
     ),
 )
 
-STEPS: tuple[Step, ...] = (_V1, _V2, _V3, _V4, _V5)
+# Groups: a task stands for every subject of its rule whose key template rendered the same
+# text. ``members_json`` lists them as ``[[subject_id, patient_id], ...]``; ``[]`` (every task
+# written before) is a task about its subject alone. Keys are unchanged.
+_V6_BOTH = ("ALTER TABLE task ADD COLUMN members_json TEXT NOT NULL DEFAULT '[]'",)
+_V6 = Step(6, "groups: the members of a task", sqlite=_V6_BOTH, postgres=_V6_BOTH)
+
+# The board's load per person (open, overdue, due today, backlog) read from one covering index.
+_V7_BOTH = (f"CREATE INDEX IF NOT EXISTS task_open_owner_load ON task (owner_id, status, due_at) WHERE {OPEN_SQL}",)
+_V7 = Step(7, "a covering index for each person's load", sqlite=_V7_BOTH, postgres=_V7_BOTH)
+
+STEPS: tuple[Step, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 """Step ``n`` brings the schema from version ``n - 1`` to ``n``."""
 
 LATEST_VERSION = check_steps(STEPS)

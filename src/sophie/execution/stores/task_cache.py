@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from sophie.execution.stores.outbox import OutboxMessage
     from sophie.model.records import Practice
 
-__all__ = ["CachedTaskLedger", "task_place", "touches"]
+__all__ = ["CachedTaskLedger", "task_place", "task_places", "touches"]
 
 _REFRESH_LIMIT = 5000
 """Past this many tasks changed by others, the cache reads every open task again instead."""
@@ -58,12 +58,17 @@ def task_place(task: Task) -> str | ChairDay | None:
     return task.patient_id
 
 
+def task_places(task: Task) -> tuple[str | ChairDay, ...]:
+    """Every place a task belongs to: each member's chair-day (openings) or patient; empty: none known."""
+    if task.subject_type == "opening":
+        days = (opening_chair_day(subject_id) for subject_id in task.member_ids)
+        return tuple(dict.fromkeys(day for day in days if day is not None))
+    return task.member_patients
+
+
 def touches(task: Task, patients: Collection[str], chair_days: Collection[ChairDay]) -> bool:
-    """Whether ``task`` concerns one of ``patients`` or an opening on one of ``chair_days``."""
-    place = task_place(task)
-    if place is None:
-        return False
-    return place in patients if isinstance(place, str) else place in chair_days
+    """Whether ``task`` (any member of its group) concerns one of ``patients`` or an opening on ``chair_days``."""
+    return any(place in patients if isinstance(place, str) else place in chair_days for place in task_places(task))
 
 
 class _PracticeTasks:
@@ -72,6 +77,7 @@ class _PracticeTasks:
     def __init__(self, tasks: Iterable[Task]) -> None:
         self.by_id: dict[str, Task] = {}
         self.by_place: dict[str | ChairDay, set[str]] = defaultdict(set)
+        self.by_key: dict[str, set[str]] = defaultdict(set)
         self.open_counts: Counter[str] = Counter()
         self.day_counts: Counter[str] = Counter()
         self.backlog: dict[str, Task] = {}
@@ -84,8 +90,8 @@ class _PracticeTasks:
         if not _watched(task):
             return
         self.by_id[task.id] = task
-        place = task_place(task)
-        if place is not None:
+        self.by_key[task.key].add(task.id)
+        for place in task_places(task):
             self.by_place[place].add(task.id)
         self._count(task, +1)
 
@@ -106,8 +112,8 @@ class _PracticeTasks:
         old = self.by_id.pop(task_id, None)
         if old is None:
             return
-        place = task_place(old)
-        if place is not None:
+        self.by_key[old.key].discard(task_id)
+        for place in task_places(old):
             self.by_place[place].discard(task_id)
         self._count(old, -1)
 
@@ -247,6 +253,11 @@ class CachedTaskLedger:
         return TaskSelection(
             tasks, dict(cached.open_counts), cached.open_total, dict(cached.day_counts), backlog
         )
+
+    def with_keys(self, practice_id: str, keys: Iterable[str]) -> list[Task]:
+        """Return the watched tasks of ``practice_id`` whose key is one of ``keys``."""
+        cached = self._current(practice_id)
+        return [cached.by_id[task_id] for key in keys for task_id in sorted(cached.by_key.get(key, ()))]
 
     def apply(
         self,

@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 
 from sophie.errors import ExpressionProblem
 from sophie.model import ENTITY_TYPES
-from sophie.rules.language.expressions import Scope, char_position
+from sophie.rules.language.expressions_calls import check_call
+from sophie.rules.language.expressions_compare import check_compare
 from sophie.rules.language.expressions_ir import (
     Arith,
     Attr,
@@ -27,8 +28,9 @@ from sophie.rules.language.expressions_ir import (
     Param,
     Span,
     Var,
+    char_position,
 )
-from sophie.rules.language.expressions_typing import arith_result, close_name, fits, to_decimal
+from sophie.rules.language.expressions_typing import Scope, arith_result, close_name, fits, to_decimal
 from sophie.rules.language.functions import FunctionRegistry
 from sophie.rules.language.types import (
     ANY,
@@ -313,8 +315,6 @@ class _Checker:
         return Arith(result_type, self.span(node), op, left, right)
 
     def compare(self, node: ast.Compare) -> Node | None:
-        from sophie.rules.language.expressions_compare import check_compare
-
         return check_compare(self, node)
 
     def if_else(self, node: ast.IfExp) -> Node | None:
@@ -352,6 +352,4 @@ class _Checker:
     # -- calls ---------------------------------------------------------------------------------
 
     def call(self, node: ast.Call) -> Node | None:
-        from sophie.rules.language.expressions_calls import check_call
-
         return check_call(self, node)

@@ -17,6 +17,8 @@ from sophie.model.calendar import BusinessDuration, BusinessUnit
 
 __all__ = [
     "DURATION_UNITS",
+    "MAX_AMOUNT",
+    "MAX_TEXT",
     "Duration",
     "DurationSyntaxError",
     "looks_like_duration",
@@ -34,8 +36,13 @@ DURATION_UNITS: tuple[str, ...] = (
 """The units a duration may be written in (singular forms are accepted too)."""
 
 _SECONDS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400}
-_FORM = re.compile(r"^\s*(?P<amount>[+-]?\d+(?:\.\d+)?)\s*(?P<unit>[A-Za-z_ -]+?)\s*$")
-_MAX_AMOUNT = 100_000
+# Applied to stripped text of bounded length; every repetition is followed by a character
+# it cannot take, so matching is linear (no backtracking over runs of spaces).
+_FORM = re.compile(r"(?P<amount>[+-]?\d+(?:\.\d+)?)[ \t]*(?P<unit>[A-Za-z_-]+(?:[ \t]+[A-Za-z_-]+)*)")
+MAX_AMOUNT = 100_000
+"""The most units a duration may have, written or computed."""
+MAX_TEXT = 64
+"""The longest text read as a duration; anything longer is refused before matching."""
 
 
 class DurationSyntaxError(ValueError):
@@ -91,7 +98,7 @@ def _unit_of(word: str) -> str | None:
 
 def looks_like_duration(text: str) -> bool:
     """Return whether ``text`` is shaped like ``<number> <word>`` (an attempt at a duration)."""
-    return bool(_FORM.match(text))
+    return len(text) <= MAX_TEXT and _FORM.fullmatch(text.strip()) is not None
 
 
 def parse_duration(text: str) -> Duration:
@@ -100,7 +107,9 @@ def parse_duration(text: str) -> Duration:
     Raises:
         DurationSyntaxError: With a did-you-mean for a misspelt unit.
     """
-    match = _FORM.match(text)
+    if len(text) > MAX_TEXT:
+        raise DurationSyntaxError(f"{text[:20]!r}... is too long for a duration (at most {MAX_TEXT} characters)")
+    match = _FORM.fullmatch(text.strip())
     if match is None:
         raise DurationSyntaxError(
             f"{text!r} is not a duration; write '<n> <unit>' with a unit from {', '.join(DURATION_UNITS)}"
@@ -123,6 +132,6 @@ def parse_duration(text: str) -> Duration:
     amount = int(amount_text)
     if amount < 0:
         raise DurationSyntaxError(f"a duration cannot be negative, got {text!r}")
-    if amount > _MAX_AMOUNT:
-        raise DurationSyntaxError(f"duration {text!r} is too long (at most {_MAX_AMOUNT} units)")
+    if amount > MAX_AMOUNT:
+        raise DurationSyntaxError(f"duration {text!r} is too long (at most {MAX_AMOUNT} units)")
     return Duration(amount, unit)

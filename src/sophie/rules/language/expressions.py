@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import ast
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
-from sophie.errors import ExpressionError, ExpressionProblem, UnknownNameError
-from sophie.model import ENTITY_TYPES
-from sophie.rules.language.expressions_ir import Node
+from sophie.errors import ExpressionError, ExpressionProblem
+from sophie.rules.language.checker import check_tree
+from sophie.rules.language.expressions_ir import Node, char_position
+from sophie.rules.language.expressions_typing import Scope
 from sophie.rules.language.functions import FunctionRegistry
 from sophie.rules.language.types import ExprType
 
@@ -44,30 +43,6 @@ MAX_DEPTH = 64
 
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
-
-
-
-
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What the names of an expression can refer to.
-
-    Attributes:
-        subject: The name the subject is bound to (its alias, or its entity type name).
-        entity_type: The subject's entity type (a key of ``ENTITY_TYPES``).
-        params: Parameter name to type, for ``params.<name>``.
-    """
-
-    subject: str
-    entity_type: str
-    params: Mapping[str, ExprType] = field(default_factory=dict, hash=False)
-
-    def __post_init__(self) -> None:
-        if self.entity_type not in ENTITY_TYPES:
-            raise UnknownNameError("entity type", self.entity_type, known=sorted(ENTITY_TYPES))
-        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
 
 @dataclass(frozen=True)
@@ -112,8 +87,6 @@ def check_expression(
     Raises:
         ExpressionError: With every problem found, each with its line and column.
     """
-    from sophie.rules.language.checker import check_tree
-
     if not isinstance(text, str):
         raise ExpressionError([ExpressionProblem(1, 1, f"an expression must be text, got {type(text).__name__}")])
     normalized = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -227,17 +200,3 @@ def _depth_problem(root: ast.AST, source: str) -> ExpressionProblem | None:
             return ExpressionProblem(line, column + 1, message)
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return None
-
-
-def char_position(source: str, lineno: int, byte_offset: int) -> tuple[int, int]:
-    """Return (1-based line, 0-based character column) in the text for a parser position.
-
-    The parser counts columns in UTF-8 bytes of the wrapped source (which has one extra
-    character on line 1).
-    """
-    lines = source.split("\n")
-    line_text = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
-    column = len(line_text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
-    if lineno == 1:
-        column = max(0, column - 1)
-    return max(1, min(lineno, len(lines) - 1)), column

@@ -11,11 +11,10 @@ import difflib
 from typing import TYPE_CHECKING
 
 from sophie.rules.language.expressions_ir import Aggregate, Call, Node, Var
-from sophie.rules.language.expressions_typing import accepts, ordering_problem
+from sophie.rules.language.expressions_typing import Checking, accepts, ordering_problem
 from sophie.rules.language.types import ANY, BOOL, INT, ExprType, unify
 
 if TYPE_CHECKING:
-    from sophie.rules.language.checker import _Checker
     from sophie.rules.language.functions import RuleFunction
 
 __all__ = ["check_call"]
@@ -57,7 +56,7 @@ def _meant_function(name: str, known: list[str]) -> str | None:
     return close[0] if close else None
 
 
-def check_call(checker: _Checker, node: ast.Call) -> Node | None:
+def check_call(checker: Checking, node: ast.Call) -> Node | None:
     """Return the IR of a call, or ``None`` after reporting its problems."""
     func = node.func
     if not isinstance(func, ast.Name):
@@ -91,14 +90,14 @@ def check_call(checker: _Checker, node: ast.Call) -> Node | None:
     return _aggregate(checker, node, function) if function.aggregate else _plain_call(checker, node, function)
 
 
-def _visit_quietly(checker: _Checker, args: list[ast.expr]) -> None:
+def _visit_quietly(checker: Checking, args: list[ast.expr]) -> None:
     """Visit arguments only to report the problems inside them."""
     for arg in args:
         if not isinstance(arg, ast.GeneratorExp):
             checker.visit(arg)
 
 
-def _generator_misuse(checker: _Checker, node: ast.Call, name: str) -> bool:
+def _generator_misuse(checker: Checking, node: ast.Call, name: str) -> bool:
     misused = [arg for arg in node.args if isinstance(arg, ast.GeneratorExp)]
     for arg in misused:
         where = "only argument of " + name + "()" if name else "only argument of an aggregate"
@@ -106,7 +105,7 @@ def _generator_misuse(checker: _Checker, node: ast.Call, name: str) -> bool:
     return bool(misused)
 
 
-def _plain_call(checker: _Checker, node: ast.Call, function: RuleFunction) -> Node | None:
+def _plain_call(checker: Checking, node: ast.Call, function: RuleFunction) -> Node | None:
     if _generator_misuse(checker, node, ""):
         return None
     if any(isinstance(arg, ast.Starred) for arg in node.args):
@@ -141,7 +140,7 @@ def _plain_call(checker: _Checker, node: ast.Call, function: RuleFunction) -> No
     return Call(result, checker.span(node), function, tuple(args))
 
 
-def _aggregate(checker: _Checker, node: ast.Call, function: RuleFunction) -> Node | None:
+def _aggregate(checker: Checking, node: ast.Call, function: RuleFunction) -> Node | None:
     name, args = function.name, node.args
     if len(args) == 1 and isinstance(args[0], ast.GeneratorExp):
         return _generator(checker, node, function, args[0])
@@ -174,7 +173,7 @@ def _aggregate(checker: _Checker, node: ast.Call, function: RuleFunction) -> Nod
     return Aggregate(result, checker.span(node), name, arg)
 
 
-def _result_type(checker: _Checker, name: str, item: ExprType, at: ast.AST) -> ExprType | None:
+def _result_type(checker: Checking, name: str, item: ExprType, at: ast.AST) -> ExprType | None:
     """Return the type of ``name`` over items of type ``item`` (reporting a problem if none)."""
     if name in ("any", "all"):
         if item.kind not in ("bool", "none", "any"):
@@ -194,7 +193,7 @@ def _result_type(checker: _Checker, name: str, item: ExprType, at: ast.AST) -> E
     return item.plain().with_optional(True)
 
 
-def _min_max_of_values(checker: _Checker, node: ast.Call, function: RuleFunction) -> Node | None:
+def _min_max_of_values(checker: Checking, node: ast.Call, function: RuleFunction) -> Node | None:
     args = checker.visit_all(node.args)
     if args is None:
         return None
@@ -209,7 +208,7 @@ def _min_max_of_values(checker: _Checker, node: ast.Call, function: RuleFunction
     return Call(result, checker.span(node), function, tuple(args))
 
 
-def _generator(checker: _Checker, node: ast.Call, function: RuleFunction, gen: ast.GeneratorExp) -> Node | None:
+def _generator(checker: Checking, node: ast.Call, function: RuleFunction, gen: ast.GeneratorExp) -> Node | None:
     ok = True
     if len(gen.generators) != 1:
         checker.problem(gen.generators[1].target, "only one 'for' is allowed in a generator")
@@ -251,7 +250,7 @@ def _generator(checker: _Checker, node: ast.Call, function: RuleFunction, gen: a
     return Aggregate(result, checker.span(node), function.name, iterable, slot, element, condition, var_name)
 
 
-def _loop_name_ok(checker: _Checker, target: ast.Name) -> bool:
+def _loop_name_ok(checker: Checking, target: ast.Name) -> bool:
     name = target.id
     if name.startswith("_"):
         checker.problem(target, "names starting with '_' are not allowed")

@@ -9,20 +9,17 @@ business duration.
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
 
 from sophie.rules.language.expressions_ir import BusinessAgeCompare, Call, Compare, Const, ListExpr, Node
 from sophie.rules.language.expressions_typing import (
     ORDER_OPS,
+    Checking,
     close_name,
     equality_problem,
     ordering_problem,
     to_decimal,
 )
 from sophie.rules.language.types import ANY, BOOL
-
-if TYPE_CHECKING:
-    from sophie.rules.language.checker import _Checker
 
 __all__ = ["check_compare"]
 
@@ -41,7 +38,7 @@ _CMPOPS: dict[type[ast.cmpop], str] = {
 _FLIP = {">=": "<=", "<=": ">=", ">": "<", "<": ">"}
 
 
-def check_compare(checker: _Checker, node: ast.Compare) -> Node | None:
+def check_compare(checker: Checking, node: ast.Compare) -> Node | None:
     """Return the IR of a (chained) comparison, or ``None`` after reporting its problems."""
     syntax = [node.left, *node.comparators]
     visited = [checker.visit(operand, business_age=True) for operand in syntax]
@@ -56,7 +53,7 @@ def check_compare(checker: _Checker, node: ast.Compare) -> Node | None:
         ok = _pair(checker, op, operands, i, syntax) and ok
     return Compare(BOOL, checker.span(node), tuple(ops), tuple(operands)) if ok else None
 
-def _pair(checker: _Checker, op: str, operands: list[Node], i: int, syntax: list[ast.expr]) -> bool:
+def _pair(checker: Checking, op: str, operands: list[Node], i: int, syntax: list[ast.expr]) -> bool:
     left, right = operands[i], operands[i + 1]
     at = syntax[i + 1]
     if op in ("is", "is_not"):
@@ -90,7 +87,7 @@ def _quoted_number_hint(left: Node, right: Node) -> str:
     return ""
 
 
-def _membership(checker: _Checker, left: Node, right: Node, at: ast.AST) -> bool:
+def _membership(checker: Checking, left: Node, right: Node, at: ast.AST) -> bool:
     kind = right.type.kind
     if kind == "str":
         if left.type.kind not in ("str", "none", "any"):
@@ -112,7 +109,7 @@ def _membership(checker: _Checker, left: Node, right: Node, at: ast.AST) -> bool
         return all([_check_choice(checker, left, item_node, at) for item_node in right.items])
     return True
 
-def _check_choice(checker: _Checker, field: Node, literal: Node, at: ast.AST) -> bool:
+def _check_choice(checker: Checking, field: Node, literal: Node, at: ast.AST) -> bool:
     choices = field.type.choices
     if not choices or not isinstance(literal, Const) or not isinstance(literal.value, str):
         return True
@@ -125,7 +122,7 @@ def _check_choice(checker: _Checker, field: Node, literal: Node, at: ast.AST) ->
     )
     return False
 
-def _business_compare(checker: _Checker, node: ast.Compare, ops: list[str], operands: list[Node]) -> Node | None:
+def _business_compare(checker: Checking, node: ast.Compare, ops: list[str], operands: list[Node]) -> Node | None:
     if len(ops) != 1:
         checker.problem(node, "business_age comparisons cannot be chained; join them with 'and'")
         return None

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sophie.rules.language.functions import RuleFunction
-    from sophie.rules.language.types import ExprType
+    from sophie.rules.language.types import ExprType, RuleFunction
 
 __all__ = [
     "AGGREGATES",
@@ -34,6 +33,7 @@ __all__ = [
     "Span",
     "ToDecimal",
     "Var",
+    "char_position",
     "children",
     "walk",
 ]
@@ -259,3 +259,17 @@ def walk(node: Node) -> Iterator[Node]:
         current = stack.pop()
         yield current
         stack.extend(reversed(list(children(current))))
+
+
+def char_position(source: str, lineno: int, byte_offset: int) -> tuple[int, int]:
+    """Return (1-based line, 0-based character column) in the text for a parser position.
+
+    The parser counts columns in UTF-8 bytes of the wrapped source (which has one extra
+    character on line 1).
+    """
+    lines = source.split("\n")
+    line_text = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
+    column = len(line_text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
+    if lineno == 1:
+        column = max(0, column - 1)
+    return max(1, min(lineno, len(lines) - 1)), column

@@ -1,20 +1,33 @@
-"""The typing rules of the expression language, as pure functions of types.
+"""The typing rules of the expression language, the scope names resolve in, and the checker's face.
 
 Each function answers one question the checker asks (what does ``a + b`` give, may ``a``
 be compared with ``b``) and returns either a type or ``None``/a message in plain words.
+:class:`Scope` says what the names of an expression refer to; :class:`Checking` is what the
+rules for calls and comparisons see of the checker.
 """
 
 from __future__ import annotations
 
+import ast
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Protocol
 
-from sophie.rules.language.expressions_ir import Const, Node, ToDecimal
+from sophie.errors import UnknownNameError
+from sophie.model import ENTITY_TYPES
+from sophie.rules.language.expressions_ir import Const, Node, Span, ToDecimal, Var
 from sophie.rules.language.types import DECIMAL, ExprType
+
+if TYPE_CHECKING:
+    from sophie.rules.language.functions import FunctionRegistry
 
 __all__ = [
     "ORDER_OPS",
+    "Checking",
+    "Scope",
     "accepts",
     "arith_result",
     "close_name",
@@ -33,6 +46,68 @@ _VERBS = {
     "/": "divide {l} by {r}",
     "%": "take {l} modulo {r}",
 }
+@dataclass(frozen=True)
+class Scope:
+    """What the names of an expression can refer to.
+
+    Attributes:
+        subject: The name the subject is bound to (its alias, or its entity type name).
+        entity_type: The subject's entity type (a key of ``ENTITY_TYPES``).
+        params: Parameter name to type, for ``params.<name>``.
+    """
+
+    subject: str
+    entity_type: str
+    params: Mapping[str, ExprType] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.entity_type not in ENTITY_TYPES:
+            raise UnknownNameError("entity type", self.entity_type, known=sorted(ENTITY_TYPES))
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
+
+class Checking(Protocol):
+    """What the call and comparison rules see of the checker walking one expression.
+
+    The checker (:mod:`sophie.rules.language.checker`) implements it; the rules for calls
+    (:mod:`~sophie.rules.language.expressions_calls`) and comparisons
+    (:mod:`~sophie.rules.language.expressions_compare`) take it, so neither imports the checker.
+    """
+
+    scope: Scope
+    functions: FunctionRegistry
+    loops: dict[str, Var]
+    next_slot: int
+
+    def span(self, node: ast.AST) -> Span:
+        """Return where ``node`` is in the expression text."""
+        ...
+
+    def problem(self, node: ast.AST | Span, message: str, suggestion: str | None = None) -> None:
+        """Record a problem at ``node``."""
+        ...
+
+    def attr_span(self, node: ast.Attribute) -> Span:
+        """Return where the attribute name of ``node`` is."""
+        ...
+
+    def segment(self, node: Node) -> str:
+        """Return the source text of a checked node."""
+        ...
+
+    def visit(self, node: ast.AST, *, business_age: bool = False) -> Node | None:
+        """Check ``node`` and return its typed IR (``None`` after a problem)."""
+        ...
+
+    def visit_all(self, nodes: Sequence[ast.AST]) -> list[Node] | None:
+        """Check every node; ``None`` if any had a problem."""
+        ...
+
+    def is_condition(self, node: Node, where: str, at: ast.AST) -> bool:
+        """Return whether ``node`` is true-or-false, recording a problem if not."""
+        ...
+
+
 _WIDTH = ("int", "number", "decimal")
 _DATE_HINT = "; use date(x) for the practice-local date of a date and time, or days_since(x)"
 _ORDERABLE = frozenset({"int", "number", "decimal", "str", "date", "datetime", "duration"})

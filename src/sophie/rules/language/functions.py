@@ -1,7 +1,8 @@
 """The functions rule expressions may call: a typed registry, the built-ins, value formatting.
 
-A :class:`RuleFunction` says everything the checker, the compiler and ``sophie functions``
-need: its parameter and return types, its implementation and one line of documentation.
+A :class:`~sophie.rules.language.types.RuleFunction` (defined beside the types, re-exported
+here) says everything the checker, the compiler and ``sophie functions`` need: its parameter
+and return types, its implementation and one line of documentation.
 Plugins add their own with :meth:`FunctionRegistry.register`. Implementations must be
 pure: the same arguments (and context) give the same result, with no I/O and no clock.
 """
@@ -9,20 +10,13 @@ pure: the same arguments (and context) give the same result, with no I/O and no 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from enum import Enum
-from typing import TYPE_CHECKING
 
 from sophie.errors import ConfigurationError, UnknownNameError
-from sophie.rules.language.types import (
-    ExprType,
-)
-
-if TYPE_CHECKING:
-    pass
+from sophie.rules.language.functions_builtin import BUILTIN_FUNCTIONS
+from sophie.rules.language.types import RuleFunction, TypeRule, text_of
 
 __all__ = [
     "FILTERS",
@@ -32,55 +26,6 @@ __all__ = [
     "format_value",
     "text_of",
 ]
-
-TypeRule = Callable[[Sequence[ExprType]], "ExprType | str"]
-
-
-@dataclass(frozen=True)
-class RuleFunction:
-    """A function rule expressions can call.
-
-    Attributes:
-        name: The name analysts write, e.g. ``days``.
-        params: Parameter types, in order.
-        returns: The return type (when every argument is non-null).
-        impl: The implementation; called ``impl(*args)``, or ``impl(context, *args)``
-            when ``needs_context``.
-        doc: One line for analysts.
-        needs_context: Whether ``impl`` takes the :class:`~sophie.rules.language.context.EvalContext`.
-        propagates_null: If true, a ``None`` argument gives ``None`` without calling ``impl``.
-        variadic: If true, the last parameter may repeat (``coalesce(a, b, c)``).
-        example: An example call for the documentation.
-        type_rule: For functions whose result depends on argument types: given the argument
-            types, the result type, or an error message.
-        aggregate: One of the functions that also take a generator (``any``, ``sum`` …).
-        param_names: Parameter names for the documentation.
-        usage: The call form for the documentation, when the types alone do not say it.
-    """
-
-    name: str
-    params: tuple[ExprType, ...]
-    returns: ExprType
-    impl: Callable[..., object]
-    doc: str
-    needs_context: bool = False
-    propagates_null: bool = True
-    variadic: bool = False
-    example: str = ""
-    type_rule: TypeRule | None = None
-    aggregate: bool = False
-    param_names: tuple[str, ...] = ()
-    usage: str = ""
-
-    def signature(self) -> str:
-        """Return the call form for documentation, e.g. ``days(n: number) -> duration``."""
-        if self.usage:
-            return self.usage
-        names = self.param_names or tuple(f"x{i + 1}" if len(self.params) > 1 else "x" for i in range(len(self.params)))
-        params = ", ".join(f"{name}: {param}" for name, param in zip(names, self.params, strict=False))
-        if self.variadic:
-            params += ", ..."
-        return f"{self.name}({params}) -> {self.returns}"
 
 
 class FunctionRegistry:
@@ -94,8 +39,6 @@ class FunctionRegistry:
     @classmethod
     def builtin(cls) -> FunctionRegistry:
         """Return a new registry holding the built-in functions (add plugins' to it)."""
-        from sophie.rules.language.functions_builtin import BUILTIN_FUNCTIONS
-
         return cls(BUILTIN_FUNCTIONS)
 
     def register(self, function: RuleFunction) -> None:
@@ -139,11 +82,6 @@ class FunctionRegistry:
 
 
 _RESERVED = frozenset({"true", "false", "null", "params", "practice", "now", "today"})
-
-
-def text_of(value: object) -> str:
-    """Return a value as plain text (an enum member as its value)."""
-    return str(value.value) if isinstance(value, Enum) else str(value)
 
 
 # -- formatting for templates -------------------------------------------------------------

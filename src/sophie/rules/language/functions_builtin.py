@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from sophie.model.calendar import BusinessCalendar, BusinessDuration, business_days, business_hours
-from sophie.rules.language.functions import RuleFunction, text_of
+from sophie.rules.language.durations import MAX_AMOUNT
 from sophie.rules.language.types import (
     ANY,
     BUSINESS_AGE,
@@ -23,6 +24,8 @@ from sophie.rules.language.types import (
     NUMBER,
     STR,
     ExprType,
+    RuleFunction,
+    text_of,
     unify,
 )
 
@@ -32,15 +35,60 @@ if TYPE_CHECKING:
 __all__ = [
     "BUILTIN_FUNCTIONS",
     "LIST_IMPLS",
+    "MAX_TEXT",
     "business_add",
     "business_age_holds",
     "business_cutoff",
+    "concat",
+    "contains",
     "days_back",
     "local_day_start",
     "present",
     "wall_add",
     "wall_sub",
 ]
+
+
+# -- text --------------------------------------------------------------------------------
+
+MAX_TEXT = 100_000
+"""The longest text ``+`` may build, in characters (a bound on work, far above any title)."""
+
+
+def concat(left: str, right: str) -> str:
+    """Return ``left + right``, refusing to build text longer than :data:`MAX_TEXT`.
+
+    Raises:
+        ValueError: If the result would be longer (captured per subject, like any failure).
+    """
+    if len(left) + len(right) > MAX_TEXT:
+        raise ValueError(f"text too long: joining would make {len(left) + len(right)} characters (at most {MAX_TEXT})")
+    return left + right
+
+
+# -- membership --------------------------------------------------------------------------
+
+
+def _number_key(value: object) -> object:
+    """Return a float as the decimal it is written as (``0.1`` -> ``Decimal("0.1")``), as ``==`` does."""
+    return Decimal(repr(value)) if type(value) is float else value
+
+
+def contains(item: object, container: object) -> bool:
+    """Return whether ``item in container`` holds, comparing numbers as numbers.
+
+    A money value (a ``Decimal``) is found among float literals exactly when ``==`` finds
+    it equal to one: floats are read as the decimals they are written as. ``x in null`` is
+    false, and so is ``null in "text"``.
+    """
+    if container is None or (item is None and isinstance(container, str)):
+        return False
+    if isinstance(container, str):
+        return item in container  # type: ignore[operator]
+    if type(item) is float or isinstance(item, Decimal):
+        key = _number_key(item)
+        return any(_number_key(value) == key for value in container)  # type: ignore[attr-defined]
+    return item in container  # type: ignore[operator]
 
 
 # -- business time -----------------------------------------------------------------------
@@ -271,18 +319,33 @@ def _aggregate(name: str, doc: str, example: str) -> RuleFunction:
     )
 
 
+def _bounded(unit: str, make: Callable[[Any], object]) -> Callable[[Any], object]:
+    """Wrap a duration constructor so an expression-made amount is capped as literals are."""
+
+    def build(n: Any) -> object:
+        size = abs(float(n)) if isinstance(n, int | float | Decimal) else 0.0
+        if not size <= MAX_AMOUNT:  # also refuses NaN
+            raise ValueError(f"{unit}({n}) is too long (at most {MAX_AMOUNT} units)")
+        return make(n)
+
+    build.__name__ = build.__qualname__ = unit
+    return build
+
+
 def _builtins() -> tuple[RuleFunction, ...]:
     return (
-        _scalar("minutes", lambda n: timedelta(minutes=n), (NUMBER,), DURATION, "n minutes", "minutes(30)"),
-        _scalar("hours", lambda n: timedelta(hours=n), (NUMBER,), DURATION, "n hours of elapsed time", "hours(4)"),
-        _scalar("days", lambda n: timedelta(days=n), (NUMBER,), DURATION, "n days of elapsed time (24 h each)",
-                "age(claim.sent_at) > days(30)"),
-        _scalar("weeks", lambda n: timedelta(weeks=n), (NUMBER,), DURATION, "n weeks", "weeks(2)"),
-        _scalar("business_days", business_days, (INT,), BUSINESS_DURATION,
+        _scalar("minutes", _bounded("minutes", lambda n: timedelta(minutes=n)), (NUMBER,), DURATION, "n minutes",
+                "minutes(30)"),
+        _scalar("hours", _bounded("hours", lambda n: timedelta(hours=n)), (NUMBER,), DURATION,
+                "n hours of elapsed time", "hours(4)"),
+        _scalar("days", _bounded("days", lambda n: timedelta(days=n)), (NUMBER,), DURATION,
+                "n days of elapsed time (24 h each)", "age(claim.sent_at) > days(30)"),
+        _scalar("weeks", _bounded("weeks", lambda n: timedelta(weeks=n)), (NUMBER,), DURATION, "n weeks", "weeks(2)"),
+        _scalar("business_days", _bounded("business_days", business_days), (INT,), BUSINESS_DURATION,
                 "n business days: calendar steps over open days, same wall-clock time",
                 "business_age(plan.presented_at) >= business_days(3)"),
-        _scalar("business_hours", business_hours, (NUMBER,), BUSINESS_DURATION, "n hours of open time",
-                "business_age(appointment.broken_at) >= business_hours(2)"),
+        _scalar("business_hours", _bounded("business_hours", business_hours), (NUMBER,), BUSINESS_DURATION,
+                "n hours of open time", "business_age(appointment.broken_at) >= business_hours(2)"),
         _scalar("age", _age, (DATETIME,), DURATION, "now - t: elapsed time since t", "age(claim.sent_at) > days(30)",
                 needs_context=True),
         _scalar("business_age", _business_age, (DATETIME,), BUSINESS_AGE,

@@ -22,6 +22,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from sophie.model.views import read_attribute
 from sophie.rules.language.expressions_ir import (
     Aggregate,
     Arith,
@@ -40,7 +41,15 @@ from sophie.rules.language.expressions_ir import (
     ToDecimal,
     Var,
 )
-from sophie.rules.language.functions_builtin import LIST_IMPLS, business_add, business_age_holds, wall_add, wall_sub
+from sophie.rules.language.functions_builtin import (
+    LIST_IMPLS,
+    business_add,
+    business_age_holds,
+    concat,
+    contains,
+    wall_add,
+    wall_sub,
+)
 
 if TYPE_CHECKING:
     from sophie.model import View
@@ -146,7 +155,7 @@ class _Evaluator:
             return self.context.params[node.name]
         if isinstance(node, Attr):
             obj = self.value_of(node.obj)
-            return None if obj is None else getattr(obj, node.name)
+            return None if obj is None else read_attribute(obj, node.name)
         if isinstance(node, Not):
             return self.value_of(node.operand) is not True
         if isinstance(node, Neg):
@@ -197,6 +206,8 @@ class _Evaluator:
             return None
         if node.op in _CONTEXT_OPS:
             return _CONTEXT_OPS[node.op](self.context, left, right)
+        if node.op == "+" and isinstance(left, str) and isinstance(right, str):
+            return concat(left, right)
         return _ARITH[node.op](left, right)
 
     def compare(self, node: Compare) -> bool:
@@ -263,7 +274,7 @@ def _compare(op: str, left: object, right: object) -> bool:
         return left is right
     if op == "is_not":
         return left is not right
-    found = right is not None and not (left is None and isinstance(right, str)) and left in right  # type: ignore[operator]
+    found = contains(left, right)
     return found if op == "in" else not found
 
 

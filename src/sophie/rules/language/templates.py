@@ -7,7 +7,9 @@ each placeholder is an expression of the rule's language, checked against the ru
 scope when the pack loads (so a misspelt field is a located load error), with an
 optional ``|filter`` that formats the value (``money``, ``date``, ``datetime``,
 ``time``, ``upper``, ``lower``, ``title``). ``{{`` and ``}}`` stand for literal braces.
-A placeholder whose value is null renders as an empty string.
+A placeholder whose value is null renders as an empty string. Task titles may also use
+group placeholders (``{group.count}``, ``{group.sum(claim.billed)|money}``; see
+:mod:`sophie.rules.language.group_placeholders`).
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ from sophie.rules.language.compilation.compiler import compile_expression
 from sophie.rules.language.durations import DurationSyntaxError, looks_like_duration, parse_duration
 from sophie.rules.language.expressions import CheckedExpression, Scope, check_expression
 from sophie.rules.language.functions import FILTERS, format_value
+from sophie.rules.language.group_placeholders import GroupPlaceholder, check_group_slot, is_group_slot
 from sophie.rules.language.types import DATETIME, STR
 from sophie.rules.packs.pack_schema import PRIORITIES
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sophie.model import View
     from sophie.rules.diagnostics import Collector
     from sophie.rules.language.context import EvalContext
@@ -40,6 +45,7 @@ Evaluator = Callable[["EvalContext", "View"], object]
 
 __all__ = [
     "FILTERS",
+    "MAX_TITLE",
     "DueSpec",
     "Placeholder",
     "TaskChecker",
@@ -52,6 +58,11 @@ __all__ = [
 ]
 
 _QUOTES = ("'", '"')
+
+MAX_TITLE = 300
+"""The longest rendered title, in characters; a longer one is cut and ends with an ellipsis."""
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 
@@ -83,23 +94,52 @@ class Template:
     """
 
     text: str
-    parts: tuple[str | Placeholder, ...]
+    parts: tuple[str | Placeholder | GroupPlaceholder, ...]
 
-    def render(self, context: EvalContext, subject: View) -> str:
-        """Return the text with each placeholder's value formatted in."""
+    def render(self, context: EvalContext, subject: View, *, limit: int | None = MAX_TITLE) -> str:
+        """Return the text with each placeholder's value formatted in (a group of one: ``subject``)."""
+        return self.render_group(context, subject, (subject,), limit=limit)
+
+    def render_group(
+        self, context: EvalContext, subject: View, members: Sequence[View], *, limit: int | None = MAX_TITLE
+    ) -> str:
+        """Return the text for ``subject`` with group placeholders computed over ``members``.
+
+        Control characters in the data (CR, LF, ESC...) are removed, so a title stays one
+        line. With a ``limit``, placeholders past it are not evaluated and the text is cut
+        to ``limit`` characters, ending with an ellipsis.
+        """
         pieces: list[str] = []
+        length = 0
         tz = context.calendar.tz
         for part in self.parts:
+            if limit is not None and length > limit:
+                break
             if isinstance(part, str):
-                pieces.append(part)
+                piece = part
             else:
-                value = part.evaluate(context, subject)
-                pieces.append("" if value is None else format_value(value, part.filter, tz))
-        return "".join(pieces)
+                if isinstance(part, GroupPlaceholder):
+                    value = part.value(context, members)
+                else:
+                    value = part.evaluate(context, subject)
+                piece = "" if value is None else format_value(value, part.filter, tz)
+                if limit is not None:
+                    piece = piece[: limit + 1]
+                piece = _CONTROL.sub("", piece)
+            pieces.append(piece)
+            length += len(piece)
+        text = "".join(pieces)
+        if limit is not None and len(text) > limit:
+            return text[: limit - 1] + "…"
+        return text
 
     def placeholders(self) -> tuple[Placeholder, ...]:
-        """Return the placeholders of the template."""
+        """Return the placeholders of the template (group placeholders apart)."""
         return tuple(part for part in self.parts if isinstance(part, Placeholder))
+
+    def group_placeholders(self) -> tuple[GroupPlaceholder, ...]:
+        """Return the template's group placeholders."""
+        return tuple(part for part in self.parts if isinstance(part, GroupPlaceholder))
 
 
 def text_offset(text: str, line: int, column: int) -> int:
@@ -183,6 +223,9 @@ def _split(text: str, problems: list[TemplateProblem]) -> list[str | _Slot]:
             parts.append(_slot(text, at, end))
             at = end + 1
         else:
+            if _CONTROL.match(char):
+                message = f"control character U+{ord(char):04X} in a template; a title is one line of text"
+                problems.append(TemplateProblem(at, message))
             literal.append(char)
             at += 1
     if literal:
@@ -191,8 +234,8 @@ def _split(text: str, problems: list[TemplateProblem]) -> list[str | _Slot]:
 
 
 def _check_slot(
-    slot: _Slot, scope: Scope, functions: FunctionRegistry | None, problems: list[TemplateProblem]
-) -> Placeholder | None:
+    slot: _Slot, scope: Scope, functions: FunctionRegistry | None, problems: list[TemplateProblem], group: bool
+) -> Placeholder | GroupPlaceholder | None:
     ok = True
     if slot.filter is not None and slot.filter not in FILTERS:
         problems.append(
@@ -206,6 +249,13 @@ def _check_slot(
     if not slot.expression:
         problems.append(TemplateProblem(max(0, slot.offset - 1), "empty placeholder '{}'; write '{{}}' for braces"))
         return None
+    if is_group_slot(slot.expression, scope):
+        if not group:
+            problems.append(TemplateProblem(slot.offset, "group values ({group.count}, {group.sum(...)}) "
+                                            "can only be used in a task title"))  # fmt: skip
+            return None
+        placeholder = check_group_slot(slot.expression, slot.offset, slot.filter, scope, functions, problems)
+        return placeholder if ok else None
     try:
         checked = check_expression(slot.expression, scope, functions=functions)
     except ExpressionError as err:
@@ -227,24 +277,27 @@ def _check_slot(
     return Placeholder(checked, slot.filter, compile_expression(checked))
 
 
-def compile_template(text: str, scope: Scope, *, functions: FunctionRegistry | None = None) -> Template:
+def compile_template(
+    text: str, scope: Scope, *, functions: FunctionRegistry | None = None, group: bool = False
+) -> Template:
     """Check and compile a template against a rule's scope.
 
     Args:
         text: The template text.
         scope: The rule's scope (subject name, entity type, params).
         functions: The function registry (default: the built-in functions).
+        group: Whether group placeholders are allowed (task titles).
 
     Raises:
         TemplateError: Every problem, each with its offset in ``text``.
     """
     problems: list[TemplateProblem] = []
-    parts: list[str | Placeholder] = []
+    parts: list[str | Placeholder | GroupPlaceholder] = []
     for part in _split(text, problems):
         if isinstance(part, str):
             parts.append(part)
             continue
-        placeholder = _check_slot(part, scope, functions, problems)
+        placeholder = _check_slot(part, scope, functions, problems, group)
         if placeholder is not None:
             parts.append(placeholder)
     if problems:
@@ -254,9 +307,9 @@ def compile_template(text: str, scope: Scope, *, functions: FunctionRegistry | N
 
 # -- the rest of a rule's task: owner, priority, due ------------------------------------------
 
-_ROLE_WORD = re.compile(r"^[a-z][a-z0-9_]*$")
-_STAFF = re.compile(r"^staff:\S+$")
-_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ROLE_WORD = re.compile(r"^[a-z][a-z0-9_]*\Z")
+_STAFF = re.compile(r"^staff:\S+\Z")
+_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 @dataclass(frozen=True)
@@ -322,12 +375,14 @@ class TaskChecker:
                 self.out.in_scalar(path, offset, problem.message, rule_id=rule_id, suggestion=problem.suggestion)
             return None
 
-    def template(self, text: str, path: PathKey, scope: Scope | None, rule_id: str) -> Template | None:
-        """Check and compile a template written at ``path``."""
+    def template(
+        self, text: str, path: PathKey, scope: Scope | None, rule_id: str, *, group: bool = False
+    ) -> Template | None:
+        """Check and compile a template written at ``path`` (``group``: a title, which may use group values)."""
         if scope is None:
             return None
         try:
-            return compile_template(text, scope, functions=self.functions)
+            return compile_template(text, scope, functions=self.functions, group=group)
         except TemplateError as err:
             for problem in err.problems:
                 self.out.in_scalar(

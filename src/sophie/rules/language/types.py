@@ -1,14 +1,15 @@
-"""The types of rule expressions, and how model fields and parameter values map onto them.
+"""The types of rule expressions, how model fields map onto them, and function signatures.
 
 An :class:`ExprType` is what the checker infers for every sub-expression before any data
 is seen. Numbers come in three kinds that interoperate (``int``, ``number`` for floats,
 ``decimal`` for money); ``optional`` marks values that may be ``None`` at run time, which is
-what lets the compiler emit null guards only where they are needed.
+what lets the compiler emit null guards only where they are needed. A :class:`RuleFunction`
+is the typed signature (and implementation) of a function expressions may call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -33,9 +34,12 @@ __all__ = [
     "NUMERIC_KINDS",
     "STR",
     "ExprType",
+    "RuleFunction",
+    "TypeRule",
     "entity_type",
     "from_field_type",
     "list_of",
+    "text_of",
     "type_of_value",
     "unify",
 ]
@@ -244,3 +248,60 @@ def unify(a: ExprType, b: ExprType) -> ExprType | None:
         return None if item is None else replace(list_of(item), optional=optional)
     choices = tuple(dict.fromkeys(a.choices + b.choices)) if a.choices and b.choices else ()
     return ExprType(a.kind, choices=choices, optional=optional)
+
+
+# -- the signature of a function rule expressions can call --------------------------------
+
+TypeRule = Callable[[Sequence[ExprType]], "ExprType | str"]
+
+
+@dataclass(frozen=True)
+class RuleFunction:
+    """A function rule expressions can call.
+
+    Attributes:
+        name: The name analysts write, e.g. ``days``.
+        params: Parameter types, in order.
+        returns: The return type (when every argument is non-null).
+        impl: The implementation; called ``impl(*args)``, or ``impl(context, *args)``
+            when ``needs_context``.
+        doc: One line for analysts.
+        needs_context: Whether ``impl`` takes the :class:`~sophie.rules.language.context.EvalContext`.
+        propagates_null: If true, a ``None`` argument gives ``None`` without calling ``impl``.
+        variadic: If true, the last parameter may repeat (``coalesce(a, b, c)``).
+        example: An example call for the documentation.
+        type_rule: For functions whose result depends on argument types: given the argument
+            types, the result type, or an error message.
+        aggregate: One of the functions that also take a generator (``any``, ``sum`` …).
+        param_names: Parameter names for the documentation.
+        usage: The call form for the documentation, when the types alone do not say it.
+    """
+
+    name: str
+    params: tuple[ExprType, ...]
+    returns: ExprType
+    impl: Callable[..., object]
+    doc: str
+    needs_context: bool = False
+    propagates_null: bool = True
+    variadic: bool = False
+    example: str = ""
+    type_rule: TypeRule | None = None
+    aggregate: bool = False
+    param_names: tuple[str, ...] = ()
+    usage: str = ""
+
+    def signature(self) -> str:
+        """Return the call form for documentation, e.g. ``days(n: number) -> duration``."""
+        if self.usage:
+            return self.usage
+        names = self.param_names or tuple(f"x{i + 1}" if len(self.params) > 1 else "x" for i in range(len(self.params)))
+        params = ", ".join(f"{name}: {param}" for name, param in zip(names, self.params, strict=False))
+        if self.variadic:
+            params += ", ..."
+        return f"{self.name}({params}) -> {self.returns}"
+
+
+def text_of(value: object) -> str:
+    """Return a value as plain text (an enum member as its value)."""
+    return str(value.value) if isinstance(value, Enum) else str(value)

@@ -9,26 +9,50 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sophie.errors import UnknownNameError
+from sophie.errors import Diagnostic, UnknownNameError
 from sophie.model.calendar import BusinessDuration
 from sophie.rules.diagnostics import suggest
 from sophie.rules.language.compilation.compiler import compile_conditions
 from sophie.rules.language.expressions import CheckedExpression
 from sophie.rules.language.functions import FunctionRegistry
 from sophie.rules.language.templates import DueSpec, Evaluator, Template, ValueSpec
-from sophie.rules.packs.pack_tests import CompiledTest
+from sophie.rules.probes import evidence_probes
 
 if TYPE_CHECKING:
-    from sophie.model import View
+    from sophie.model import Snapshot, View
     from sophie.rules.language.compilation.compiler import ConditionResults
     from sophie.rules.language.context import EvalContext
 
-__all__ = ["BatchRunner", "CompiledPack", "CompiledRule", "EscalationStep"]
+__all__ = ["BatchRunner", "CompiledPack", "CompiledRule", "CompiledTest", "EscalationStep"]
 
 BatchRunner = Callable[["EvalContext", "list[View]"], "ConditionResults"]
+
+
+@dataclass(frozen=True)
+class CompiledTest:
+    """A checked test of one rule.
+
+    Attributes:
+        rule_id: The rule under test.
+        name: The test's name.
+        now: The evaluation time.
+        snapshot: The fixture, validated.
+        params: Parameter overrides for this test.
+        expect: Expected findings as ``(subject id, owner or None)``.
+        file / line: Where the test is written.
+    """
+
+    rule_id: str
+    name: str
+    now: datetime
+    snapshot: Snapshot = field(repr=False)
+    params: Mapping[str, object]
+    expect: tuple[tuple[str, str | None], ...]
+    file: str
+    line: int
 
 
 @dataclass(frozen=True)
@@ -95,6 +119,7 @@ class CompiledPack:
         rules: The rules, in file order.
         file: The pack file.
         functions: The function registry the pack was checked against.
+        warnings: Located warnings (``sophie check`` prints them; the pack loads).
     """
 
     name: str
@@ -105,6 +130,7 @@ class CompiledPack:
     rules: tuple[CompiledRule, ...] = field(repr=False)
     file: str
     functions: FunctionRegistry = field(repr=False, compare=False)
+    warnings: tuple[Diagnostic, ...] = field(default=(), repr=False, compare=False)
     _batches: dict[tuple[str, tuple[str, ...]], BatchRunner] = field(default_factory=dict, repr=False, compare=False)
     _probes: dict[str, tuple[tuple[str, Evaluator], ...]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -126,11 +152,9 @@ class CompiledPack:
         return tuple(test for rule in self.rules for test in rule.tests)
 
     def evidence_probes(self, rule: CompiledRule) -> tuple[tuple[str, Evaluator], ...]:
-        """Return the compiled evidence probes of ``rule`` (see :func:`~sophie.rules.evaluation.evidence_probes`)."""
+        """Return the compiled evidence probes of ``rule`` (see :func:`~sophie.rules.probes.evidence_probes`)."""
         probes = self._probes.get(rule.id)
         if probes is None:
-            from sophie.rules.evaluation import evidence_probes
-
             probes = evidence_probes(rule.when)
             self._probes[rule.id] = probes
         return probes

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
-from sophie.errors import RuleError
+from sophie.errors import Diagnostic, RuleError
 from sophie.model import BUILTIN_ROLES
 from sophie.rules.diagnostics import Collector, suggest, textify
+from sophie.rules.language.due_times import can_precede_opening
 from sophie.rules.language.durations import DurationSyntaxError, looks_like_duration, parse_duration
 from sophie.rules.language.expressions import Scope
 from sophie.rules.language.functions import FunctionRegistry
@@ -68,6 +69,13 @@ class _PackContext:
     params: dict[str, object]
     checks: TaskChecker
     out: Collector
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+_EARLY_DUE = (
+    "this due time can be before the task opens; such a task is due one business hour after it opens "
+    "instead (write max(now, ...) or now + ... to say when)"
+)
 
 
 def _hash(raw: Any) -> str:
@@ -138,11 +146,15 @@ def _semantics(pc: _PackContext, parts: _Parts, path: PathKey) -> dict[str, Any]
         got["when"] = pc.checks.expression(parts.when, (*path, "when"), scope, BOOL, rule_id)
     if task is not None:
         at: PathKey = (*path, "task")
-        got["task_title"] = pc.checks.template(task.title, (*at, "title"), scope, rule_id)
+        got["task_title"] = pc.checks.template(task.title, (*at, "title"), scope, rule_id, group=True)
         got["key"] = None if task.key is None else pc.checks.template(task.key, (*at, "key"), scope, rule_id)
         got["owner"] = pc.checks.owner(task.owner, (*at, "owner"), scope, rule_id)
         got["priority"] = pc.checks.priority(task.priority, (*at, "priority"), scope, rule_id)
         got["due"] = pc.checks.due(task.due, (*at, "due"), scope, rule_id)
+        due = got["due"]
+        if due is not None and due.expression is not None and can_precede_opening(due.expression):
+            found = pc.out.source.diagnostic((*at, "due"), _EARLY_DUE, rule_id=rule_id)
+            pc.warnings.append(replace(found, severity="warning"))
     got["escalate"] = _escalation(pc, parts.escalate, path, rule_id)
     tests = (compile_test(t, rule_id, (*path, "tests", n), pc.out, pc.params) for n, t in enumerate(parts.tests))
     got["tests"] = tuple(test for test in tests if test is not None)
@@ -319,4 +331,5 @@ def compile_pack(
         rules=tuple(rules),
         file=document.source.file,
         functions=registry,
+        warnings=tuple(pc.warnings),
     )

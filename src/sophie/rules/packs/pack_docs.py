@@ -69,8 +69,8 @@ _PARAM_REFERENCE = re.compile(r"\bparams\.([A-Za-z_][A-Za-z0-9_]*)")
 _BACKTICKED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
 _TOP_LEVEL_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*\s*:")
 _SOURCES_START = re.compile(r"^#\s*Sources\s*:", re.IGNORECASE)
-_SOURCE_LINE = re.compile(r"^#\s{2,}(?P<name>[^\s].*?):\s+(?P<where>\S.*)$")
-_PARAM_LINE = re.compile(r"^(?P<indent>[ ]+)(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*:(?P<rest>.*)$")
+_SOURCE_LINE = re.compile(r"^#\s{2,}(?P<name>[^\s].*?):\s+(?P<where>\S.*)\Z")
+_PARAM_LINE = re.compile(r"^(?P<indent>[ ]+)(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*:(?P<rest>.*)\Z")
 
 
 # -- parameter sources -------------------------------------------------------------------
@@ -287,7 +287,7 @@ def _section(rule_id: str) -> str:
 
 
 def _link(where: str) -> str:
-    return f"<{where}>" if re.match(r"^https?://\S+$", where) else where
+    return f"<{where}>" if re.match(r"^https?://\S+\Z", where) else where
 
 
 def _cell(text: str) -> str:

@@ -12,7 +12,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from sophie.model import SUBJECT_TYPES
@@ -61,15 +70,22 @@ RESERVED_NAMES: frozenset[str] = frozenset(
 )
 """Names a ``for ... as <alias>`` alias cannot take."""
 
-_RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
-_PACK_NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,63}$")
-_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
+_RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}\Z")
+_PACK_NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,63}\Z")
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}\Z")
 _SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?\Z"
 )
-_FOR = re.compile(r"^\s*(?P<type>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\s(?P<as>\S+)\s+(?P<alias>\S+)\s*)?$")
+
+
+def _json_pattern(regex: re.Pattern[str]) -> str:
+    """Return a pattern for JSON Schema, whose end anchor is "$" (Python writes it as backslash-Z)."""
+    return regex.pattern.replace("\\Z", "$")
+
+
+_FOR = re.compile(r"^\s*(?P<type>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\s(?P<as>\S+)\s+(?P<alias>\S+)\s*)?\Z")
 
 
 def _problem(message: str, suggestion: str | None = None) -> PydanticCustomError:
@@ -152,8 +168,8 @@ def _for_clause(value: str) -> str:
     return value
 
 
-RuleId = Annotated[str, AfterValidator(_rule_id), Field(json_schema_extra={"pattern": _RULE_ID.pattern})]
-Name = Annotated[str, AfterValidator(_name), Field(json_schema_extra={"pattern": _NAME.pattern})]
+RuleId = Annotated[str, AfterValidator(_rule_id), Field(json_schema_extra={"pattern": _json_pattern(_RULE_ID)})]
+Name = Annotated[str, AfterValidator(_name), Field(json_schema_extra={"pattern": _json_pattern(_NAME)})]
 _UNIT_WORDS = sorted({*DURATION_UNITS, *(unit[:-1] for unit in DURATION_UNITS)}, key=len, reverse=True)
 DURATION_PATTERN = rf"^\s*\d+\s*({'|'.join(_UNIT_WORDS)})\s*$"
 """What editors accept as a duration: a whole number and a unit, singular or plural (``2 business_days``)."""
@@ -240,10 +256,34 @@ class Escalation(_Strict):
 
 
 class Expectation(_Strict):
-    """One finding a test expects."""
+    """One finding a test expects: a subject, or a group (its rendered key and its members)."""
 
-    subject: str = Field(min_length=1, description="The subject's id (for an opening, its opening id).")
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        populate_by_name=False,
+        json_schema_extra={"oneOf": [{"required": ["subject"]}, {"required": ["group"]}]},
+    )
+
+    subject: str | None = Field(
+        default=None, min_length=1, description="The subject's id (for an opening, its opening id; for a group, "
+        "its first member)."
+    )  # fmt: skip
+    group: str | None = Field(
+        default=None, min_length=1, description="A group's rendered key (the rule's task.key), instead of subject."
+    )
+    members: list[str] | None = Field(
+        default=None, min_length=1, description="With group: the ids of every member of the group, in any order."
+    )
     owner: str | None = Field(default=None, description="The expected owner (a role or staff:<id>).")
+
+    @model_validator(mode="after")
+    def _one_of_subject_or_group(self) -> Expectation:
+        if (self.subject is None) == (self.group is None):
+            raise ValueError("write either subject: <id> or group: <key> (with its members)")
+        if self.members is not None and self.group is None:
+            raise ValueError("members: goes with group: <key>")
+        return self
 
 
 class RuleTest(_Strict):
@@ -294,10 +334,10 @@ class Pack(_Strict):
     """A rule pack: a named, versioned set of rules with their parameters and tests."""
 
     pack: Annotated[str, AfterValidator(_pack_name)] = Field(
-        description="The pack's name, e.g. dental-core.", json_schema_extra={"pattern": _PACK_NAME.pattern}
+        description="The pack's name, e.g. dental-core.", json_schema_extra={"pattern": _json_pattern(_PACK_NAME)}
     )
     version: Annotated[str, AfterValidator(_semver)] = Field(
-        description="Semantic version, e.g. 1.0.0.", json_schema_extra={"pattern": _SEMVER.pattern}
+        description="Semantic version, e.g. 1.0.0.", json_schema_extra={"pattern": _json_pattern(_SEMVER)}
     )
     description: str | None = Field(default=None, description="What the pack is for.")
     roles: list[Name] = Field(default_factory=list, description="Roles the pack uses beyond the built-in ones.")

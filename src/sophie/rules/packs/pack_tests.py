@@ -6,24 +6,28 @@ sections, an optional ``practice`` (default: :data:`DEFAULT_PRACTICE`, open Mon-
 08:00-17:00 UTC, no holidays) and an optional ``as_of`` (default: the test's ``now``).
 Fixtures are validated when the pack loads, so a record missing a required field is a
 located load error, not a failing test. Expectations are exhaustive: the findings of
-the rule must be exactly the ``expect`` list (``[]``: the rule must not fire).
+the rule must be exactly the ``expect`` list (``[]``: the rule must not fire). An
+expectation names a ``subject`` (for a group: its first member), or a ``group`` by its
+rendered key with its ``members`` (any order).
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sophie.errors import ConfigurationError, SnapshotError
 from sophie.model import Snapshot, parse_snapshot
 from sophie.rules.diagnostics import suggest, textify
+from sophie.rules.evaluation import Evaluation, evaluate_rules
+from sophie.rules.packs.compiled_pack import CompiledPack, CompiledRule, CompiledTest
+from sophie.rules.packs.params import coerce_param
 
 if TYPE_CHECKING:
     from sophie.rules.diagnostics import Collector
-    from sophie.rules.evaluation import Evaluation
+    from sophie.rules.evaluation import Evaluation, Finding
     from sophie.rules.packs.compiled_pack import CompiledPack, CompiledRule
     from sophie.rules.packs.pack_schema import RuleTest
     from sophie.rules.packs.yaml_source import PathKey
@@ -34,6 +38,7 @@ __all__ = [
     "TestReport",
     "TestResult",
     "compile_test",
+    "group_label",
     "run_pack_tests",
 ]
 
@@ -45,30 +50,6 @@ DEFAULT_PRACTICE: Mapping[str, Any] = {
     "holidays": [],
 }
 """The practice a test runs against when its ``given`` has none."""
-
-
-@dataclass(frozen=True)
-class CompiledTest:
-    """A checked test of one rule.
-
-    Attributes:
-        rule_id: The rule under test.
-        name: The test's name.
-        now: The evaluation time.
-        snapshot: The fixture, validated.
-        params: Parameter overrides for this test.
-        expect: Expected findings as ``(subject id, owner or None)``.
-        file / line: Where the test is written.
-    """
-
-    rule_id: str
-    name: str
-    now: datetime
-    snapshot: Snapshot = field(repr=False)
-    params: Mapping[str, object]
-    expect: tuple[tuple[str, str | None], ...]
-    file: str
-    line: int
 
 
 def _problem_path(base: PathKey, collection: str, index: int | None, field: str) -> PathKey:
@@ -97,8 +78,6 @@ def compile_test(
     Returns:
         The compiled test, or ``None`` when it has problems (they are in ``out``).
     """
-    from sophie.rules.packs.params import coerce_param
-
     given_path: PathKey = (*path, "given")
     textify(Snapshot, test.given, given_path, out.source)
     data: dict[str, Any] = dict(test.given)
@@ -143,10 +122,22 @@ def compile_test(
         now=test.now,
         snapshot=snapshot,
         params=params,
-        expect=tuple((e.subject, e.owner) for e in test.expect),
+        expect=tuple((_expected(e.subject, e.group, e.members), e.owner) for e in test.expect),
         file=out.source.file,
         line=out.source.locate(path).line,
     )
+
+
+def group_label(key: str, members: Sequence[str] | None) -> str:
+    """Return how a test names a group: ``group KEY [m1, m2]`` (members sorted), or ``group KEY``."""
+    return f"group {key}" if members is None else f"group {key} [{', '.join(sorted(members))}]"
+
+
+def _expected(subject: str | None, group: str | None, members: Sequence[str] | None) -> str:
+    if group is not None:
+        return group_label(group, members)
+    assert subject is not None
+    return subject
 
 
 @dataclass(frozen=True)
@@ -213,11 +204,18 @@ def _show(pairs: Sequence[tuple[str, str | None]]) -> str:
     return "[" + ", ".join(subject if owner is None else f"{subject} ({owner})" for subject, owner in pairs) + "]"
 
 
-def _matches(expected: Sequence[tuple[str, str | None]], actual: Sequence[tuple[str, str]]) -> bool:
+def _names(finding: Finding) -> tuple[str, ...]:
+    """What an expectation may call a finding: its subject, and for a group its key with or without members."""
+    if not finding.members:
+        return (finding.subject_id,)
+    return (finding.subject_id, group_label(finding.key, None), group_label(finding.key, finding.member_ids))
+
+
+def _matches(expected: Sequence[tuple[str, str | None]], actual: Sequence[Finding]) -> bool:
     remaining = list(actual)
     for subject, owner in expected:
         for candidate in remaining:
-            if candidate[0] == subject and (owner is None or candidate[1] == owner):
+            if subject in _names(candidate) and (owner is None or candidate.owner == owner):
                 remaining.remove(candidate)
                 break
         else:
@@ -227,19 +225,17 @@ def _matches(expected: Sequence[tuple[str, str | None]], actual: Sequence[tuple[
 
 def run_test(pack: CompiledPack, rule: CompiledRule, test: CompiledTest) -> TestResult:
     """Run one test of one rule."""
-    from sophie.rules.evaluation import evaluate_rules
-
     try:
         evaluation: Evaluation | None = evaluate_rules(pack, [rule], test.snapshot, test.now, test.params)
     except Exception as err:  # a broken fixture or calendar fails the test, not the run
         evaluation = None
         errors: tuple[str, ...] = (f"{type(err).__name__}: {err}",)
+    findings: tuple[Finding, ...] = ()
     if evaluation is not None:
         errors = tuple(f"{e.subject_id or '*'}: {e.message}" for e in evaluation.errors)
-        actual = tuple((f.subject_id, f.owner) for f in evaluation.findings)
-    else:
-        actual = ()
-    passed = not errors and _matches(test.expect, actual)
+        findings = evaluation.findings
+    actual = tuple((_names(f)[-1], f.owner) for f in findings)
+    passed = not errors and _matches(test.expect, findings)
     return TestResult(pack.name, rule.id, test.name, passed, test.expect, actual, errors, test.file, test.line)
 
 

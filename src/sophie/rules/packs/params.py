@@ -18,6 +18,7 @@ from sophie.model.calendar import BusinessDuration
 from sophie.rules.diagnostics import suggest
 from sophie.rules.language.durations import DurationSyntaxError, parse_duration
 from sophie.rules.language.types import type_of_value
+from sophie.rules.probes import plain_value
 
 if TYPE_CHECKING:
     from sophie.rules.packs.compiled_pack import CompiledPack
@@ -52,8 +53,6 @@ def coerce_param(pack: str | None, name: str, default: object, value: object) ->
         wanted.item is None or got.item is None or got.item.kind in (wanted.item.kind, "any")
     )
     if (wanted.kind == "list" and not lists) or not (same or widening):
-        from sophie.rules.evaluation import plain_value  # evaluation imports this module
-
         raise ConfigurationError(
             f"parameter {name}{_of(pack)} takes {wanted.describe()} (default {plain_value(default)!r}), "
             f"got {plain_value(value)!r}"

@@ -16,8 +16,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -43,7 +45,7 @@ from sophie.execution.stores.outbox import OutboxMessage, message_for_change
 from sophie.execution.stores.sqlite.integrity import SqliteIntegrity, decode_event, read_marker, write_marker
 from sophie.execution.stores.sqlite.schema import DAY_SQL, OPEN_SQL, WATCHED_SQL, migrate
 from sophie.execution.stores.verify import ChainMarker
-from sophie.execution.tasks import ChangeKind, Task, TaskChange, TaskStatus, priority_rank
+from sophie.execution.tasks import ChangeKind, MemberRef, Task, TaskChange, TaskStatus, priority_rank
 from sophie.model.calendar import BusinessCalendar
 from sophie.model.enums import Priority
 from sophie.model.records import Practice
@@ -61,7 +63,7 @@ _TASK_COLUMNS = (
     "patient_id", "title", "owner_role", "owner_id", "priority", "status", "created_at", "updated_at", "due_at",
     "escalation_level", "snoozed_until", "blocked_since", "blocked_until", "blocked_reason", "blocked_seconds",
     "done_at", "verified_at", "resolved_at", "resolution", "expires_at", "reopen_count", "evidence_json", "version",
-    "timezone",
+    "timezone", "members_json",
 )  # fmt: skip
 _INSERT_TASK = f"INSERT INTO task ({', '.join(_TASK_COLUMNS)}) VALUES ({', '.join('?' * len(_TASK_COLUMNS))})"
 _UPDATE_TASK = f"UPDATE task SET {', '.join(f'{c} = ?' for c in _TASK_COLUMNS[1:])} WHERE id = ? AND version = ?"
@@ -99,6 +101,7 @@ def _row(task: Task) -> tuple[Any, ...]:
         task.blocked_reason, task.blocked_time.total_seconds(), _stamp(task.done_at), _stamp(task.verified_at),
         _stamp(task.resolved_at), task.resolution, _stamp(task.expires_at), task.reopen_count,
         json.dumps(task.evidence, sort_keys=True, separators=(",", ":")), task.version, task.timezone,
+        json.dumps([[m.subject_id, m.patient_id] for m in task.members], separators=(",", ":")),
     )  # fmt: skip
 
 
@@ -125,6 +128,7 @@ def _task(row: sqlite3.Row) -> Task:
         verified_at=when("verified_at"), resolved_at=when("resolved_at"), resolution=row["resolution"],
         expires_at=when("expires_at"), reopen_count=row["reopen_count"], evidence=json.loads(row["evidence_json"]),
         version=row["version"], timezone=row["timezone"],
+        members=tuple(MemberRef(str(m[0]), m[1] and str(m[1])) for m in json.loads(row["members_json"])),
     )  # fmt: skip
 
 
@@ -160,6 +164,8 @@ class SqliteLedger(SqliteIntegrity):
     ):
         self.path = path
         self._hook = statement_hook
+        _refuse_empty_file(path)
+        _create_in_one_step(path)
         self._key = audit_key_from_environment() if audit_key == "environment" else audit_key
         try:
             self._db = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
@@ -358,7 +364,7 @@ class SqliteLedger(SqliteIntegrity):
         sql = (
             f"SELECT coalesce(owner_id, '') AS owner, sum({OPEN_SQL}) AS open, "
             f"sum({OPEN_SQL} AND due_at < ?) AS overdue, sum({OPEN_SQL} AND due_at >= ? AND due_at < ?) AS today, "
-            f"sum(status = 'backlog') AS backlog FROM task WHERE ({OPEN_SQL} OR status = 'backlog')"
+            f"sum(status = 'backlog') AS backlog FROM task WHERE {OPEN_SQL}"  # backlog is open-ish: one index
         )
         params: list[Any] = [_stamp(now), _stamp(now), _stamp(day_end)]
         if practice_id is not None:
@@ -604,3 +610,48 @@ class SqliteLedger(SqliteIntegrity):
         if practice is None:
             return None
         return BusinessCalendar.shared(practice.timezone, practice.hours, practice.holidays)
+
+
+def _create_in_one_step(path: str) -> None:
+    """Create a missing ledger file whole: built beside it, then linked into place.
+
+    So sophie itself never leaves a 0-byte ledger (a process killed while creating one
+    leaves only its temporary file), and :func:`_refuse_empty_file` can refuse every empty
+    one. If another process links its ledger first, that one is used. Where hard links are
+    not available, the ledger is created in place as SQLite does.
+    """
+    if path == ":memory:" or path.startswith("file:") or os.path.exists(path):
+        return
+    temp = f"{path}.{os.getpid()}.new"
+    try:
+        db = sqlite3.connect(temp, isolation_level=None)
+        try:
+            migrate(db, path=path, now=_stamp(datetime.now(UTC)) or "")
+        finally:
+            db.close()
+        with contextlib.suppress(FileExistsError):  # another process created it first
+            os.link(temp, path)
+    except (OSError, sqlite3.DatabaseError):
+        pass  # created in place below, or the real open reports why it cannot be
+    finally:
+        for suffix in ("", "-journal"):
+            with contextlib.suppress(OSError):
+                os.remove(temp + suffix)
+
+
+def _refuse_empty_file(path: str) -> None:
+    """Refuse a ledger file that exists but is empty, rather than start a new ledger in it.
+
+    SQLite takes a 0-byte file for a new database: a ledger emptied by a failed restore
+    would silently become a fresh one, and every open task would be created and notified
+    again. Sophie creates new ledgers in one step (:func:`_create_in_one_step`).
+    """
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        empty = os.path.getsize(path) == 0
+        wal = os.path.getsize(path + "-wal") if os.path.exists(path + "-wal") else 0
+    except OSError:
+        return  # missing or unreadable: sqlite3 creates it or reports why
+    if empty and not wal:
+        raise LedgerError(f"ledger file is empty: {path}; restore it or remove it")

@@ -1,9 +1,14 @@
 """Python source generation from the typed IR.
 
-The emitter turns IR nodes into Python expression source. Everything it writes is its own:
-identifiers it invents (``_v1``, ``_t2``, ``h3``), attribute names the checker validated
-against the model, and literals written with ``repr`` of checked values (anything else,
-such as a ``Decimal``, is bound in the namespace by name). Analyst text never reaches it.
+The emitter turns IR nodes into Python expression source. What reaches that source:
+identifiers the emitter invents (``_v1``, ``_t2``, ``h3``); operators from its own fixed
+tables; parameter names, only as ``repr`` string keys; literals, only as ``repr`` of
+``None``, bools, ints, floats and strings (anything else, such as a ``Decimal``, is bound in
+the namespace by name); and attribute names, which come from the analyst's text. Those are
+the one piece of analyst text written as code, so each is checked here, at generation time,
+against :data:`~sophie.model.fields.READABLE_NAMES` (the declared fields and derived values
+of the entity type read from), independently of the checker: any other name raises
+:class:`~sophie.errors.ForbiddenAttributeError` before source is generated.
 
 Semantics follow :mod:`sophie.rules.language.interpreter` exactly; null guards are emitted only
 where a value's type is optional, and values that are the same for the whole run
@@ -18,6 +23,10 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from sophie.errors import ForbiddenAttributeError
+from sophie.model.fields import READABLE_NAMES
+from sophie.rules.language.compilation.codegen_aggregates import emit_aggregate
+from sophie.rules.language.compilation.codegen_time import emit_business_compare, emit_time_cutoff
 from sophie.rules.language.expressions_ir import (
     Aggregate,
     Arith,
@@ -41,15 +50,17 @@ from sophie.rules.language.functions_builtin import (
     business_add,
     business_age_holds,
     business_cutoff,
+    concat,
+    contains,
     days_back,
     local_day_start,
     wall_add,
     wall_sub,
 )
 
-__all__ = ["Emitter", "base_namespace", "subject_chain"]
+__all__ = ["Emitter", "base_namespace", "readable_name", "subject_chain"]
 
-_ATOM = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9][0-9.e+-]*|\(-[0-9][0-9.e+-]*\)|'[^'\\]*'|\"[^\"\\]*\")$")
+_ATOM = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9][0-9.e+-]*|\(-[0-9][0-9.e+-]*\)|'[^'\\]*'|\"[^\"\\]*\")\Z")
 _ORDER = frozenset({"<", "<=", ">", ">="})
 _PY_OPS = {"not_in": "not in", "is_not": "is not"}
 _CONTEXT_OPS = {"+b": "_badd", "+w": "_wadd", "-w": "_wsub"}
@@ -57,12 +68,6 @@ _CONTEXT_OPS = {"+b": "_badd", "+w": "_wadd", "-w": "_wsub"}
 
 def _to_decimal(value: object) -> object:
     return Decimal(repr(value)) if isinstance(value, float) else value
-
-
-def _contains(item: object, container: object) -> bool:
-    if container is None or (item is None and isinstance(container, str)):
-        return False
-    return item in container  # type: ignore[operator]
 
 
 def _call_null_safe(function: Callable[..., object], *args: object) -> object:
@@ -79,7 +84,8 @@ def base_namespace() -> dict[str, Any]:
     return {
         "__builtins__": builtins,
         "_dec": _to_decimal,
-        "_in": _contains,
+        "_in": contains,
+        "_cat": concat,
         "_nullsafe": _call_null_safe,
         "_nullsafe_ctx": _call_null_safe_ctx,
         "_badd": business_add,
@@ -228,11 +234,12 @@ class Emitter:
         if isinstance(node, Param):
             return f"params[{node.name!r}]"
         if isinstance(node, Attr):
+            name = readable_name(node)
             obj = self.emit(node.obj)
             if not node.obj.type.optional:
-                return f"{obj}.{node.name}"
+                return f"{obj}.{name}"
             first, later = self.bind(obj)
-            return f"(None if {first} is None else {later}.{node.name})"
+            return f"(None if {first} is None else {later}.{name})"
         if isinstance(node, Not):
             return f"(not {self.emit(node.operand)})"
         if isinstance(node, Neg):
@@ -276,7 +283,9 @@ class Emitter:
         left, right = self.emit(node.left), self.emit(node.right)
 
         def combine(a: str, b: str) -> str:
-            helper = _CONTEXT_OPS.get(node.op)
+            helper = _CONTEXT_OPS.get(node.op) or ("_cat" if node.op == "+" and node.type.kind == "str" else None)
+            if helper == "_cat":
+                return f"_cat({a}, {b})"
             return f"{helper}(ctx, {a}, {b})" if helper else f"({a} {node.op} {b})"
 
         if not (node.left.type.optional or node.right.type.optional):
@@ -291,8 +300,6 @@ class Emitter:
 
     def compare(self, node: Compare) -> str:
         """Return source for a (chained) comparison; each middle operand is evaluated once."""
-        from sophie.rules.language.compilation.codegen_time import emit_time_cutoff
-
         operands, ops = node.operands, node.ops
         if self.hoist_enabled and len(ops) == 1 and ops[0] in _ORDER:
             rewritten = emit_time_cutoff(self, node)
@@ -300,7 +307,7 @@ class Emitter:
                 return rewritten
         sources = []
         for i, operand in enumerate(operands):
-            if i and ops[i - 1] in ("in", "not_in") and _constant_items(operand):
+            if i and ops[i - 1] in ("in", "not_in") and _constant_items(operand) and not _numbers(operands[i - 1]):
                 values = frozenset(item.value for item in operand.items)  # type: ignore[attr-defined]
                 sources.append(self.constant(values))
             else:
@@ -337,15 +344,15 @@ class Emitter:
             if isinstance(other_node, Const):
                 return repr((other_node.value is None) == (op == "=="))
             return f"{other} is {'not ' if op == '!=' else ''}None"
-        if op in ("in", "not_in") and (right.type.optional or (right.type.kind == "str" and left.type.optional)):
+        if op in ("in", "not_in") and (
+            right.type.optional or (right.type.kind == "str" and left.type.optional) or _numbers(left)
+        ):
             test = f"_in({left_first}, {right_first})"
             return test if op == "in" else f"(not {test})"
         return f"{left_first} {_PY_OPS.get(op, op)} {right_first}"
 
     def business_compare(self, node: BusinessAgeCompare) -> str:
         """Return source for ``business_age(t) <op> d``, through a per-run cut-off when ``d`` is fixed."""
-        from sophie.rules.language.compilation.codegen_time import emit_business_compare
-
         return emit_business_compare(self, node)
 
     def call(self, node: Call) -> str:
@@ -364,9 +371,26 @@ class Emitter:
 
     def aggregate(self, node: Aggregate) -> str:
         """Return source for an aggregate (a call of a generated loop function)."""
-        from sophie.rules.language.compilation.codegen_aggregates import emit_aggregate
-
         return emit_aggregate(self, node)
+
+
+def readable_name(node: Attr) -> str:
+    """Return the attribute name of ``node`` if the model lets rules read it, else refuse.
+
+    Raises:
+        ForbiddenAttributeError: If the object is not an entity, or the name is not one of
+            its entity type's declared fields and derived values.
+    """
+    obj_type = node.obj.type
+    entity = obj_type.entity if obj_type.kind == "entity" and obj_type.entity else ""
+    if node.name not in READABLE_NAMES.get(entity, ()) or not node.name.isidentifier():
+        raise ForbiddenAttributeError(entity, node.name)
+    return node.name
+
+
+def _numbers(node: Node) -> bool:
+    """Whether membership of ``node`` must compare numbers as numbers (money against float literals)."""
+    return node.type.kind in ("decimal", "number", "any")
 
 
 def _is_none(node: Node) -> bool:

@@ -18,11 +18,11 @@ from sophie.rules.language.expressions_ir import Aggregate
 from sophie.rules.language.functions_builtin import LIST_IMPLS
 
 if TYPE_CHECKING:
-    from sophie.rules.language.compilation.codegen import Emitter
+    from sophie.rules.language.compilation.emitting import Emitting
 
 __all__ = ["emit_aggregate"]
 
-_OUTER_NAME = re.compile(r"^(?:p\d+|h\d+|_v\d+|s|now|today|practice|params|cal|ctx)$")
+_OUTER_NAME = re.compile(r"^(?:p\d+|h\d+|_v\d+|s|now|today|practice|params|cal|ctx)\Z")
 _EMPTY = {"any": "False", "all": "True", "count": "0", "len": "0", "min": "None", "max": "None"}
 
 
@@ -35,7 +35,7 @@ def _outer_names(source: str, own: str) -> list[str]:
     return sorted(names)
 
 
-def emit_aggregate(emitter: Emitter, node: Aggregate) -> str:
+def emit_aggregate(emitter: Emitting, node: Aggregate) -> str:
     """Return source calling a generated loop function for ``node`` (a null list counts as empty)."""
     items = emitter.emit(node.iterable)
     if node.element is None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sophie.rules.language.expressions_ir import BusinessAgeCompare, Call, Compare, Node
 
 if TYPE_CHECKING:
-    from sophie.rules.language.compilation.codegen import Emitter
+    from sophie.rules.language.compilation.emitting import Emitting
 
 __all__ = ["emit_business_compare", "emit_time_cutoff"]
 
@@ -26,7 +26,7 @@ _AGE = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
 _DAYS_SINCE = {">": ("<", 0), ">=": ("<", 1), "<": (">=", 1), "<=": (">=", 0)}
 
 
-def emit_business_compare(emitter: Emitter, node: BusinessAgeCompare) -> str:
+def emit_business_compare(emitter: Emitting, node: BusinessAgeCompare) -> str:
     """Return source for ``business_age(t) <op> d``; a fixed ``d`` becomes a per-run cut-off."""
     since_first, since_ref = emitter.bind(emitter.emit(node.since))
     duration = emitter.emit(node.duration)
@@ -53,7 +53,7 @@ def _time_call(node: Node) -> Call | None:
     return node if node.function.impl.__module__ == "sophie.rules.language.functions_builtin" else None
 
 
-def emit_time_cutoff(emitter: Emitter, node: Compare) -> str | None:
+def emit_time_cutoff(emitter: Emitting, node: Compare) -> str | None:
     """Return ``age(t)``/``days_since(t)`` against a run constant as a cut-off test, or ``None``."""
     left, right = node.operands
     op = node.ops[0]
