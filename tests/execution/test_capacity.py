@@ -9,9 +9,9 @@ import pytest
 from execution_fakes import Finding, Rule, at, evaluation, member, practice_snapshot
 
 from sophie.errors import TransitionError
-from sophie.execution import ExecutionSettings, SqliteLedger, apply_evaluation
+from sophie.execution import ExecutionSettings, SqliteLedger, apply_evaluation, open_ledger
 from sophie.execution.capacity import money_at_stake
-from sophie.execution.stores.sqlite.schema import LATEST_VERSION, MIGRATIONS
+from sophie.execution.stores.schema import LATEST_VERSION, STEPS
 from sophie.execution.tasks import TaskStatus
 
 RULE = Rule()
@@ -39,7 +39,7 @@ def test_money_at_stake_reads_money_fields_only():
     assert money_at_stake(result.changes[0].task) == 80
 
 
-def test_the_day_holds_capacity_and_the_rest_waits_by_priority_money_then_age():
+def test_the_day_holds_capacity_and_the_rest_waits_by_priority_money_then_age(ledger_url):
     findings = [
         Finding("tp-1", NOW + timedelta(days=1)),
         Finding("tp-2", NOW + timedelta(days=1), evidence={"plan.unscheduled_total": 900}),
@@ -47,7 +47,7 @@ def test_the_day_holds_capacity_and_the_rest_waits_by_priority_money_then_age():
         Finding("tp-4", NOW + timedelta(days=1), evidence={"plan.unscheduled_total": 50}),
         Finding("tp-5", NOW + timedelta(days=1), priority="urgent"),
     ]
-    with SqliteLedger(":memory:") as ledger:
+    with open_ledger(ledger_url) as ledger:
         result = cycle(ledger, findings)
         status = {c.task.subject_id: c.task.status for c in result.changes}
         # urgent apart; high first, then the most money
@@ -77,9 +77,9 @@ def test_the_day_holds_capacity_and_the_rest_waits_by_priority_money_then_age():
         assert cycle(ledger, firing, now=later, seen={RULE.id: [f.subject_id for f in findings]}).changes == ()
 
 
-def test_actions_on_backlog_tasks_and_release_when_a_person_closes_one():
+def test_actions_on_backlog_tasks_and_release_when_a_person_closes_one(ledger_url):
     findings = [Finding(f"tp-{n}", NOW + timedelta(days=1)) for n in range(1, 5)]
-    with SqliteLedger(":memory:") as ledger:
+    with open_ledger(ledger_url) as ledger:
         cycle(ledger, findings)  # a day of two, a backlog of two (same age: ordered by id)
         waiting = ledger.queue(backlog=True)
         assert len(waiting) == 2 and waiting[0].id < waiting[1].id
@@ -112,8 +112,8 @@ def test_a_version_2_ledger_migrates_its_tasks_into_the_backlog_schema(tmp_path)
     # rebuild a version-2 ledger holding the same rows
     old = tmp_path / "v2.db"
     v2 = sqlite3.connect(old)
-    for statements in MIGRATIONS[:2]:
-        for statement in statements:
+    for step in STEPS[:2]:
+        for statement in step.sqlite:
             assert isinstance(statement, str)
             v2.execute(statement)
     v2.execute("PRAGMA user_version = 2")

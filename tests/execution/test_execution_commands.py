@@ -179,7 +179,7 @@ def bad_snapshot(tmp_path: Path) -> Path:
         (lambda a, t: a.__setitem__(9, "yesterday"), "is not an ISO 8601 datetime"),
         (lambda a, t: a.extend(["--format", "xml"]), "'xml' is not one of"),
         (lambda a, t: a.__setitem__(1, "nope"), "unknown adapter 'nope'"),
-        (lambda a, t: a.__setitem__(7, "postgresql://db/sophie"), "unsupported ledger 'postgresql'"),
+        (lambda a, t: a.__setitem__(7, "mysql://db/sophie"), "unsupported ledger 'mysql'"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_the_ledger_byte_for_byte_untouched(files, tmp_path, change, message):

@@ -11,7 +11,7 @@ from execution_fakes import CLINIC_STAFF, HOURS, NY, PRACTICE_ID, Finding, Membe
 from sophie.errors import RuleError
 from sophie.execution import SqliteLedger, TaskStatus, run_cycle
 from sophie.execution.realtime.incremental import PracticeState, Scope, run_incremental_cycle
-from sophie.execution.stores.sqlite.schema import MIGRATIONS
+from sophie.execution.stores.schema import LATEST_VERSION, STEPS
 from sophie.execution.stores.task_cache import CachedTaskLedger
 from sophie.model import Snapshot
 from sophie.rules import compile_pack, evaluate, parse_yaml
@@ -141,7 +141,7 @@ def test_an_evaluation_that_saw_some_members_cleared_and_not_the_others_keeps_th
 def test_a_ledger_written_with_the_schema_before_groups_opens_with_its_tasks_about_their_subject(tmp_path):
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as db:
-        for statement in (*MIGRATIONS[0], *MIGRATIONS[1]):
+        for statement in (*STEPS[0].sqlite, *STEPS[1].sqlite):
             db.execute(statement)
         db.execute("PRAGMA user_version = 2")
         db.execute(
@@ -155,7 +155,7 @@ def test_a_ledger_written_with_the_schema_before_groups_opens_with_its_tasks_abo
         (task,) = ledger.open_tasks()
         assert (task.key, task.members, task.member_ids) == ("p1:claims.not_sent:claim:c-1", (), ("c-1",))
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert db.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
 
 
 @pytest.mark.parametrize(

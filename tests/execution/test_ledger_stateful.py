@@ -1,4 +1,4 @@
-"""The SQLite ledger against an in-memory model, under random cycles, actions, clock moves and crashes.
+"""The ledger stores (SQLite, PostgreSQL) against an in-memory model, under random cycles, actions, clock moves and crashes.
 
 Invariants after every step: the ledger holds exactly the model's tasks with the model's
 statuses (none lost, none duplicated), at most one open-ish task per key, every change
@@ -14,15 +14,19 @@ twice, and none lost.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
+import pytest
 from execution_fakes import PRACTICE_ID, Finding, Rule, at, evaluation, member, practice_snapshot
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from sophie.execution import ExecutionSettings, SqliteLedger, TransitionError, apply_evaluation
+from ledger_stores import POSTGRES_ENV, postgres_schema, raw
+from sophie.execution import ExecutionSettings, SqliteLedger, TransitionError, apply_evaluation, open_ledger
 from sophie.execution.tasks import OPEN_STATUSES
 
 SUBJECTS = ("tp-1", "tp-2", "tp-3", "tp-4")
@@ -76,9 +80,12 @@ class LedgerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.hook = FailAt()
-        self.ledger = SqliteLedger(":memory:", statement_hook=self.hook)
+        self.ledger = self.make_ledger()
         self.now = at("2026-03-09T09:00")
         self.tasks: dict[str, ModelTask] = {}
+
+    def make_ledger(self):
+        return SqliteLedger(":memory:", statement_hook=self.hook)
 
     def teardown(self) -> None:
         self.ledger.close()
@@ -196,39 +203,40 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def tasks_match_the_model(self) -> None:
-        rows = self.ledger._db.execute("SELECT id, status, verified_at IS NOT NULL FROM task").fetchall()
+        rows = raw(self.ledger, "SELECT id, status, verified_at IS NOT NULL FROM task")
         assert {row[0]: (row[1], bool(row[2])) for row in rows} == {
             t.id: (t.status, t.verified) for t in self.tasks.values()
         }
 
     @invariant()
     def one_open_task_per_key(self) -> None:
-        duplicates = self.ledger._db.execute(
+        duplicates = raw(
+            self.ledger,
             "SELECT key FROM task WHERE status IN ('open','acknowledged','snoozed','blocked','backlog') GROUP BY key "
-            "HAVING count(*) > 1"
-        ).fetchall()
+            "HAVING count(*) > 1",
+        )
         assert duplicates == []
         assert all(t.key.startswith(f"{PRACTICE_ID}:") for t in self.tasks.values())
 
     @invariant()
     def every_change_is_audited_once(self) -> None:
-        counts = dict(self.ledger._db.execute("SELECT task_id, count(*) FROM task_event GROUP BY task_id").fetchall())
+        counts = dict(raw(self.ledger, "SELECT task_id, count(*) FROM task_event GROUP BY task_id"))
         assert counts == {t.id: t.events for t in self.tasks.values()}
         assert self.ledger.verify_audit() == sum(t.events for t in self.tasks.values())
 
     @invariant()
     def no_release_twice(self) -> None:
-        released = self.ledger._db.execute(
-            "SELECT task_id, json_extract(data_json, '$.version') v, count(*) FROM task_event "
-            "WHERE kind = 'released' GROUP BY task_id, v HAVING count(*) > 1"
-        ).fetchall()
-        assert released == []
-        assert self.ledger._db.execute("SELECT count(*) FROM task_event WHERE kind = 'released' "
-                                       "AND from_status != 'backlog'").fetchone()[0] == 0  # fmt: skip
+        released = [
+            (task_id, json.loads(data)["version"])
+            for task_id, data in raw(self.ledger, "SELECT task_id, data_json FROM task_event WHERE kind = 'released'")
+        ]
+        assert len(released) == len(set(released))
+        assert raw(self.ledger, "SELECT count(*) FROM task_event WHERE kind = 'released' "
+                                "AND from_status != 'backlog'")[0][0] == 0  # fmt: skip
 
     @invariant()
     def one_notification_each_time_a_task_enters_the_day(self) -> None:
-        counts = dict(self.ledger._db.execute("SELECT task_id, count(*) FROM outbox GROUP BY task_id").fetchall())
+        counts = dict(raw(self.ledger, "SELECT task_id, count(*) FROM outbox GROUP BY task_id"))
         assert counts == {t.id: t.outbox for t in self.tasks.values() if t.outbox}
 
 
@@ -236,3 +244,23 @@ LedgerMachine.TestCase.settings = settings(
     max_examples=150, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 TestLedgerAgainstModel = LedgerMachine.TestCase
+
+
+class PostgresLedgerMachine(LedgerMachine):
+    """The same machine on PostgreSQL, each example in a schema of its own."""
+
+    def make_ledger(self):
+        self.schema = postgres_schema()
+        return open_ledger(self.schema.__enter__(), statement_hook=self.hook)
+
+    def teardown(self) -> None:
+        super().teardown()
+        self.schema.__exit__(None, None, None)
+
+
+PostgresLedgerMachine.TestCase.settings = settings(
+    max_examples=60, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+TestPostgresLedgerAgainstModel = pytest.mark.skipif(
+    not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} is not set"
+)(PostgresLedgerMachine.TestCase)

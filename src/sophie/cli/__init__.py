@@ -27,6 +27,7 @@ from sophie.cli.rules_commands import (
 from sophie.cli.snapshot_commands import inspect_command, schema_group, snapshot_group
 from sophie.cli.watch_command import watch_command
 from sophie.cli.web_commands import report_command, serve_command, token_group, user_group
+from sophie.cli.worker_commands import worker_group
 
 __all__ = ["cli", "main"]
 
@@ -58,6 +59,7 @@ cli.add_command(outbox_group)
 cli.add_command(ledger_group)
 cli.add_command(docs_group)
 cli.add_command(watch_command)
+cli.add_command(worker_group)
 cli.add_command(serve_command)
 cli.add_command(report_command)
 cli.add_command(user_group)

@@ -62,16 +62,32 @@ def _queue_table(report: SimulationReport, limit: int) -> Table:
 
 
 @click.command("demo")
-@click.option("--patients", type=click.IntRange(min=200), default=2000, show_default=True,
-              help="Size of the synthetic practice.")
+@click.option(
+    "--patients", type=click.IntRange(min=200), default=2000, show_default=True, help="Size of the synthetic practice."
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same practice, same story.")
-@click.option("--days", type=click.IntRange(min=0, max=60), default=None,
-              help=f"Calendar days to run sophie over [default: 14; 0 above {SIMULATION_PATIENT_LIMIT:,} patients].")
-@click.option("--db", default=":memory:", show_default=True, metavar="URL",
-              help="Keep the ledger (sqlite:///PATH) to explore it afterwards with `sophie queue`.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=0, max=60),
+    default=None,
+    help=f"Calendar days to run sophie over [default: 14; 0 above {SIMULATION_PATIENT_LIMIT:,} patients].",
+)
+@click.option(
+    "--db",
+    default=":memory:",
+    show_default=True,
+    metavar="URL",
+    help="Keep the ledger (sqlite:///PATH) to explore it afterwards with `sophie queue`.",
+)
 @click.option("--now", type=AwareDateTime(), help="Read the practice at this time (default: a fixed Monday morning).")
-@click.option("--queue", "queue_limit", type=click.IntRange(min=0), default=15, show_default=True,
-              help="How many tasks of the final queue to show.")
+@click.option(
+    "--queue",
+    "queue_limit",
+    type=click.IntRange(min=0),
+    default=15,
+    show_default=True,
+    help="How many tasks of the final queue to show.",
+)
 @FORMAT_OPTION
 def demo_command(
     patients: int, seed: int, days: int | None, db: str, now: datetime | None, queue_limit: int, output_format: str

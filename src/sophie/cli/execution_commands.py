@@ -23,13 +23,17 @@ from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url,
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, AwareDateTime, moment_of, now_or
 from sophie.cli.ownership_options import ownership_options
 from sophie.cli.render import cell, console, echo, print_json
-from sophie.errors import ConfigurationError
+from sophie.errors import UnknownNameError
 from sophie.execution import (
     Action,
     CycleResult,
     SqliteLedger,
+    StoredLedger,
     Task,
     apply_evaluation,
+    is_postgres_url,
+    open_existing_ledger,
+    open_ledger,
     rules_by_id,
     sqlite_path,
 )
@@ -54,8 +58,12 @@ def _known_staff(db_url: str, config: SophieConfig | None) -> dict[str, str]:
     """Return the practice's staff names by id, as the last ``sophie run`` recorded them (empty if none)."""
     from sophie.web.site_store import SiteStore, site_store_path
 
-    path = sqlite_path(db_url)
-    site = config.server.site_db if config is not None and config.server.site_db else site_store_path(path)
+    if config is not None and config.server.site_db:
+        site = config.server.site_db
+    elif is_postgres_url(db_url):
+        return {}
+    else:
+        site = site_store_path(sqlite_path(db_url))
     if site == ":memory:" or not Path(site).is_file():
         return {}
     with SiteStore(site) as store:
@@ -74,11 +82,21 @@ def _check_staff(staff_id: str | None, db_url: str, config: SophieConfig | None)
     raise click.BadParameter(f"no staff member {staff_id!r} in the practice's directory{hint}", param_hint="--by")
 
 
-def _existing_ledger(db_url: str) -> SqliteLedger:
-    path = sqlite_path(db_url)
-    if path != ":memory:" and not Path(path).is_file():
-        raise ConfigurationError(f"no ledger at {path}; run `sophie run` first, or pass --db")
-    return SqliteLedger(path)
+def _existing_ledger(db_url: str) -> StoredLedger:
+    return open_existing_ledger(db_url)
+
+
+PRACTICE_OPTION = click.option(
+    "--practice", "practice_id", metavar="ID", help="The practice the task must belong to (a group's ledger)."
+)
+
+
+def _in_practice(ledger: StoredLedger, task_id: str, practice_id: str | None) -> str:
+    """Return the task's full id, refusing a task of another practice than ``--practice``."""
+    task = ledger.get(task_id)
+    if practice_id is not None and task.practice_id != practice_id:
+        raise UnknownNameError("task", f"{task_id} in practice {practice_id}")
+    return task.id
 
 
 def record_directory_beside(path: str, snapshot: Snapshot, config: SophieConfig | None) -> None:
@@ -192,7 +210,9 @@ def run_command(
     from sophie.rules import evaluate, parse_param_overrides
 
     config = command_config(config_path)
-    path = sqlite_path(ledger_url(db_url, config))
+    db_url = ledger_url(db_url, config)
+    if not is_postgres_url(db_url):
+        sqlite_path(db_url)  # a bad --db fails before any work
     ids = [practice_id] if config is None or practice_id is not None else [p.id for p in config.practices]
     plugins = Plugins()
     for one in ids:
@@ -206,13 +226,13 @@ def run_command(
         when = moment_of(snapshot, setup.adapter, setup.source, now)
         evaluation = evaluate(setup.packs, snapshot, when, params, max_findings=setup.settings.max_findings)
         versions = {pack.name: pack.version for pack in setup.packs}
-        with SqliteLedger(path) as ledger:
+        with open_ledger(db_url) as ledger:
             result = apply_evaluation(
                 ledger, snapshot, evaluation, rules=rules_by_id(setup.packs), now=when, settings=setup.settings,
                 packs=versions, plugins=plugins,
             )  # fmt: skip (observers run after the commit; their errors are logged as warnings)
-        if path != ":memory:":
-            record_directory_beside(path, snapshot, config)
+        if not is_postgres_url(db_url) and sqlite_path(db_url) != ":memory:":
+            record_directory_beside(sqlite_path(db_url), snapshot, config)
         if output_format == "json":
             print_json(result.as_dict())
         else:
@@ -234,6 +254,7 @@ def _due_filter(tasks: list[Task], overdue: bool, today: bool, now: datetime) ->
 @click.command("queue")
 @click.option("--role", help="Only tasks routed to this role.")
 @click.option("--staff", "staff_id", metavar="ID", help="Only tasks owned by this staff member.")
+@click.option("--practice", "practice_id", metavar="ID", help="Only this practice's tasks (a group's ledger).")
 @click.option("--overdue", is_flag=True, help="Only tasks past their due time.")
 @click.option("--today", is_flag=True, help="Only tasks due by the end of today (practice-local), overdue included.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Show at most N tasks (and say how many more).")
@@ -244,11 +265,12 @@ def _due_filter(tasks: list[Task], overdue: bool, today: bool, now: datetime) ->
 def queue_command(
     role: str | None,
     staff_id: str | None,
+    practice_id: str | None,
+    config_path: str | None,
+    db_url: str,
     overdue: bool,
     today: bool,
     limit: int | None,
-    config_path: str | None,
-    db_url: str,
     now: datetime | None,
     output_format: str,
 ) -> None:
@@ -262,8 +284,9 @@ def queue_command(
     if role and staff_id:
         raise click.UsageError("give --role or --staff, not both")
     with _existing_ledger(db_url) as ledger:
-        tasks = _due_filter(ledger.queue(role=role, staff_id=staff_id), overdue, today, now_or(now))
-        waiting = ledger.queue(role=role, staff_id=staff_id, backlog=True)
+        listed = ledger.queue(role=role, staff_id=staff_id, practice_id=practice_id)
+        tasks = _due_filter(listed, overdue, today, now_or(now))
+        waiting = ledger.queue(role=role, staff_id=staff_id, practice_id=practice_id, backlog=True)
     matching = len(tasks)
     if limit is not None:
         tasks = tasks[:limit]
@@ -279,6 +302,8 @@ def queue_command(
         )
         return
     who = f"role {role}" if role else f"staff {staff_id}" if staff_id else "everyone"
+    if practice_id:
+        who += f" in practice {practice_id}"
     which = " overdue" if overdue else " due today" if today else ""
     if not tasks:
         console().print(cell(f"No open{which} tasks for {who}."))
@@ -304,6 +329,7 @@ _OPTIONS_OF = {Action.SNOOZE: (_UNTIL,), Action.BLOCK: (_UNTIL, _REASON)}
 def _action_command(action: Action, summary: str) -> click.Command:
     @click.argument("task_id")
     @click.option("--by", "staff_id", metavar="STAFF_ID", help="Who acts (audited as staff:<id>; default cli).")
+    @PRACTICE_OPTION
     @CONFIG_OPTION
     @DB_OPTION
     @NOW_OPTION
@@ -311,6 +337,7 @@ def _action_command(action: Action, summary: str) -> click.Command:
     def command(
         task_id: str,
         staff_id: str | None,
+        practice_id: str | None,
         config_path: str | None,
         db_url: str,
         now: datetime | None,
@@ -323,6 +350,7 @@ def _action_command(action: Action, summary: str) -> click.Command:
         db_url = ledger_url(db_url, config)
         _check_staff(staff_id, db_url, config)
         with _existing_ledger(db_url) as ledger:
+            task_id = _in_practice(ledger, task_id, practice_id)
             result = ledger.transition(task_id, action, actor=actor, now=now_or(now), until=until, reason=reason)
         task = result.task
         if output_format == "json":
@@ -346,14 +374,17 @@ _action_command(Action.REOPEN, "Reopen a task (done, resolved, expired, snoozed 
 
 @task_group.command("show")
 @click.argument("task_id")
+@PRACTICE_OPTION
 @CONFIG_OPTION
 @DB_OPTION
 @FORMAT_OPTION
-def show_command(task_id: str, config_path: str | None, db_url: str, output_format: str) -> None:
+def show_command(
+    task_id: str, practice_id: str | None, config_path: str | None, db_url: str, output_format: str
+) -> None:
     """Show one task and its audit trail."""
     db_url = ledger_url(db_url, command_config(config_path))
     with _existing_ledger(db_url) as ledger:
-        task = ledger.get(task_id)
+        task = ledger.get(_in_practice(ledger, task_id, practice_id))
         events = ledger.audit(task.id)
     if output_format == "json":
         print_json({"task": task.as_detail(), "audit": [event.as_dict() for event in events]})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict
 from datetime import datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
@@ -19,21 +19,30 @@ from rich.table import Table
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, now_or
 from sophie.cli.render import cell, console, echo, print_json
 from sophie.errors import ConfigurationError
-from sophie.execution import SqliteLedger, sqlite_path
+from sophie.execution import is_postgres_url, open_existing_ledger, sqlite_path
 from sophie.notifiers.base import Notifier
 from sophie.notifiers.delivery import DeliveryReport, DeliveryWorker, RetryPolicy
 from sophie.notifiers.digests import DEFAULT_WINDOWS, DigestSettings, parse_window
 from sophie.notifiers.registry import create_notifier
 from sophie.notifiers.sqlite_outbox import SqliteOutbox
 
+if TYPE_CHECKING:
+    from sophie.notifiers.postgres_outbox import PostgresOutbox
+
 __all__ = ["DIGEST_OPTIONS", "digest_settings", "outbox_group"]
 
 
-def _outbox(db_url: str, digest_at: tuple[str, ...] = (), digests: bool = False) -> SqliteOutbox:
+def _outbox(db_url: str, digest_at: tuple[str, ...] = (), digests: bool = False) -> SqliteOutbox | PostgresOutbox:
+    open_existing_ledger(db_url).close()  # brings an older ledger's schema up to date
+    if is_postgres_url(db_url):
+        if digests or digest_at:
+            raise ConfigurationError("digests need a SQLite ledger for now; deliver without --digests")
+        from sophie.notifiers.postgres_outbox import PostgresOutbox
+
+        return PostgresOutbox(db_url.strip())
     path = sqlite_path(db_url)
-    if path == ":memory:" or not Path(path).is_file():
-        raise ConfigurationError(f"no ledger at {path}; run `sophie run` first, or pass --db")
-    SqliteLedger(path).close()  # brings an older ledger's schema up to date
+    if path == ":memory:":
+        raise ConfigurationError("an in-memory ledger has no outbox to deliver; pass --db")
     outbox = SqliteOutbox(path)
     if digests or digest_at:
         outbox.digests = digest_settings(outbox.practice_timezone(), digest_at)
@@ -153,7 +162,7 @@ def deliver_command(
     notifiers = _notifiers(use_console, webhook, smtp, mail_from, mail_to)
     moment = now_or(now)
     with _outbox(db_url, digest_at, digests) as outbox:
-        zone = outbox.practice_timezone()
+        zone = outbox.practice_timezone() if isinstance(outbox, SqliteOutbox) else "UTC"
         report = DeliveryReport()
         while limit is None or report.sent + report.retried + report.dead_lettered < limit:
             left = None if limit is None else limit - (report.sent + report.retried + report.dead_lettered)

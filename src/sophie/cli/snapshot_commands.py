@@ -28,8 +28,14 @@ def _show(summary: PracticeSummary, now: datetime, output_format: str) -> None:
 @click.command("inspect")
 @click.argument("snapshot", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--now", type=AwareDateTime(), help="Measure data age against this time instead of the clock.")
-@click.option("--openings", "max_openings", type=click.IntRange(min=0), default=10, show_default=True,
-              help="How many openings to list.")
+@click.option(
+    "--openings",
+    "max_openings",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="How many openings to list.",
+)
 @FORMAT_OPTION
 def inspect_command(snapshot: Path, now: datetime | None, max_openings: int, output_format: str) -> None:
     """Validate a snapshot file (JSON or YAML) and summarise it.

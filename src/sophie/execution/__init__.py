@@ -17,9 +17,17 @@ from sophie.execution.engine import CycleResult, apply_evaluation, rules_by_id, 
 from sophie.execution.reconcile import ReconcileResult, reconcile
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
 from sophie.execution.stores.audit import AuditEvent
-from sophie.execution.stores.ledger import DEFAULT_DB_URL, CycleRecord, Ledger, sqlite_path
+from sophie.execution.stores.ledger import (
+    DEFAULT_DB_URL,
+    CycleRecord,
+    Ledger,
+    StoredLedger,
+    is_postgres_url,
+    sqlite_path,
+)
+from sophie.execution.stores.opening import open_existing_ledger, open_ledger
 from sophie.execution.stores.outbox import OutboxMessage
-from sophie.execution.stores.sqlite.ledger import SqliteLedger, open_ledger
+from sophie.execution.stores.sqlite.ledger import SqliteLedger
 from sophie.execution.tasks import OPEN_STATUSES, TERMINAL_STATUSES, ChangeKind, Task, TaskChange, TaskStatus
 
 __all__ = [
@@ -44,6 +52,7 @@ __all__ = [
     "OwnershipStrategy",
     "ReconcileResult",
     "SqliteLedger",
+    "StoredLedger",
     "Task",
     "TaskChange",
     "TaskStatus",
@@ -51,6 +60,8 @@ __all__ = [
     "apply_action",
     "apply_evaluation",
     "is_available",
+    "is_postgres_url",
+    "open_existing_ledger",
     "open_ledger",
     "reconcile",
     "rules_by_id",

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from sophie.config.models import OwnershipConfig, PracticeConfig, resolve_env_keys
 from sophie.errors import ConfigurationError
@@ -59,9 +59,21 @@ class PracticeSetup:
         """Read the practice (the demo practice as of ``now``, or its own morning, when it has no source)."""
         from sophie.adapters import DemoAdapter, create_adapter
 
-        if self.adapter == "demo" and self.source is None:
-            return DemoAdapter(as_of=now).fetch()
+        if self.adapter == "demo":
+            return DemoAdapter(**_demo_options(self.source), as_of=now).fetch()
         return create_adapter(self.adapter, source=self.source, plugins=self.plugins).fetch()
+
+
+def _demo_options(source: str | None) -> dict[str, int]:
+    """Read a demo practice's ``seed`` and ``patients`` from its source (``seed=3&patients=200``)."""
+    if not source:
+        return {}
+    options: dict[str, int] = {}
+    for name, value in parse_qsl(source.removeprefix("demo:").lstrip("?"), strict_parsing=True):
+        if name not in ("seed", "patients") or not value.isdigit():
+            raise ConfigurationError(f"demo source {source!r}: expected seed=N&patients=N")
+        options[name] = int(value)
+    return options
 
 
 def _role(text: str, key: str) -> str:

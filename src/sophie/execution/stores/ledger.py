@@ -1,8 +1,8 @@
 """The ledger: where tasks, their audit trail and the notification outbox are kept.
 
 :class:`Ledger` is the interface every store implements: SQLite
-(:class:`~sophie.execution.stores.sqlite.ledger.SqliteLedger`, the embedded default) and,
-later, PostgreSQL. Its guarantees:
+(:class:`~sophie.execution.stores.sqlite.ledger.SqliteLedger`, the embedded default) and
+PostgreSQL (:class:`~sophie.execution.stores.postgres.ledger.PostgresLedger`, for a group). Its guarantees:
 
 - :meth:`Ledger.apply` writes a reconcile's task changes, audit events and outbox rows
   in **one transaction**: all of them or none.
@@ -12,7 +12,8 @@ later, PostgreSQL. Its guarantees:
 - At most one open-ish task per key, enforced by the store itself (a partial unique index).
 - Audit events are append-only.
 
-``--db`` URLs: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, a plain
+``--db`` URLs: ``postgresql://user@host:port/db`` (a group's shared ledger),
+``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, a plain
 path, or ``:memory:`` (also ``sqlite://`` and ``sqlite:///:memory:``).
 """
 
@@ -43,8 +44,10 @@ __all__ = [
     "LedgerError",
     "OwnerLoad",
     "ReportingLedger",
+    "StoredLedger",
     "SupportsCheckpoint",
     "TaskSelection",
+    "is_postgres_url",
     "select_all",
     "sqlite_path",
 ]
@@ -199,6 +202,32 @@ class Ledger(Protocol):
         """Release the store's resources."""
 
 
+class StoredLedger(Ledger, Protocol):
+    """A ledger in a database, with what the command line reads beyond :class:`Ledger`."""
+
+    path: str
+    """Where it is, for messages (a file path, or a server URL without credentials)."""
+
+    def verify_audit(self) -> int:
+        """Check the audit hash chain end to end; return the number of events."""
+
+    def practice(self, practice_id: str) -> Practice | None:
+        """Return the practice settings stored by the last cycle."""
+
+    def practice_ids(self) -> list[str]:
+        """Return the practices the ledger holds tasks or cycles for, sorted."""
+
+    def pending_outbox(self) -> list[OutboxMessage]:
+        """Return the notifications not yet sent, oldest first."""
+
+    def __enter__(self) -> StoredLedger: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+def is_postgres_url(url: str) -> bool:
+    """Whether a ``--db`` URL names a PostgreSQL ledger."""
+    return url.strip().startswith(("postgresql://", "postgres://"))
 class ReportingLedger(Ledger, Protocol):
     """A ledger that also answers the staff pages' and the scorecard's reads.
 
@@ -279,9 +308,14 @@ def sqlite_path(url: str) -> str:
         if not path:
             raise ConfigurationError(f"--db {mask_url(url)!r} names no file; use sqlite:///PATH")
         return path
+    if is_postgres_url(text):  # the URL may hold a password: not repeated
+        raise ConfigurationError(
+            "this command needs a SQLite ledger for now (--db sqlite:///PATH); a PostgreSQL ledger serves "
+            "run, queue, task, outbox and worker"
+        )
     if "://" in text or text.startswith("sqlite:"):
         scheme = text.split(":", 1)[0]
         raise ConfigurationError(
-            f"--db {mask_url(url)!r}: unsupported ledger {mask_url(scheme)!r}; use sqlite:///PATH or :memory:"
+            f"--db {mask_url(url)!r}: unsupported ledger {mask_url(scheme)!r}; use sqlite:///PATH, :memory: or postgresql://..."
         )
     return text

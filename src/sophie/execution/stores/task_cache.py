@@ -46,6 +46,7 @@ __all__ = ["CachedTaskLedger", "task_place", "task_places", "touches"]
 _REFRESH_LIMIT = 5000
 """Past this many tasks changed by others, the cache reads every open task again instead."""
 
+
 def _watched(task: Task) -> bool:
     return task.is_open or task.awaits_verification
 

@@ -1,4 +1,4 @@
-"""The SQLite ledger: schema and migrations, atomic writes, dedup, audit, outbox, queue, actions."""
+"""The ledger stores (SQLite and PostgreSQL): schema and migrations, atomic writes, dedup, audit, outbox, queue, actions."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 from execution_fakes import Finding, after, at, run
 
+from ledger_stores import raw
 from sophie.errors import ConfigurationError, UnknownNameError
 from sophie.execution import (
     LedgerConflictError,
@@ -19,7 +20,7 @@ from sophie.execution import (
 )
 from sophie.execution.stores.audit import event_for_change
 from sophie.execution.stores.outbox import message_for_change
-from sophie.execution.stores.sqlite.schema import LATEST_VERSION
+from sophie.execution.stores.schema import LATEST_VERSION
 
 DUE = at("2026-03-10T10:00")
 
@@ -37,8 +38,8 @@ def seeded(ledger, n=3, title="Call Ana Lima about her crown"):
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    with SqliteLedger(str(tmp_path / "ledger.db")) as store:
+def ledger(ledger_url):
+    with open_ledger(ledger_url) as store:
         yield store
 
 
@@ -161,12 +162,13 @@ def test_a_second_open_task_for_one_key_conflicts(ledger):
 def test_audit_events_are_append_only_and_hash_chained(ledger):
     tasks = seeded(ledger)
     assert ledger.verify_audit() == 3
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        ledger._db.execute("UPDATE task_event SET why = 'x'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        ledger._db.execute("DELETE FROM task_event")
-    ledger._db.execute("DROP TRIGGER task_event_append_only_update")
-    ledger._db.execute("UPDATE task_event SET why = 'edited' WHERE task_id = ?", (tasks[1].id,))
+    with pytest.raises(Exception, match="append-only"):  # sqlite3 or psycopg raises it
+        raw(ledger, "UPDATE task_event SET why = 'x'")
+    with pytest.raises(Exception, match="append-only"):
+        raw(ledger, "DELETE FROM task_event")
+    suffix = "" if isinstance(ledger, SqliteLedger) else " ON task_event"
+    raw(ledger, f"DROP TRIGGER task_event_append_only_update{suffix}")
+    raw(ledger, "UPDATE task_event SET why = 'edited' WHERE task_id = ?", (tasks[1].id,))
     with pytest.raises(LedgerError, match="audit chain broken"):
         ledger.verify_audit()
 
@@ -184,7 +186,7 @@ def test_outbox_rows_carry_no_patient_data(ledger):
     rows = ledger.pending_outbox()
     assert [row.kind for row in rows] == ["created", "created"]
     assert {row.recipient_id for row in rows} == {"tc1", "tc2"}
-    text = repr([row.payload for row in rows]) + repr(ledger._db.execute("SELECT * FROM outbox").fetchall())
+    text = repr([row.payload for row in rows]) + repr(raw(ledger, "SELECT * FROM outbox"))
     for secret in ("Ana", "Lima", "D2740", "pat-0", "crown"):
         assert secret not in text
     assert rows[0].payload["rule_title"] == "Presented treatment is not scheduled"
@@ -267,6 +269,27 @@ def test_without_autocheckpoint_commits_stay_in_the_log_until_checkpoint(tmp_pat
         quiet.checkpoint()
         assert path.stat().st_size > before + log // 4
         assert len(quiet.open_tasks()) > 100
+
+
+def test_a_ledger_written_with_an_audit_key_is_keyed_and_refuses_other_keys(ledger_url):
+    key = b"k" * 32
+    with open_ledger(ledger_url, audit_key=key) as keyed:
+        seeded(keyed)
+        assert keyed.verify_audit() == 3
+        assert str(keyed.chain_scheme) == "hmac-sha256"
+    with open_ledger(ledger_url, audit_key=None) as plain, pytest.raises(LedgerError, match="keyed; set SOPHIE"):
+        plain.verify_audit()
+    with open_ledger(ledger_url, audit_key=b"x" * 32) as other, pytest.raises(LedgerError, match="not the key"):
+        other.verify_audit()
+
+
+def test_a_note_is_audited_with_its_text_and_changes_nothing_else(ledger):
+    task = seeded(ledger, n=1)[0]
+    ledger.transition(task.id, "note", actor="staff:s-6", now=DUE, reason="left a voicemail")
+    last = ledger.audit(task.id)[-1]
+    assert (last.kind, last.actor, last.data["note"]) == ("noted", "staff:s-6", "left a voicemail")
+    assert ledger.get(task.id).status is TaskStatus.OPEN
+    assert ledger.verify_audit() == 2
 
 
 def test_owner_loads_count_each_persons_day_and_backlog_from_one_covering_index(tmp_path, monkeypatch):

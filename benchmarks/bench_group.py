@@ -1,0 +1,111 @@
+"""A group of demo practices on one PostgreSQL: time for every practice to complete one cycle.
+
+Usage: SOPHIE_TEST_POSTGRES_URL=... python benchmarks/bench_group.py [PRACTICES] [PATIENTS] [--ratio-only]
+
+Measures, in one run: every practice's first cycle with 1, 2 and 4 worker processes
+(procrastinate workers, each its own process, sharing the queue); one practice's cycle
+on PostgreSQL against the same cycle on SQLite; the peak memory (RSS) of a worker.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from ledger_stores import postgres_schema
+from sophie.config.models import PracticeConfig
+from sophie.execution import open_ledger
+from sophie.execution.engine import apply_evaluation, rules_by_id
+from sophie.execution.group.jobs import QUEUE, defer_cycles, group_app, install_job_schema
+from sophie.execution.practice_setup import practice_setup
+from sophie.execution.stores.postgres.ledger import PostgresLedger
+from sophie.rules import evaluate
+
+NOW = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
+
+
+def group(practices: int, patients: int) -> list[PracticeConfig]:
+    return [
+        PracticeConfig(id=f"p{i:03d}", adapter="demo", source=f"seed={i + 1}&patients={patients}")
+        for i in range(practices)
+    ]
+
+
+def run_group(practices: list[PracticeConfig], workers: int) -> tuple[float, float]:
+    """Return (seconds until every practice completed a cycle, peak worker RSS in MiB)."""
+    with postgres_schema("bench") as url:
+        app = group_app(url, practices, every=timedelta(minutes=5), periodic=False)
+        with PostgresLedger(url) as ledger:
+            install_job_schema(app, ledger)
+        with app.open():
+            defer_cycles(app, [p.id for p in practices], at=int(NOW.timestamp()))
+        started = time.perf_counter()
+        pids = []
+        for _ in range(workers):
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    with app.open():
+                        app.run_worker(queues=[QUEUE], wait=False, install_signal_handlers=False)
+                finally:
+                    os._exit(0)
+            pids.append(pid)
+        peak = 0
+        for pid in pids:
+            _, _, usage = os.wait4(pid, 0)
+            peak = max(peak, usage.ru_maxrss)
+        seconds = time.perf_counter() - started
+        with PostgresLedger(url) as ledger:
+            assert all(ledger.cycle_count(p.id) == 1 for p in practices)
+    return seconds, peak / 1024
+
+
+def one_cycle(url: str, practice: PracticeConfig) -> tuple[float, float]:
+    """Return (seconds for the whole cycle: read, evaluate, reconcile, commit; seconds for reconcile + commit)."""
+    setup = practice_setup(practice)
+    with open_ledger(url) as ledger:
+        started = time.perf_counter()
+        snapshot = setup.fetch(NOW)
+        evaluation = evaluate(setup.packs, snapshot, NOW, setup.params)
+        middle = time.perf_counter()
+        apply_evaluation(ledger, snapshot, evaluation, rules=rules_by_id(setup.packs), now=NOW, settings=setup.settings)
+        ended = time.perf_counter()
+    return ended - started, ended - middle
+
+
+def main() -> None:
+    numbers = [int(arg) for arg in sys.argv[1:] if arg.isdigit()]
+    practices = numbers[0] if numbers else 24
+    patients = numbers[1] if len(numbers) > 1 else 1000
+    members = group(practices, patients)
+    print(f"group: {practices} demo practices x {patients} patients, {os.cpu_count()} CPUs")
+    baseline = None
+    for workers in (1, 2, 4) if "--ratio-only" not in sys.argv else ():
+        seconds, peak = run_group(members, workers)
+        baseline = baseline or seconds
+        rate = f"{practices / seconds:5.2f} cycles/s, {baseline / seconds:4.2f}x"
+        print(f"  {workers} worker(s): {seconds:6.1f} s for every practice's cycle ({rate}), peak RSS {peak:5.0f} MiB")
+    practice = members[0]
+    sqlite_times, postgres_times = [], []
+    for _ in range(3):
+        with tempfile.TemporaryDirectory() as directory:
+            sqlite_times.append(one_cycle(f"sqlite:///{directory}/ledger.db", practice))
+        with postgres_schema("bench") as url:
+            postgres_times.append(one_cycle(url, practice))
+    for part, index in (("whole first cycle", 0), ("its reconcile + commit", 1)):
+        sqlite_s = min(t[index] for t in sqlite_times)
+        postgres_s = min(t[index] for t in postgres_times)
+        print(f"  one practice, {part}: SQLite {sqlite_s * 1000:.0f} ms, "
+              f"PostgreSQL {postgres_s * 1000:.0f} ms, ratio {postgres_s / sqlite_s:.2f}x")  # fmt: skip
+    print(f"  benchmark process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
