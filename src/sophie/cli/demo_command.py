@@ -138,7 +138,7 @@ def demo_command(
         out.print(f"The ledger is in {cell(db)}: try `sophie queue --db {cell(db)}`.")
     out.print(
         "See it as the practice's staff do: `sophie serve --demo`, then open http://127.0.0.1:8765/ "
-        "(it prints the demo accounts; every one's password is sophie-demo). Needs `pip install 'sophie[web]'`."
+        "(it prints the demo accounts; every one's password is sophie-demo). Needs `pip install 'sophie\\[web]'`."
     )
 
 
