@@ -63,7 +63,7 @@ from sophie.model.calendar import business_days
 from sophie.rules.language.compilation.compiler import compile_conditions
 from sophie.rules.language.context import EvalContext
 from sophie.rules.language.expressions import CheckedExpression, Scope, check_expression
-from sophie.rules.language.functions_builtin import business_cutoff
+from sophie.rules.language.functions.builtin import business_cutoff
 from sophie.rules.language.interpreter import interpret
 from sophie.rules.language.types import BOOL, type_of_value
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from sophie.adapters.demo.events import DemoEventsAdapter
 from sophie.adapters.demo.practice import DemoPractice, DemoSettings
-from sophie.cli.watch_command import watch_command
+from sophie.cli.commands.watch_command import watch_command
 from sophie.execution import SqliteLedger, run_cycle
 from sophie.execution.realtime.practice_state import PracticeState
 from sophie.execution.realtime.sweep import Sweep

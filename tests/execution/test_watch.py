@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from sophie.adapters import load_snapshot_file
 from sophie.adapters.event_files import EventFilesAdapter, diff_snapshots
 from sophie.cli import cli
-from sophie.cli.watch_command import watch_command
+from sophie.cli.commands.watch_command import watch_command
 from sophie.execution import ChangeKind, SqliteLedger, TaskStatus
 from sophie.execution.realtime.watch import SimulatedClock, Watcher, WatchLock, WatchLockedError, WatchTick
 from sophie.notifiers.delivery import DeliveryWorker
@@ -242,7 +242,7 @@ def test_cli_simulated_clock_runs_until_expiry(tmp_path):
 def test_sigterm_finishes_the_cycle_and_exits_zero(tmp_path):
     practice = Practice(tmp_path)
     practice.show("after-cancellation.yaml")
-    code = "import sys; from sophie.cli.watch_command import watch_command; watch_command(sys.argv[1:])"
+    code = "import sys; from sophie.cli.commands.watch_command import watch_command; watch_command(sys.argv[1:])"
     process = subprocess.Popen(
         [sys.executable, "-c", code, "--adapter", "files", "--source", str(practice.snapshot),
          "--db", f"sqlite:///{tmp_path / 'w.db'}", "--interval", "3600", "--output", "json"],

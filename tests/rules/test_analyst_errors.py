@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sophie.cli import rules_commands
 from sophie.cli.app import SophieGroup
+from sophie.cli.commands import rules_commands
 
 check_command = rules_commands.check_command
 

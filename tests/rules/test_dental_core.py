@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from snapshot_data import OTHER_DEMO_MORNINGS
 from sophie.adapters.demo.background_rates import BACKGROUND_RATES
 from sophie.adapters.demo.practice import DEFAULT_AS_OF, DemoPractice, DemoSettings
-from sophie.cli.docs_commands import docs_group
+from sophie.cli.commands.docs_commands import docs_group
 from sophie.model import Snapshot
 from sophie.rules import CompiledPack, CompiledRule, evaluate, load_pack, run_pack_tests
 from sophie.rules.packs.catalog import BUILTIN_PACKS_DIR
@@ -153,7 +153,7 @@ def test_call_rules_never_fire_for_patients_who_cannot_be_called(change: dict[st
 
 
 def test_the_pack_is_the_default_for_run_and_demo() -> None:
-    from sophie.cli.execution_commands import DEFAULT_PACKS
+    from sophie.cli.commands.execution_commands import DEFAULT_PACKS
     from sophie.execution.simulation.loop import DEFAULT_PACK_NAMES
 
     assert DEFAULT_PACKS[0] == "dental-core"

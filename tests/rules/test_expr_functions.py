@@ -18,7 +18,7 @@ from sophie.rules.language.compilation.compiler import compile_expression
 from sophie.rules.language.context import EvalContext
 from sophie.rules.language.expressions import Scope, check_expression
 from sophie.rules.language.functions import FILTERS, FunctionRegistry, RuleFunction, format_value
-from sophie.rules.language.functions_builtin import business_age_holds, business_cutoff
+from sophie.rules.language.functions.builtin import business_age_holds, business_cutoff
 from sophie.rules.language.interpreter import interpret
 from sophie.rules.language.types import DECIMAL, INT, NUMBER, STR
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sophie.cli import rules_commands
+from sophie.cli.commands import rules_commands
 
 check_command = rules_commands.check_command
 explain_command = rules_commands.explain_command

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from sophie.cli import docs_commands, rules_commands
+from sophie.cli.commands import docs_commands, rules_commands
 from sophie.model.enums import AppointmentStatus, ClaimStatus, ContactTopic
 
 

@@ -8,15 +8,15 @@ import sys
 import click
 
 from sophie.cli.app import SophieGroup
-from sophie.cli.demo_command import demo_command
-from sophie.cli.docs_commands import docs_group
-from sophie.cli.execution_commands import queue_command, run_command, task_group
-from sophie.cli.init_command import init_command
-from sophie.cli.ledger_commands import ledger_group
-from sophie.cli.outbox_commands import outbox_group
-from sophie.cli.plugin_commands import plugins_command
-from sophie.cli.preview_command import preview_command
-from sophie.cli.rules_commands import (
+from sophie.cli.commands.demo_command import demo_command
+from sophie.cli.commands.docs_commands import docs_group
+from sophie.cli.commands.execution_commands import queue_command, run_command, task_group
+from sophie.cli.commands.init_command import init_command
+from sophie.cli.commands.ledger_commands import ledger_group
+from sophie.cli.commands.outbox_commands import outbox_group
+from sophie.cli.commands.plugin_commands import plugins_command
+from sophie.cli.commands.preview_command import preview_command
+from sophie.cli.commands.rules_commands import (
     check_command,
     explain_command,
     functions_command,
@@ -24,10 +24,10 @@ from sophie.cli.rules_commands import (
     schema_pack_tests_command,
     test_command,
 )
-from sophie.cli.snapshot_commands import inspect_command, schema_group, snapshot_group
-from sophie.cli.watch_command import watch_command
-from sophie.cli.web_commands import report_command, serve_command, token_group, user_group
-from sophie.cli.worker_commands import worker_group
+from sophie.cli.commands.snapshot_commands import inspect_command, schema_group, snapshot_group
+from sophie.cli.commands.watch_command import watch_command
+from sophie.cli.commands.web_commands import report_command, serve_command, token_group, user_group
+from sophie.cli.commands.worker_commands import worker_group
 
 __all__ = ["cli", "main"]
 

@@ -41,7 +41,7 @@ from sophie.rules.language.expressions_ir import (
     ToDecimal,
     Var,
 )
-from sophie.rules.language.functions_builtin import (
+from sophie.rules.language.functions.builtin import (
     LIST_IMPLS,
     business_add,
     business_age_holds,

@@ -46,7 +46,7 @@ from sophie.rules.language.expressions_ir import (
     Var,
     children,
 )
-from sophie.rules.language.functions_builtin import (
+from sophie.rules.language.functions.builtin import (
     business_add,
     business_age_holds,
     business_cutoff,

@@ -15,7 +15,7 @@ import tokenize
 from typing import TYPE_CHECKING
 
 from sophie.rules.language.expressions_ir import Aggregate
-from sophie.rules.language.functions_builtin import LIST_IMPLS
+from sophie.rules.language.functions.builtin import LIST_IMPLS
 
 if TYPE_CHECKING:
     from sophie.rules.language.compilation.emitting import Emitting

@@ -50,7 +50,7 @@ def emit_business_compare(emitter: Emitting, node: BusinessAgeCompare) -> str:
 def _time_call(node: Node) -> Call | None:
     if not isinstance(node, Call) or node.function.name not in ("age", "days_since"):
         return None
-    return node if node.function.impl.__module__ == "sophie.rules.language.functions_builtin" else None
+    return node if node.function.impl.__module__ == "sophie.rules.language.functions.builtin" else None
 
 
 def emit_time_cutoff(emitter: Emitting, node: Compare) -> str | None:

@@ -15,7 +15,7 @@ from datetime import date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
 from sophie.errors import ConfigurationError, UnknownNameError
-from sophie.rules.language.functions_builtin import BUILTIN_FUNCTIONS
+from sophie.rules.language.functions.builtin import BUILTIN_FUNCTIONS
 from sophie.rules.language.types import RuleFunction, TypeRule, text_of
 
 __all__ = [

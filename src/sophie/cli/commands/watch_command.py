@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 import click
 from rich.status import Status
 
+from sophie.cli.commands.execution_commands import record_directory_beside
+from sophie.cli.commands.outbox_commands import DIGEST_OPTIONS
 from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url, practice_from
-from sophie.cli.execution_commands import record_directory_beside
 from sophie.cli.options import DB_OPTION, AwareDateTime
-from sophie.cli.outbox_commands import DIGEST_OPTIONS
 from sophie.cli.ownership_options import ownership_options
 from sophie.cli.render import cell, console, echo, json_text
 from sophie.errors import AdapterError, LedgerError
@@ -66,7 +66,7 @@ def _delivery(
 ) -> DeliveryWorker | None:
     if not console_notifier or path == ":memory:":
         return None
-    from sophie.cli.outbox_commands import digest_settings
+    from sophie.cli.commands.outbox_commands import digest_settings
     from sophie.notifiers.delivery import DeliveryWorker
     from sophie.notifiers.registry import create_notifier
     from sophie.notifiers.sqlite_outbox import SqliteOutbox

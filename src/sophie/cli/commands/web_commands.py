@@ -218,7 +218,7 @@ def serve_command(config_path: str | None, db_url: str, host: str, port: int, de
     url = ledger_url(db_url, config)
     clock = None
     if demo:
-        from sophie.cli.serve_demo import prepare_demo
+        from sophie.cli.commands.serve_demo import prepare_demo
 
         url, site_file, clock = prepare_demo()
     else:

@@ -81,7 +81,7 @@ def preview_command(
     backlog, business days to drain the backlog at capacity, new tasks to expect a business
     day (the last --days business mornings) and the rules that contribute most.
     """
-    from sophie.cli.execution_commands import load_packs
+    from sophie.cli.commands.execution_commands import load_packs
     from sophie.cli.options import read_practice
     from sophie.plugins.manager import Plugins
     from sophie.rules import parse_param_overrides

@@ -1,0 +1,3 @@
+"""The ``sophie`` subcommands, one module per family of commands."""
+
+from __future__ import annotations
