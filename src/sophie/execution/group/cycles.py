@@ -93,6 +93,7 @@ def run_practice_cycle(
 
 def _recorded(ledger: PostgresLedger, practice_id: str, now: datetime) -> bool:
     row = ledger.connection.execute(
-        "SELECT 1 AS found FROM cycle WHERE practice_id = %s AND at = %s LIMIT 1", (practice_id, stamp(now))
+        "SELECT 1 AS found FROM cycle WHERE practice_id = %s AND at = %s AND complete = 1 LIMIT 1",
+        (practice_id, stamp(now)),
     ).fetchone()
     return row is not None
