@@ -1,10 +1,14 @@
 """A group of demo practices on one PostgreSQL: time for every practice to complete one cycle.
 
-Usage: SOPHIE_TEST_POSTGRES_URL=... python benchmarks/bench_group.py [PRACTICES] [PATIENTS] [--ratio-only]
+Usage: SOPHIE_TEST_POSTGRES_URL=... python benchmarks/bench_group.py [PRACTICES] [PATIENTS] [ROUNDS] [--ratio-only]
 
 Measures, in one run: every practice's first cycle with 1, 2 and 4 worker processes
-(procrastinate workers, each its own process, sharing the queue); one practice's cycle
-on PostgreSQL against the same cycle on SQLite; the peak memory (RSS) of a worker.
+(procrastinate workers, each its own process, sharing the queue, prepared as
+``sophie worker`` prepares itself); one practice's cycle on PostgreSQL against the same
+cycle on SQLite; the peak memory (RSS) of a worker. The worker counts are measured in
+interleaved rounds (1, 2, 4, 1, 2, 4, ...) and the best time of each is kept, so a burst
+of other work on the machine hurts one round rather than one worker count; the load
+average is printed with each measurement, and the 1 -> 2 ratio at the end.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from ledger_stores import postgres_schema
 from sophie.config.models import PracticeConfig
 from sophie.execution import open_ledger
 from sophie.execution.engine import apply_evaluation, rules_by_id
-from sophie.execution.group.jobs import QUEUE, defer_cycles, group_app, install_job_schema
+from sophie.execution.group.jobs import QUEUE, defer_cycles, group_app, install_job_schema, prepare_worker_process
 from sophie.execution.practice_setup import practice_setup
 from sophie.execution.stores.postgres.ledger import PostgresLedger
 from sophie.rules import evaluate
@@ -52,6 +56,7 @@ def run_group(practices: list[PracticeConfig], workers: int) -> tuple[float, flo
             pid = os.fork()
             if pid == 0:
                 try:
+                    prepare_worker_process()
                     with app.open():
                         app.run_worker(queues=[QUEUE], wait=False, install_signal_handlers=False)
                 finally:
@@ -84,14 +89,25 @@ def main() -> None:
     numbers = [int(arg) for arg in sys.argv[1:] if arg.isdigit()]
     practices = numbers[0] if numbers else 24
     patients = numbers[1] if len(numbers) > 1 else 1000
+    rounds = numbers[2] if len(numbers) > 2 else 2
     members = group(practices, patients)
-    print(f"group: {practices} demo practices x {patients} patients, {os.cpu_count()} CPUs")
-    baseline = None
-    for workers in (1, 2, 4) if "--ratio-only" not in sys.argv else ():
-        seconds, peak = run_group(members, workers)
-        baseline = baseline or seconds
-        rate = f"{practices / seconds:5.2f} cycles/s, {baseline / seconds:4.2f}x"
-        print(f"  {workers} worker(s): {seconds:6.1f} s for every practice's cycle ({rate}), peak RSS {peak:5.0f} MiB")
+    print(f"group: {practices} demo practices x {patients} patients, {os.cpu_count()} CPUs, {rounds} rounds, "
+          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    best: dict[int, tuple[float, float]] = {}
+    for round_number in range(rounds if "--ratio-only" not in sys.argv else 0):
+        for workers in (1, 2, 4):
+            load = os.getloadavg()[0]
+            seconds, peak = run_group(members, workers)
+            print(f"  round {round_number + 1}, {workers} worker(s): {seconds:6.1f} s, peak RSS {peak:4.0f} MiB "
+                  f"(load average before {load:.2f})")  # fmt: skip
+            previous = best.get(workers, (float("inf"), 0.0))
+            best[workers] = (min(previous[0], seconds), max(previous[1], peak))
+    for workers, (seconds, peak) in best.items():
+        rate = f"{practices / seconds:5.2f} cycles/s, {best[1][0] / seconds:4.2f}x"
+        print(f"  best, {workers} worker(s): {seconds:6.1f} s for every practice's cycle ({rate}), "
+              f"peak RSS {peak:5.0f} MiB")  # fmt: skip
+    if 1 in best and 2 in best:
+        print(f"  1 -> 2 workers: {best[1][0] / best[2][0]:.2f}x throughput (target >= 1.7x)")
     practice = members[0]
     sqlite_times, postgres_times = [], []
     for _ in range(3):
@@ -104,7 +120,8 @@ def main() -> None:
         postgres_s = min(t[index] for t in postgres_times)
         print(f"  one practice, {part}: SQLite {sqlite_s * 1000:.0f} ms, "
               f"PostgreSQL {postgres_s * 1000:.0f} ms, ratio {postgres_s / sqlite_s:.2f}x")  # fmt: skip
-    print(f"  benchmark process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(f"  benchmark process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB, "
+          f"load average after {os.getloadavg()[0]:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def worker_group(ctx: click.Context, config_path: str | None, every: int, concur
     if ctx.invoked_subcommand is not None:
         return
     try:
-        from sophie.execution.group.jobs import QUEUE, group_app, install_job_schema
+        from sophie.execution.group.jobs import QUEUE, group_app, install_job_schema, prepare_worker_process
         from sophie.execution.stores.postgres.ledger import PostgresLedger
     except ImportError as err:  # pragma: no cover - depends on the installed extras
         raise ConfigurationError(f"sophie worker needs the worker extra: pip install 'sophie[worker]' ({err})") from err
@@ -56,6 +56,7 @@ def worker_group(ctx: click.Context, config_path: str | None, every: int, concur
     with PostgresLedger(url) as ledger:
         install_job_schema(app, ledger)
     click.echo(f"sophie worker: {len(config.practices)} practices, a cycle every {every} min", err=True)
+    prepare_worker_process()
     with app.open():
         app.run_worker(queues=[QUEUE], concurrency=concurrency, install_signal_handlers=True)
 
