@@ -42,8 +42,8 @@ def group(practices: int, patients: int) -> list[PracticeConfig]:
     ]
 
 
-def run_group(practices: list[PracticeConfig], workers: int) -> tuple[float, float]:
-    """Return (seconds until every practice completed a cycle, peak worker RSS in MiB)."""
+def run_group(practices: list[PracticeConfig], workers: int) -> tuple[float, float, float]:
+    """Return (seconds until every practice completed a cycle, peak worker RSS in MiB, the workers' CPU seconds)."""
     with postgres_schema("bench") as url:
         app = group_app(url, practices, every=timedelta(minutes=5), periodic=False)
         with PostgresLedger(url) as ledger:
@@ -62,14 +62,15 @@ def run_group(practices: list[PracticeConfig], workers: int) -> tuple[float, flo
                 finally:
                     os._exit(0)
             pids.append(pid)
-        peak = 0
+        peak, cpu = 0, 0.0
         for pid in pids:
             _, _, usage = os.wait4(pid, 0)
             peak = max(peak, usage.ru_maxrss)
+            cpu += usage.ru_utime + usage.ru_stime
         seconds = time.perf_counter() - started
         with PostgresLedger(url) as ledger:
             assert all(ledger.cycle_count(p.id) == 1 for p in practices)
-    return seconds, peak / 1024
+    return seconds, peak / 1024, cpu
 
 
 def one_cycle(url: str, practice: PracticeConfig) -> tuple[float, float]:
@@ -97,9 +98,10 @@ def main() -> None:
     for round_number in range(rounds if "--ratio-only" not in sys.argv else 0):
         for workers in (1, 2, 4):
             load = os.getloadavg()[0]
-            seconds, peak = run_group(members, workers)
-            print(f"  round {round_number + 1}, {workers} worker(s): {seconds:6.1f} s, peak RSS {peak:4.0f} MiB "
-                  f"(load average before {load:.2f})")  # fmt: skip
+            seconds, peak, cpu = run_group(members, workers)
+            print(f"  round {round_number + 1}, {workers} worker(s): {seconds:6.1f} s, peak RSS {peak:4.0f} MiB, "
+                  f"worker CPU {cpu / practices * 1000:4.0f} ms a cycle, each worker on a CPU "
+                  f"{cpu / workers / seconds:4.0%} of the time (load average before {load:.2f})")  # fmt: skip
             previous = best.get(workers, (float("inf"), 0.0))
             best[workers] = (min(previous[0], seconds), max(previous[1], peak))
     for workers, (seconds, peak) in best.items():

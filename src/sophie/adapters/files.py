@@ -7,8 +7,11 @@ read exactly: JSON numbers become decimals, never binary floats.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ from sophie.adapters.base import Adapter
 from sophie.errors import RecordProblem, SnapshotError, SourceUnavailableError
 from sophie.model import Snapshot, parse_snapshot
 
-__all__ = ["FilesAdapter", "load_snapshot_file", "nesting_problem", "read_data_file"]
+__all__ = ["FilesAdapter", "collector_paused", "load_snapshot_file", "nesting_problem", "read_data_file"]
 
 MAX_FILE_BYTES = 2 * 1024**3
 """Snapshot files larger than this are refused rather than read into memory."""
@@ -102,8 +105,26 @@ def read_data_file(path: Path) -> Any:
         raise SnapshotError([RecordProblem("YAML is nested too deeply")], source=source) from err
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the block runs (restored after, as it was).
+
+    Reading a snapshot allocates its records by the hundred thousand, and none of them
+    forms a reference cycle, so the collector has nothing to free there; left running, it
+    walks every record again on each of its passes, which makes reading a large practice
+    cost more than linear time (about half of reading and validating 22,000 patients).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_snapshot_file(path: str | Path) -> Snapshot:
-    """Read and validate a snapshot file (JSON or YAML).
+    """Read and validate a snapshot file (JSON or YAML), the collector paused (:func:`collector_paused`).
 
     Raises:
         SourceUnavailableError: the file cannot be read.
@@ -111,7 +132,8 @@ def load_snapshot_file(path: str | Path) -> Snapshot:
             every problem names the record and field.
     """
     file = Path(path)
-    return parse_snapshot(read_data_file(file), source=str(file))
+    with collector_paused():
+        return parse_snapshot(read_data_file(file), source=str(file))
 
 
 class FilesAdapter(Adapter):

@@ -19,6 +19,7 @@ import click
 from rich import box
 from rich.table import Table
 
+from sophie.adapters.files import collector_paused
 from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url, practice_from
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, AwareDateTime, moment_of, now_or
 from sophie.cli.ownership_options import ownership_options
@@ -222,21 +223,22 @@ def run_command(
         )  # fmt: skip
         setup = practice_setup(practice, plugins=plugins)
         params = {**setup.params, **parse_param_overrides(setup.packs, param_pairs)}
-        snapshot = setup.fetch(now)
-        when = moment_of(snapshot, setup.adapter, setup.source, now)
-        evaluation = evaluate(setup.packs, snapshot, when, params, max_findings=setup.settings.max_findings)
-        versions = {pack.name: pack.version for pack in setup.packs}
-        with open_ledger(db_url) as ledger:
-            result = apply_evaluation(
-                ledger, snapshot, evaluation, rules=rules_by_id(setup.packs), now=when, settings=setup.settings,
-                packs=versions, plugins=plugins,
-            )  # fmt: skip (observers run after the commit; their errors are logged as warnings)
-        if not is_postgres_url(db_url) and sqlite_path(db_url) != ":memory:":
-            record_directory_beside(sqlite_path(db_url), snapshot, config)
-        if output_format == "json":
-            print_json(result.as_dict())
-        else:
-            _print_cycle(result)
+        with collector_paused():  # what a cycle builds lives until it ends: the collector would only rescan it
+            snapshot = setup.fetch(now)
+            when = moment_of(snapshot, setup.adapter, setup.source, now)
+            evaluation = evaluate(setup.packs, snapshot, when, params, max_findings=setup.settings.max_findings)
+            versions = {pack.name: pack.version for pack in setup.packs}
+            with open_ledger(db_url) as ledger:
+                result = apply_evaluation(
+                    ledger, snapshot, evaluation, rules=rules_by_id(setup.packs), now=when, settings=setup.settings,
+                    packs=versions, plugins=plugins,
+                )  # fmt: skip (observers run after the commit; their errors are logged as warnings)
+            if not is_postgres_url(db_url) and sqlite_path(db_url) != ":memory:":
+                record_directory_beside(sqlite_path(db_url), snapshot, config)
+            if output_format == "json":
+                print_json(result.as_dict())
+            else:
+                _print_cycle(result)
 
 
 def _due_filter(tasks: list[Task], overdue: bool, today: bool, now: datetime) -> list[Task]:

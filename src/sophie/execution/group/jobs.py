@@ -91,6 +91,9 @@ EVENT_CHECK_SECONDS = 5
 _WORKER_GC_THRESHOLDS = (20_000, 10, 10)
 """The collector's thresholds in a worker process (Python's defaults: 700, 10, 10)."""
 
+_collect_after_jobs = False
+"""Whether :func:`prepare_worker_process` ran in this process."""
+
 DELIVERY_SECONDS = 15
 """How often a delivery job is queued (one waits at most; several may run at once)."""
 
@@ -237,6 +240,7 @@ def group_app(
             )
             if result is not None and start is not None:
                 start_event_stream(ledger, practice_id, start)
+        _after_job()
         if result is None:
             return {"practice": practice_id, "skipped": "held by another cycle, or already run"}
         return {"practice": practice_id, **result.counts(), "findings": result.findings}
@@ -250,6 +254,7 @@ def group_app(
         setup = setups[practice_id]
         with cache.ledger() as ledger:
             result = run_practice_events(ledger, setup, cache.hold(setup, path), now=now)
+        _after_job()
         if result is None:
             return {"practice": practice_id, "skipped": "no new events, or held by another cycle"}
         return {"practice": practice_id, **result.counts(), "findings": result.findings}
@@ -294,12 +299,21 @@ def prepare_worker_process() -> None:
     frozen out of every collection. A cycle allocates a practice's records by the
     hundred thousand; with the default thresholds the collector runs hundreds of times a
     cycle, walking them each time (about a quarter of a worker's CPU on a 1,000-patient
-    demo practice). The thresholds are raised so it runs a few times a cycle instead; the
-    full collections that free each cycle's records still come every few cycles.
+    demo practice). The thresholds are raised so it runs a few times a cycle instead, and
+    one full collection after each cycle or events job frees that job's records (the
+    views of a practice refer to each other), so a worker holds one practice at a time.
     """
+    global _collect_after_jobs
     gc.collect()
     gc.freeze()
     gc.set_threshold(*_WORKER_GC_THRESHOLDS)
+    _collect_after_jobs = True
+
+
+def _after_job() -> None:
+    """In a prepared worker, free the finished job's records now (the raised thresholds would keep them)."""
+    if _collect_after_jobs:
+        gc.collect()
 
 
 def practices_with_new_events(ledger: PostgresLedger, events: Mapping[str | None, str]) -> list[str]:
