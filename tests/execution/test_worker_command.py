@@ -35,10 +35,10 @@ source = "seed=2&patients=200"
 """
 
 
-def status(config, env) -> list[dict]:
+def status(config, env, part: str = "practices"):
     done = subprocess.run([*SOPHIE, "worker", "status", "--config", str(config), "--format", "json"],
                           env=env, capture_output=True, text=True, check=True)  # fmt: skip
-    return json.loads(done.stdout)["practices"]
+    return json.loads(done.stdout)[part]
 
 
 def test_a_worker_runs_every_practice_then_stops_on_sigterm(tmp_path):
@@ -61,6 +61,8 @@ def test_a_worker_runs_every_practice_then_stops_on_sigterm(tmp_path):
         rows = status(config, env)
         assert [(row["practice"], row["cycles"], row["failures"]) for row in rows] == [("north", 1, 0), ("south", 1, 0)]
         assert all(row["open_tasks"] > 50 for row in rows)
+        outbox = status(config, env, "outbox")  # no practice has a channel: nothing was sent
+        assert outbox["pending"] > 100 and outbox["sent"] == 0 and outbox["dead"] == 0
         queue = subprocess.run([*SOPHIE, "queue", "--db", url, "--practice", "south", "--format", "json"],
                                capture_output=True, text=True, check=True)  # fmt: skip
         tasks = json.loads(queue.stdout)["tasks"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import click
@@ -66,15 +67,19 @@ def worker_group(ctx: click.Context, config_path: str | None, every: int, concur
 @EVERY_OPTION
 @FORMAT_OPTION
 def status_command(config_path: str | None, every: int, output_format: str) -> None:
-    """Show each practice: last cycle, lag behind the interval, jobs running and waiting, failures."""
+    """Show each practice (last cycle, lag, jobs running and waiting, failures) and the outbox's counts."""
     from sophie.execution.group.status import group_status
     from sophie.execution.stores.postgres.ledger import PostgresLedger
+    from sophie.notifiers.postgres_outbox import PostgresOutbox
 
     config, url = _group(config_path)
+    now = datetime.now(UTC)
     with PostgresLedger(url) as ledger:
-        rows = group_status(ledger, config.practices, now=datetime.now(UTC), every=timedelta(minutes=every))
+        rows = group_status(ledger, config.practices, now=now, every=timedelta(minutes=every))
+    with PostgresOutbox(url) as outbox:
+        counts = outbox.counts(now)
     if output_format == "json":
-        print_json({"practices": [row.as_dict() for row in rows]})
+        print_json({"practices": [row.as_dict() for row in rows], "outbox": asdict(counts)})
         return
     table = Table(title=f"Group: {len(rows)} practices", title_justify="left")
     for column in ("practice", "last cycle", "lag", "cycles", "running", "waiting", "failures", "open tasks"):
@@ -85,3 +90,5 @@ def status_command(config_path: str | None, every: int, output_format: str) -> N
         table.add_row(row.practice_id, last, lag, str(row.cycles), str(row.running), str(row.waiting),
                       str(row.failures), str(row.open_tasks))  # fmt: skip
     console().print(table)
+    states = ", ".join(f"{number} {state.replace('_', ' ')}" for state, number in asdict(counts).items())
+    click.echo(f"outbox: {states}")

@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+
+import psycopg
 
 from sophie.config.models import PracticeConfig
 from sophie.execution.engine import CycleResult, apply_evaluation, rules_by_id
@@ -35,11 +37,27 @@ def practice_lock_key(practice_id: str) -> int:
 
 
 @contextmanager
-def practice_lock(ledger: PostgresLedger, practice_id: str) -> Iterator[bool]:
-    """Hold the practice's cycle lock while the block runs; yield whether it was taken (never waits)."""
+def practice_lock(ledger: PostgresLedger, practice_id: str, *, wait: timedelta | None = None) -> Iterator[bool]:
+    """Hold the practice's cycle lock while the block runs; yield whether it was taken.
+
+    Without ``wait`` it never waits. With it, it waits that long: a worker killed in a
+    cycle holds the lock until the server has noticed its connection is gone, which may be
+    a moment after the job queue already handed the cycle to another worker.
+    """
     key = practice_lock_key(practice_id)
-    row = ledger.connection.execute("SELECT pg_try_advisory_lock(%s) AS taken", (key,)).fetchone()
-    taken = bool(row and row["taken"])
+    db = ledger.connection
+    if wait is None:
+        row = db.execute("SELECT pg_try_advisory_lock(%s) AS taken", (key,)).fetchone()
+        taken = bool(row and row["taken"])
+    else:
+        db.execute("SELECT set_config('lock_timeout', %s, false)", (f"{int(wait.total_seconds() * 1000)}ms",))
+        try:
+            db.execute("SELECT pg_advisory_lock(%s)", (key,))
+            taken = True
+        except psycopg.errors.LockNotAvailable:
+            taken = False
+        finally:
+            db.execute("SELECT set_config('lock_timeout', '0', false)")
     try:
         yield taken
     finally:
@@ -54,6 +72,7 @@ def run_practice_cycle(
     now: datetime,
     plugins: Plugins | None = None,
     setup: PracticeSetup | None = None,
+    wait: timedelta | None = None,
 ) -> CycleResult | None:
     """Run one complete cycle of ``practice`` at ``now`` under its lock; ``None`` when it did not run.
 
@@ -65,7 +84,8 @@ def run_practice_cycle(
     configuration names the practice (two practices' own systems may use the same id).
 
     ``setup`` (packs compiled, parameters typed) is built from ``practice`` when not given;
-    a worker builds it once per practice and passes it to every cycle.
+    a worker builds it once per practice and passes it to every cycle. ``wait``: how long
+    to wait for a practice held by another cycle (default: not at all).
 
     Raises:
         ConfigurationError: The practice's configuration is unusable.
@@ -74,7 +94,7 @@ def run_practice_cycle(
     from sophie.rules import evaluate
 
     assert practice.id is not None
-    with practice_lock(ledger, practice.id) as taken:
+    with practice_lock(ledger, practice.id, wait=wait) as taken:
         if not taken or _recorded(ledger, practice.id, now):
             return None
         setup = setup or practice_setup(practice, plugins=plugins)

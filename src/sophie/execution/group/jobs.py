@@ -88,6 +88,9 @@ DELIVER_TASK = "sophie.deliver"
 EVENT_CHECK_SECONDS = 5
 """How often a worker looks for new lines in the practices' events files."""
 
+LOCK_WAIT = timedelta(seconds=20)
+"""How long a cycle job waits for its practice's lock (held a moment longer by a worker just killed)."""
+
 _WORKER_GC_THRESHOLDS = (20_000, 10, 10)
 """The collector's thresholds in a worker process (Python's defaults: 700, 10, 10)."""
 
@@ -236,7 +239,7 @@ def group_app(
         start = None if path is None else stream_end(path)  # read before the snapshot: later events follow it
         with cache.ledger() as ledger:
             result = run_practice_cycle(
-                ledger, practice, now=datetime.fromtimestamp(at, UTC), setup=setups[practice_id]
+                ledger, practice, now=datetime.fromtimestamp(at, UTC), setup=setups[practice_id], wait=LOCK_WAIT
             )
             if result is not None and start is not None:
                 start_event_stream(ledger, practice_id, start)
