@@ -30,9 +30,13 @@ if TYPE_CHECKING:
 __all__ = ["practice_lock", "practice_lock_key", "run_practice_cycle"]
 
 
-def practice_lock_key(practice_id: str) -> int:
-    """Return the advisory lock key of a practice's cycle (a signed 64-bit number from its id)."""
-    digest = hashlib.blake2b(f"sophie.cycle:{practice_id}".encode(), digest_size=8).digest()
+def practice_lock_key(practice_id: str, schema: str = "") -> int:
+    """Return the advisory lock key of a practice's cycle (a signed 64-bit number from its id and ledger schema).
+
+    Advisory locks are shared by the whole database; the schema keeps two ledgers of one
+    database (two groups, each in its schema) from holding each other's practices.
+    """
+    digest = hashlib.blake2b(f"sophie.cycle:{schema}:{practice_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
@@ -44,8 +48,9 @@ def practice_lock(ledger: PostgresLedger, practice_id: str, *, wait: timedelta |
     cycle holds the lock until the server has noticed its connection is gone, which may be
     a moment after the job queue already handed the cycle to another worker.
     """
-    key = practice_lock_key(practice_id)
     db = ledger.connection
+    row = db.execute("SELECT current_schema() AS schema").fetchone()
+    key = practice_lock_key(practice_id, str(row["schema"]) if row and row["schema"] else "")
     if wait is None:
         row = db.execute("SELECT pg_try_advisory_lock(%s) AS taken", (key,)).fetchone()
         taken = bool(row and row["taken"])
