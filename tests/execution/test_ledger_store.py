@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from execution_fakes import Finding, after, at, run
+from execution_fakes import Finding, Member, after, at, run
 
 from ledger_stores import raw
 from sophie.errors import ConfigurationError, UnknownNameError
@@ -132,6 +132,20 @@ def test_tasks_round_trip_exactly(ledger):
     assert ledger.open_tasks("p1") == tasks and ledger.open_tasks("other") == []
     assert ledger.get(tasks[0].id) == tasks[0]
     assert ledger.get(tasks[0].id[:8]) == tasks[0] or len({t.id[:8] for t in tasks}) < 3
+
+
+def test_a_group_tasks_members_round_trip_and_follow_its_updates(ledger):
+    group = (Member("c-1", "pat-1"), Member("c-2", None), Member("c-10", "pat-2"))
+    first = run([], [Finding("c-1", DUE, key="pat-1:2026-03-02", members=group)])
+    write(ledger, first)
+    [task] = after([], first)
+    assert {(m.subject_id, m.patient_id) for m in task.members} == {("c-1", "pat-1"), ("c-10", "pat-2"), ("c-2", None)}
+    assert ledger.open_tasks() == [task] and ledger.get(task.id).members == task.members
+    grown = run([task], [Finding("c-1", DUE, key="pat-1:2026-03-02", members=(*group, Member("c-3")))])
+    write(ledger, grown)
+    [stored] = ledger.open_tasks()
+    assert stored == after([task], grown)[0] and set(stored.member_ids) == {"c-1", "c-10", "c-2", "c-3"}
+    assert ledger.queue()[0].members == stored.members
 
 
 def test_memory_ledgers_work():

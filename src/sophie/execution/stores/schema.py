@@ -283,7 +283,11 @@ _V6 = Step(6, "groups: the members of a task", sqlite=_V6_BOTH, postgres=_V6_BOT
 _V7_BOTH = (f"CREATE INDEX IF NOT EXISTS task_open_owner_load ON task (owner_id, status, due_at) WHERE {OPEN_SQL}",)
 _V7 = Step(7, "a covering index for each person's load", sqlite=_V7_BOTH, postgres=_V7_BOTH)
 
-STEPS: tuple[Step, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+# A group's workers read each practice's last cycle (and whether a cycle at a moment exists).
+_V8_BOTH = ("CREATE INDEX IF NOT EXISTS cycle_practice_at ON cycle (practice_id, at)",)
+_V8 = Step(8, "an index of cycles by practice and time", sqlite=_V8_BOTH, postgres=_V8_BOTH)
+
+STEPS: tuple[Step, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 """Step ``n`` brings the schema from version ``n - 1`` to ``n``."""
 
 LATEST_VERSION = check_steps(STEPS)

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sophie.errors import LedgerConflictError, LedgerError, TransitionError, UnknownNameError
 from sophie.execution.actions import Action, ActionResult, apply_action
@@ -42,12 +41,12 @@ from sophie.execution.stores.audit import (
 )
 from sophie.execution.stores.ledger import CycleRecord, OwnerLoad, sqlite_path
 from sophie.execution.stores.outbox import OutboxMessage, message_for_change
+from sophie.execution.stores.rows import EVENT_COLUMNS, TASK_COLUMNS, event_params, stamp, task_from_row, task_params
 from sophie.execution.stores.sqlite.integrity import SqliteIntegrity, decode_event, read_marker, write_marker
 from sophie.execution.stores.sqlite.schema import DAY_SQL, OPEN_SQL, WATCHED_SQL, migrate
 from sophie.execution.stores.verify import ChainMarker
-from sophie.execution.tasks import ChangeKind, MemberRef, Task, TaskChange, TaskStatus, priority_rank
+from sophie.execution.tasks import ChangeKind, Task, TaskChange, priority_rank
 from sophie.model.calendar import BusinessCalendar
-from sophie.model.enums import Priority
 from sophie.model.records import Practice
 
 __all__ = ["SqliteLedger", "open_ledger"]
@@ -58,23 +57,13 @@ StatementHook = Callable[[str], None]
 
 AuditKeySource = bytes | None | Literal["environment"]
 """An audit key, ``None`` for none, or ``"environment"`` to read ``SOPHIE_AUDIT_KEY``."""
-_TASK_COLUMNS = (
-    "id", "key", "practice_id", "rule_id", "pack", "rule_version", "content_hash", "subject_type", "subject_id",
-    "patient_id", "title", "owner_role", "owner_id", "priority", "status", "created_at", "updated_at", "due_at",
-    "escalation_level", "snoozed_until", "blocked_since", "blocked_until", "blocked_reason", "blocked_seconds",
-    "done_at", "verified_at", "resolved_at", "resolution", "expires_at", "reopen_count", "evidence_json", "version",
-    "timezone", "members_json",
-)  # fmt: skip
-_INSERT_TASK = f"INSERT INTO task ({', '.join(_TASK_COLUMNS)}) VALUES ({', '.join('?' * len(_TASK_COLUMNS))})"
-_UPDATE_TASK = f"UPDATE task SET {', '.join(f'{c} = ?' for c in _TASK_COLUMNS[1:])} WHERE id = ? AND version = ?"
-_SELECT_TASK = f"SELECT {', '.join(_TASK_COLUMNS)} FROM task"
+_INSERT_TASK = f"INSERT INTO task ({', '.join(TASK_COLUMNS)}) VALUES ({', '.join('?' * len(TASK_COLUMNS))})"
+_UPDATE_TASK = f"UPDATE task SET {', '.join(f'{c} = ?' for c in TASK_COLUMNS[1:])} WHERE id = ? AND version = ?"
+_SELECT_TASK = f"SELECT {', '.join(TASK_COLUMNS)} FROM task"
+_INSERT_EVENT = f"INSERT INTO task_event ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
 _ID_CHUNK = 500
 _OFFSET_SLACK = timedelta(days=1)
 _PRIORITY_ORDER = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
-_EVENT_COLUMNS = (
-    "task_id", "at", "actor", "kind", "from_status", "to_status", "why", "rule_id", "rule_version", "content_hash",
-    "data_json", "prev_hash", "hash",
-)  # fmt: skip
 
 
 def open_ledger(
@@ -82,54 +71,6 @@ def open_ledger(
 ) -> SqliteLedger:
     """Open (creating and migrating if needed) the ledger a ``--db`` URL names."""
     return SqliteLedger(sqlite_path(url), statement_hook=statement_hook, audit_key=audit_key)
-
-
-def _stamp(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _when(text: str | None, tz: ZoneInfo) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text).astimezone(tz)
-
-
-def _row(task: Task) -> tuple[Any, ...]:
-    return (
-        task.id, task.key, task.practice_id, task.rule, task.pack, task.rule_version, task.content_hash,
-        task.subject_type, task.subject_id, task.patient_id, task.title, task.owner_role, task.owner_id,
-        str(task.priority), str(task.status), _stamp(task.created_at), _stamp(task.updated_at), _stamp(task.due_at),
-        task.escalation_level, _stamp(task.snoozed_until), _stamp(task.blocked_since), _stamp(task.blocked_until),
-        task.blocked_reason, task.blocked_time.total_seconds(), _stamp(task.done_at), _stamp(task.verified_at),
-        _stamp(task.resolved_at), task.resolution, _stamp(task.expires_at), task.reopen_count,
-        json.dumps(task.evidence, sort_keys=True, separators=(",", ":")), task.version, task.timezone,
-        json.dumps([[m.subject_id, m.patient_id] for m in task.members], separators=(",", ":")),
-    )  # fmt: skip
-
-
-def _task(row: sqlite3.Row) -> Task:
-    tz = ZoneInfo(row["timezone"])
-
-    def when(name: str) -> datetime | None:
-        return _when(row[name], tz)
-
-    def must(name: str) -> datetime:
-        value = when(name)
-        assert value is not None
-        return value
-
-    return Task(
-        id=row["id"], key=row["key"], practice_id=row["practice_id"], rule=row["rule_id"], pack=row["pack"],
-        rule_version=row["rule_version"], content_hash=row["content_hash"], subject_type=row["subject_type"],
-        subject_id=row["subject_id"], patient_id=row["patient_id"], title=row["title"], owner_role=row["owner_role"],
-        owner_id=row["owner_id"], priority=Priority(row["priority"]), status=TaskStatus(row["status"]),
-        created_at=must("created_at"), updated_at=must("updated_at"), due_at=must("due_at"),
-        escalation_level=row["escalation_level"], snoozed_until=when("snoozed_until"),
-        blocked_since=when("blocked_since"), blocked_until=when("blocked_until"), blocked_reason=row["blocked_reason"],
-        blocked_time=timedelta(seconds=row["blocked_seconds"]), done_at=when("done_at"),
-        verified_at=when("verified_at"), resolved_at=when("resolved_at"), resolution=row["resolution"],
-        expires_at=when("expires_at"), reopen_count=row["reopen_count"], evidence=json.loads(row["evidence_json"]),
-        version=row["version"], timezone=row["timezone"],
-        members=tuple(MemberRef(str(m[0]), m[1] and str(m[1])) for m in json.loads(row["members_json"])),
-    )  # fmt: skip
 
 
 class SqliteLedger(SqliteIntegrity):
@@ -177,7 +118,7 @@ class SqliteLedger(SqliteIntegrity):
             if not autocheckpoint:
                 self._db.execute("PRAGMA wal_autocheckpoint = 0")
             self._db.execute("PRAGMA foreign_keys = ON")
-            migrate(self._db, path=path, now=_stamp(datetime.now(UTC)) or "")
+            migrate(self._db, path=path, now=stamp(datetime.now(UTC)) or "")
         except sqlite3.DatabaseError as err:
             raise LedgerError(f"{path}: cannot open the ledger: {err}") from err
 
@@ -236,7 +177,7 @@ class SqliteLedger(SqliteIntegrity):
         if practice_id is not None:
             sql += " AND practice_id = ?"
             params = (practice_id,)
-        return [_task(row) for row in self._db.execute(sql + " ORDER BY key, created_at, id", params)]
+        return [task_from_row(row) for row in self._db.execute(sql + " ORDER BY key, created_at, id", params)]
 
     def get(self, task_id: str) -> Task:
         """Return one task by id, or by a prefix that matches exactly one id.
@@ -254,7 +195,7 @@ class SqliteLedger(SqliteIntegrity):
             if len(rows) != 1:
                 raise UnknownNameError("task", task_id)
             row = rows[0]
-        return _task(row)
+        return task_from_row(row)
 
     def queue(
         self,
@@ -274,7 +215,7 @@ class SqliteLedger(SqliteIntegrity):
             if value is not None:
                 sql += f" AND {column} = ?"
                 params.append(value)
-        tasks = [_task(row) for row in self._db.execute(sql, params)]
+        tasks = [task_from_row(row) for row in self._db.execute(sql, params)]
         if backlog:
             return sorted(tasks, key=backlog_order)
         return sorted(tasks, key=lambda t: (-priority_rank(t.priority), t.due_at, t.created_at, t.id))
@@ -301,10 +242,10 @@ class SqliteLedger(SqliteIntegrity):
                 params.append(value)
         if due_before is not None:
             clauses.append("due_at < ?")
-            params.append(_stamp(due_before))
+            params.append(stamp(due_before))
         if due_after is not None:
             clauses.append("due_at >= ?")
-            params.append(_stamp(due_after))
+            params.append(stamp(due_after))
         if task_ids is not None:
             clauses.append(f"id IN ({', '.join('?' * len(task_ids))})" if task_ids else "0")
             params.extend(task_ids)
@@ -342,7 +283,7 @@ class SqliteLedger(SqliteIntegrity):
         sql = f"{_SELECT_TASK} WHERE {where} ORDER BY {_PRIORITY_ORDER}, due_at, created_at, id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [_task(row) for row in self._db.execute(sql, params)]
+        return [task_from_row(row) for row in self._db.execute(sql, params)]
 
     def count_tasks(
         self,
@@ -366,7 +307,7 @@ class SqliteLedger(SqliteIntegrity):
             f"sum({OPEN_SQL} AND due_at < ?) AS overdue, sum({OPEN_SQL} AND due_at >= ? AND due_at < ?) AS today, "
             f"sum(status = 'backlog') AS backlog FROM task WHERE {OPEN_SQL}"  # backlog is open-ish: one index
         )
-        params: list[Any] = [_stamp(now), _stamp(now), _stamp(day_end)]
+        params: list[Any] = [stamp(now), stamp(now), stamp(day_end)]
         if practice_id is not None:
             sql += " AND practice_id = ?"
             params.append(practice_id)
@@ -485,7 +426,7 @@ class SqliteLedger(SqliteIntegrity):
                     "INSERT INTO practice (id, settings_json, updated_at) VALUES (?, ?, ?) ON CONFLICT (id) "
                     "DO UPDATE SET settings_json = excluded.settings_json, updated_at = excluded.updated_at "
                     "WHERE settings_json != excluded.settings_json",
-                    (practice.id, practice.model_dump_json(), _stamp(cycle.at)),
+                    (practice.id, practice.model_dump_json(), stamp(cycle.at)),
                 )
             if cursors and cycle is not None:
                 for role, staff_id in sorted(cursors.items()):
@@ -497,31 +438,31 @@ class SqliteLedger(SqliteIntegrity):
             if cycle is not None:
                 execute(
                     "INSERT INTO cycle (practice_id, at, complete, findings, summary_json) VALUES (?, ?, ?, ?, ?)",
-                    (cycle.practice_id, _stamp(cycle.at), int(cycle.complete), cycle.findings,
+                    (cycle.practice_id, stamp(cycle.at), int(cycle.complete), cycle.findings,
                      json.dumps(cycle.summary, sort_keys=True)),
                 )  # fmt: skip
 
     def _insert_outbox(self, execute: Callable[..., sqlite3.Cursor], outbox: Sequence[OutboxMessage]) -> None:
         for message in outbox:
-            stamp = _stamp(message.created_at)
+            created = stamp(message.created_at)
             execute(
                 "INSERT OR IGNORE INTO outbox (key, task_id, recipient_id, kind, payload_json, created_at, "
                 "not_before) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (message.key, message.task_id, message.recipient_id, message.kind,
-                 json.dumps(message.payload, sort_keys=True), stamp, stamp),
+                 json.dumps(message.payload, sort_keys=True), created, created),
             )  # fmt: skip
 
     def _write_change(self, execute: Callable[..., sqlite3.Cursor], change: TaskChange) -> None:
         task = change.task
         if change.kind is ChangeKind.CREATED:
             try:
-                execute(_INSERT_TASK, _row(task))
+                execute(_INSERT_TASK, task_params(task))
             except sqlite3.IntegrityError as err:
                 raise LedgerConflictError(f"task key {task.key} is already open", task_id=task.id) from err
             return
         previous = change.previous
         assert previous is not None
-        cursor = execute(_UPDATE_TASK, (*_row(task)[1:], task.id, previous.version))
+        cursor = execute(_UPDATE_TASK, (*task_params(task)[1:], task.id, previous.version))
         if cursor.rowcount != 1:
             raise LedgerConflictError(f"task {task.id} changed since it was read", task_id=task.id)
 
@@ -533,15 +474,9 @@ class SqliteLedger(SqliteIntegrity):
             write_marker(execute, ChainMarker(ChainScheme.HMAC_SHA256, key_check(self._key)))
         key = self._chain_key(execute)
         previous = GENESIS_HASH if row is None else row["hash"]
-        sql = f"INSERT INTO task_event ({', '.join(_EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})"
         for event in events:
             digest = chain_hash(previous, event, key)
-            execute(
-                sql,
-                (event.task_id, event.at.isoformat(), event.actor, event.kind, event.from_status, event.to_status,
-                 event.why, event.rule_id, event.rule_version, event.content_hash,
-                 json.dumps(event.data, sort_keys=True), previous, digest),
-            )  # fmt: skip
+            execute(_INSERT_EVENT, event_params(event, previous, digest))
             previous = digest
 
     def transition(
@@ -567,7 +502,7 @@ class SqliteLedger(SqliteIntegrity):
             calendar = self._calendar(task.practice_id)
             result = apply_action(task, action, now=now, calendar=calendar, until=until, reason=reason)
             try:
-                execute(_UPDATE_TASK, (*_row(result.task)[1:], task.id, task.version))
+                execute(_UPDATE_TASK, (*task_params(result.task)[1:], task.id, task.version))
             except sqlite3.IntegrityError as err:
                 other = execute(f"SELECT id FROM task WHERE key = ? AND {OPEN_SQL}", (task.key,)).fetchone()
                 hint = f"task {other['id'] if other else '?'} is already open for the same stall"
@@ -593,7 +528,7 @@ class SqliteLedger(SqliteIntegrity):
             f"{_SELECT_TASK} WHERE status = 'backlog' AND owner_id = ? AND practice_id = ?",
             (before.owner_id, before.practice_id),
         ).fetchall()
-        released = release_after_close(before, after, [_task(row) for row in rows], now, calendar)
+        released = release_after_close(before, after, [task_from_row(row) for row in rows], now, calendar)
         if released is None:
             return
         waiting = self._get(execute, released.id)
@@ -626,7 +561,7 @@ def _create_in_one_step(path: str) -> None:
     try:
         db = sqlite3.connect(temp, isolation_level=None)
         try:
-            migrate(db, path=path, now=_stamp(datetime.now(UTC)) or "")
+            migrate(db, path=path, now=stamp(datetime.now(UTC)) or "")
         finally:
             db.close()
         with contextlib.suppress(FileExistsError):  # another process created it first
