@@ -19,32 +19,28 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import psycopg
-from psycopg.rows import dict_row
 
 from sophie.errors import LedgerConflictError, LedgerError, TransitionError, UnknownNameError
 from sophie.execution.actions import Action, ActionResult, apply_action
 from sophie.execution.capacity import backlog_order, release_after_close
 from sophie.execution.stores.audit import (
-    AUDIT_KEY_ENV,
     AuditEvent,
-    ChainScheme,
     audit_key_from_environment,
     chain_hash,
     event_for_action,
     event_for_change,
-    key_check,
 )
 from sophie.execution.stores.ledger import CycleRecord
 from sophie.execution.stores.outbox import OutboxMessage, message_for_change
 from sophie.execution.stores.postgres.connection import connect, describe
+from sophie.execution.stores.postgres.integrity import PostgresIntegrity
 from sophie.execution.stores.postgres.schema import migrate
 from sophie.execution.stores.rows import (
     EVENT_COLUMNS,
-    GENESIS,
     TASK_COLUMNS,
     event_from_row,
     event_params,
@@ -73,14 +69,12 @@ _UPDATE_TASK = f"UPDATE task SET {', '.join(f'{c} = %s' for c in TASK_COLUMNS[1:
 _SELECT_TASK = f"SELECT {', '.join(TASK_COLUMNS)} FROM task"
 _INSERT_EVENT = f"INSERT INTO task_event ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join(['%s'] * len(EVENT_COLUMNS))})"
 _C = 'COLLATE "C"'
-_CHAIN = "audit_chain"
-_KEY_CHECK = "audit_key_check"
 
 AuditKeySource = bytes | None | Literal["environment"]
 """An audit key, ``None`` for none, or ``"environment"`` to read ``SOPHIE_AUDIT_KEY``."""
 
 
-class PostgresLedger:
+class PostgresLedger(PostgresIntegrity):
     """A ledger in a PostgreSQL schema (the connection's ``search_path``).
 
     Args:
@@ -105,7 +99,7 @@ class PostgresLedger:
         self._key = audit_key_from_environment() if audit_key == "environment" else audit_key
         self._db = connect(url)
         try:
-            migrate(self._db, where=self.path)
+            migrate(self._db, where=self.path, now=stamp(datetime.now(UTC)) or "")
         except psycopg.Error as err:
             self._db.close()
             raise LedgerError(f"{self.path}: cannot open the ledger: {err}") from err
@@ -213,45 +207,6 @@ class PostgresLedger:
             event_from_row(row)
             for row in self._read("SELECT * FROM task_event WHERE task_id = %s ORDER BY seq", (task_id,))
         ]
-
-    def verify_audit(self) -> int:
-        """Check the audit hash chain end to end; return the number of events.
-
-        Raises:
-            LedgerError: An event was altered, removed or reordered, or the chain is keyed
-                and this ledger was opened without its key.
-        """
-        key = self._chain_key(self._db.execute)
-        previous = GENESIS
-        count = 0
-        with self._db.cursor(row_factory=dict_row) as cursor:
-            for row in cursor.execute("SELECT * FROM task_event ORDER BY seq"):
-                expected = chain_hash(previous, event_from_row(row), key)
-                if row["prev_hash"] != previous or row["hash"] != expected:
-                    raise LedgerError(f"{self.path}: audit chain broken at event {row['seq']}")
-                previous, count = row["hash"], count + 1
-        return count
-
-    @property
-    def chain_scheme(self) -> ChainScheme:
-        """How this ledger's audit events are chained."""
-        marker = _read_marker(self._db.execute)
-        return ChainScheme.SHA256 if marker is None else ChainScheme(marker[0])
-
-    def _chain_key(self, execute: Execute) -> bytes | None:
-        """Return the key to hash this ledger's events with (``None``: plain).
-
-        Raises:
-            LedgerError: The chain is keyed and the key is missing or another one.
-        """
-        marker = _read_marker(execute)
-        if marker is None:
-            return None
-        if self._key is None:
-            raise LedgerError(f"{self.path}: the audit chain is keyed; set {AUDIT_KEY_ENV} to the ledger's key")
-        if marker[1] != key_check(self._key):
-            raise LedgerError(f"{self.path}: {AUDIT_KEY_ENV} is not the key this ledger's audit chain was written with")
-        return self._key
 
     def cursors(self, practice_id: str) -> dict[str, str]:
         """Return the round-robin state of a practice (role -> last staff id)."""
@@ -363,12 +318,8 @@ class PostgresLedger:
         if not events:
             return
         execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))
-        row = execute("SELECT hash FROM task_event ORDER BY seq DESC LIMIT 1").fetchone()
-        if row is None and self._key is not None and _read_marker(execute) is None:
-            for name, value in ((_CHAIN, str(ChainScheme.HMAC_SHA256)), (_KEY_CHECK, key_check(self._key))):
-                execute("INSERT INTO ledger_meta (name, value) VALUES (%s, %s)", (name, value))
+        previous = self._start_chain(execute)
         key = self._chain_key(execute)
-        previous = GENESIS if row is None else row["hash"]
         rows = []
         for event in events:
             digest = chain_hash(previous, event, key)
@@ -441,16 +392,3 @@ class PostgresLedger:
         if practice is None:
             return None
         return BusinessCalendar.shared(practice.timezone, practice.hours, practice.holidays)
-
-
-def _read_marker(execute: Execute) -> tuple[str, str | None] | None:
-    """Return the chain's scheme and key check, or ``None`` for a plain chain."""
-    rows = {
-        row["name"]: row["value"]
-        for row in execute(
-            "SELECT name, value FROM ledger_meta WHERE name IN (%s, %s)", (_CHAIN, _KEY_CHECK)
-        ).fetchall()
-    }
-    if _CHAIN not in rows:
-        return None
-    return rows[_CHAIN], rows.get(_KEY_CHECK)

@@ -30,21 +30,17 @@ from sophie.errors import LedgerConflictError, LedgerError, TransitionError, Unk
 from sophie.execution.actions import Action, ActionResult, apply_action
 from sophie.execution.capacity import backlog_order, release_after_close
 from sophie.execution.stores.audit import (
-    GENESIS_HASH,
     AuditEvent,
-    ChainScheme,
     audit_key_from_environment,
     chain_hash,
     event_for_action,
     event_for_change,
-    key_check,
 )
 from sophie.execution.stores.ledger import CycleRecord, OwnerLoad, sqlite_path
 from sophie.execution.stores.outbox import OutboxMessage, message_for_change
 from sophie.execution.stores.rows import EVENT_COLUMNS, TASK_COLUMNS, event_params, stamp, task_from_row, task_params
-from sophie.execution.stores.sqlite.integrity import SqliteIntegrity, decode_event, read_marker, write_marker
+from sophie.execution.stores.sqlite.integrity import SqliteIntegrity, decode_event
 from sophie.execution.stores.sqlite.schema import DAY_SQL, OPEN_SQL, WATCHED_SQL, migrate
-from sophie.execution.stores.verify import ChainMarker
 from sophie.execution.tasks import ChangeKind, Task, TaskChange, priority_rank
 from sophie.model.calendar import BusinessCalendar
 from sophie.model.records import Practice
@@ -469,11 +465,8 @@ class SqliteLedger(SqliteIntegrity):
     def _append_events(self, execute: Callable[..., sqlite3.Cursor], events: Sequence[AuditEvent]) -> None:
         if not events:
             return
-        row = execute("SELECT hash FROM task_event ORDER BY seq DESC LIMIT 1").fetchone()
-        if row is None and self._key is not None and read_marker(execute) is None:
-            write_marker(execute, ChainMarker(ChainScheme.HMAC_SHA256, key_check(self._key)))
+        previous = self._start_chain(execute)
         key = self._chain_key(execute)
-        previous = GENESIS_HASH if row is None else row["hash"]
         for event in events:
             digest = chain_hash(previous, event, key)
             execute(_INSERT_EVENT, event_params(event, previous, digest))
