@@ -209,6 +209,13 @@ class StoredLedger(Ledger, SupportsVerify, Protocol):
     path: str
     """Where it is, for messages (a file path, or a server URL without credentials)."""
 
+    def get(self, task_id: str, *, practice_id: str | None = None) -> Task:
+        """Return one task by id (or a unique id prefix), of ``practice_id`` when given.
+
+        Raises:
+            UnknownNameError: No task (or more than one) matches.
+        """
+
     def verify_audit(self) -> int:
         """Check the audit hash chain end to end; return the number of events."""
 

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import psycopg
 
-from sophie.errors import LedgerConflictError, LedgerError, TransitionError, UnknownNameError
+from sophie.errors import LedgerConflictError, LedgerError, TransitionError
 from sophie.execution.actions import Action, ActionResult, apply_action
 from sophie.execution.capacity import backlog_order, release_after_close
 from sophie.execution.stores.audit import (
@@ -35,6 +35,7 @@ from sophie.execution.stores.audit import (
     event_for_change,
 )
 from sophie.execution.stores.ledger import CycleRecord
+from sophie.execution.stores.lookup import find_task
 from sophie.execution.stores.outbox import OutboxMessage, message_for_change
 from sophie.execution.stores.postgres.connection import connect, describe
 from sophie.execution.stores.postgres.integrity import PostgresIntegrity
@@ -160,23 +161,16 @@ class PostgresLedger(PostgresIntegrity):
             params = (practice_id,)
         return [task_from_row(row) for row in self._read(f"{sql} ORDER BY key {_C}, created_at {_C}, id {_C}", params)]
 
-    def get(self, task_id: str) -> Task:
-        """Return one task by id, or by a prefix that matches exactly one id.
+    def get(self, task_id: str, *, practice_id: str | None = None) -> Task:
+        """Return one task by id, or by a prefix that matches exactly one id (of ``practice_id``, when given).
 
         Raises:
             UnknownNameError: No task (or more than one) matches.
         """
-        return self._get(lambda sql, params=(): self._db.execute(sql, params), task_id)
+        return self._get(lambda sql, params=(): self._db.execute(sql, params), task_id, practice_id)
 
-    def _get(self, execute: Execute, task_id: str) -> Task:
-        row = execute(f"{_SELECT_TASK} WHERE id = %s", (task_id,)).fetchone()
-        if row is None:
-            pattern = task_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            rows = execute(f"{_SELECT_TASK} WHERE id LIKE %s ESCAPE '\\' LIMIT 2", (pattern,)).fetchall()
-            if len(rows) != 1:
-                raise UnknownNameError("task", task_id)
-            row = rows[0]
-        return task_from_row(row)
+    def _get(self, execute: Execute, task_id: str, practice_id: str | None = None) -> Task:
+        return find_task(execute, task_id, mark="%s", practice_id=practice_id)
 
     def queue(
         self,

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sophie.errors import LedgerConflictError, LedgerError, TransitionError, UnknownNameError
+from sophie.errors import LedgerConflictError, LedgerError, TransitionError
 from sophie.execution.actions import Action, ActionResult, apply_action
 from sophie.execution.capacity import backlog_order, release_after_close
 from sophie.execution.stores.audit import (
@@ -37,6 +37,7 @@ from sophie.execution.stores.audit import (
     event_for_change,
 )
 from sophie.execution.stores.ledger import CycleRecord, OwnerLoad, sqlite_path
+from sophie.execution.stores.lookup import find_task
 from sophie.execution.stores.outbox import OutboxMessage, message_for_change
 from sophie.execution.stores.rows import EVENT_COLUMNS, TASK_COLUMNS, event_params, stamp, task_from_row, task_params
 from sophie.execution.stores.sqlite.integrity import SqliteIntegrity, decode_event
@@ -175,23 +176,16 @@ class SqliteLedger(SqliteIntegrity):
             params = (practice_id,)
         return [task_from_row(row) for row in self._db.execute(sql + " ORDER BY key, created_at, id", params)]
 
-    def get(self, task_id: str) -> Task:
-        """Return one task by id, or by a prefix that matches exactly one id.
+    def get(self, task_id: str, *, practice_id: str | None = None) -> Task:
+        """Return one task by id, or by a prefix that matches exactly one id (of ``practice_id``, when given).
 
         Raises:
             UnknownNameError: No task (or more than one) matches.
         """
-        return self._get(self._db.execute, task_id)
+        return self._get(self._db.execute, task_id, practice_id)
 
-    def _get(self, execute: Callable[..., sqlite3.Cursor], task_id: str) -> Task:
-        row = execute(f"{_SELECT_TASK} WHERE id = ?", (task_id,)).fetchone()
-        if row is None:
-            pattern = task_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            rows = execute(f"{_SELECT_TASK} WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)).fetchall()
-            if len(rows) != 1:
-                raise UnknownNameError("task", task_id)
-            row = rows[0]
-        return task_from_row(row)
+    def _get(self, execute: Callable[..., sqlite3.Cursor], task_id: str, practice_id: str | None = None) -> Task:
+        return find_task(execute, task_id, mark="?", practice_id=practice_id)
 
     def queue(
         self,
