@@ -10,7 +10,8 @@ This module is pure (no I/O, no clock): it says which window a moment belongs to
 builds the digest's payload from the waiting messages' payloads. The payload carries what
 a single message does — task ids, rule titles, priorities, due times — never a task title
 or anything else about the patient. :class:`~sophie.notifiers.sqlite_outbox.SqliteOutbox`
-rolls the waiting rows into a digest row in one transaction (see there).
+and :class:`~sophie.notifiers.postgres_outbox.PostgresOutbox` roll the waiting rows into a
+digest row in one transaction (see there).
 """
 
 from __future__ import annotations
@@ -93,9 +94,10 @@ def parse_window(text: str) -> time:
         raise ValueError(f"{text!r} is not a time of day as HH:MM") from err
 
 
-def digest_key(recipient_id: str | None, window: datetime) -> str:
-    """Return the idempotency key of a person's digest for one window."""
-    return f"digest:{recipient_id or 'unassigned'}:{window.isoformat()}"
+def digest_key(recipient_id: str | None, window: datetime, *, practice_id: str | None = None) -> str:
+    """Return the idempotency key of a person's digest for one window (of one practice, in a group's ledger)."""
+    where = "" if practice_id is None else f"{practice_id}:"
+    return f"digest:{where}{recipient_id or 'unassigned'}:{window.isoformat()}"
 
 
 def digest_payload(
