@@ -150,7 +150,7 @@ def restore_guards(connection: psycopg.Connection[Any], *, now: str) -> list[str
                     (RESTORED_PREFIX + name, now),
                 )
                 restored.append(name)
-    except psycopg.errors.InsufficientPrivilege:  # a role that may not repair: leave it to verify
+    except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction):  # leave it to verify
         return []
     return restored
 
