@@ -15,14 +15,13 @@ re-hashed by someone else would then be taken for the real one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from sophie.errors import LedgerError
 from sophie.execution.stores.audit import AUDIT_KEY_ENV, GENESIS_HASH, AuditEvent, ChainScheme, chain_hash, key_check
-from sophie.execution.stores.rows import Row
+from sophie.execution.stores.rows import Row, event_from_row
 from sophie.execution.stores.verify import ChainedEvent, ChainMarker, OutboxRecord, TaskHead
 
 __all__ = ["RESTORED_PREFIX", "ChainReads", "Execute", "decode_event", "read_marker", "write_marker"]
@@ -37,21 +36,8 @@ _CHAIN = "audit_chain"
 _KEY_CHECK = "audit_key_check"
 
 
-def decode_event(row: Row) -> AuditEvent:
-    """Return the audit event a ``task_event`` row stores.
-
-    Raises:
-        ValueError: The row does not decode (bad time or JSON).
-        TypeError: The row's data is not a JSON object.
-    """
-    data = json.loads(row["data_json"])
-    if not isinstance(data, dict):
-        raise TypeError("data_json is not an object")
-    return AuditEvent(
-        task_id=row["task_id"], at=datetime.fromisoformat(row["at"]), actor=row["actor"], kind=row["kind"],
-        from_status=row["from_status"], to_status=row["to_status"], why=row["why"], rule_id=row["rule_id"],
-        rule_version=row["rule_version"], content_hash=row["content_hash"], data=data,
-    )  # fmt: skip
+decode_event = event_from_row
+"""Return the audit event a ``task_event`` row stores (raising ``ValueError``/``TypeError`` when it does not decode)."""
 
 
 def read_marker(execute: Execute, mark: str = "?") -> ChainMarker | None:

@@ -110,9 +110,17 @@ def event_params(event: AuditEvent, previous: str, digest: str) -> tuple[Any, ..
 
 
 def event_from_row(row: Row) -> AuditEvent:
-    """Return the audit event a row of the ``task_event`` table holds."""
+    """Return the audit event a row of the ``task_event`` table holds.
+
+    Raises:
+        ValueError: The row does not decode (bad time or JSON), as a row edited by hand may not.
+        TypeError: The row's data is not a JSON object.
+    """
+    data = json.loads(row["data_json"])
+    if not isinstance(data, dict):
+        raise TypeError("data_json is not an object")
     return AuditEvent(
         task_id=row["task_id"], at=datetime.fromisoformat(row["at"]), actor=row["actor"], kind=row["kind"],
         from_status=row["from_status"], to_status=row["to_status"], why=row["why"], rule_id=row["rule_id"],
-        rule_version=row["rule_version"], content_hash=row["content_hash"], data=json.loads(row["data_json"]),
+        rule_version=row["rule_version"], content_hash=row["content_hash"], data=data,
     )  # fmt: skip

@@ -18,46 +18,31 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sophie.errors import LedgerConflictError, LedgerError, TransitionError
-from sophie.execution.actions import Action, ActionResult, apply_action
-from sophie.execution.capacity import backlog_order, release_after_close
+from sophie.errors import LedgerError
 from sophie.execution.stores.audit import (
     AuditEvent,
     audit_key_from_environment,
-    chain_hash,
-    event_for_action,
-    event_for_change,
 )
-from sophie.execution.stores.ledger import CycleRecord, OwnerLoad, sqlite_path
-from sophie.execution.stores.lookup import find_task
-from sophie.execution.stores.outbox import OutboxMessage, message_for_change
-from sophie.execution.stores.rows import EVENT_COLUMNS, TASK_COLUMNS, event_params, stamp, task_from_row, task_params
-from sophie.execution.stores.sqlite.integrity import SqliteIntegrity, decode_event
-from sophie.execution.stores.sqlite.schema import DAY_SQL, OPEN_SQL, WATCHED_SQL, migrate
-from sophie.execution.tasks import ChangeKind, Task, TaskChange, priority_rank
-from sophie.model.calendar import BusinessCalendar
-from sophie.model.records import Practice
+from sophie.execution.stores.integrity import Execute
+from sophie.execution.stores.ledger import OwnerLoad, sqlite_path
+from sophie.execution.stores.rows import stamp, task_from_row
+from sophie.execution.stores.sql_ledger import SELECT_TASK, SqlLedger, StatementHook
+from sophie.execution.stores.sqlite.integrity import SqliteIntegrity
+from sophie.execution.stores.sqlite.schema import OPEN_SQL, migrate
+from sophie.execution.tasks import Task, priority_rank
 
 __all__ = ["SqliteLedger", "open_ledger"]
 
-logger = logging.getLogger(__name__)
-
-StatementHook = Callable[[str], None]
 
 AuditKeySource = bytes | None | Literal["environment"]
 """An audit key, ``None`` for none, or ``"environment"`` to read ``SOPHIE_AUDIT_KEY``."""
-_INSERT_TASK = f"INSERT INTO task ({', '.join(TASK_COLUMNS)}) VALUES ({', '.join('?' * len(TASK_COLUMNS))})"
-_UPDATE_TASK = f"UPDATE task SET {', '.join(f'{c} = ?' for c in TASK_COLUMNS[1:])} WHERE id = ? AND version = ?"
-_SELECT_TASK = f"SELECT {', '.join(TASK_COLUMNS)} FROM task"
-_INSERT_EVENT = f"INSERT INTO task_event ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
 _ID_CHUNK = 500
 _OFFSET_SLACK = timedelta(days=1)
 _PRIORITY_ORDER = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
@@ -70,7 +55,7 @@ def open_ledger(
     return SqliteLedger(sqlite_path(url), statement_hook=statement_hook, audit_key=audit_key)
 
 
-class SqliteLedger(SqliteIntegrity):
+class SqliteLedger(SqliteIntegrity, SqlLedger):
     """A ledger in one SQLite file (or in memory).
 
     Args:
@@ -165,50 +150,17 @@ class SqliteLedger(SqliteIntegrity):
         except sqlite3.DatabaseError as err:  # locked past the timeout, disk full, read-only file...
             raise LedgerError(f"{self.path}: the ledger write failed: {err}") from err
 
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return self._db.execute(sql, params).fetchall()
+
+    def _run_unique(self, execute: Execute, sql: str, params: Sequence[Any]) -> Exception | None:
+        try:
+            execute(sql, params)
+        except sqlite3.IntegrityError as err:
+            return err
+        return None
+
     # -- reads -------------------------------------------------------------------------------
-
-    def open_tasks(self, practice_id: str | None = None) -> list[Task]:
-        """Return open-ish tasks and done tasks awaiting confirmation, by key."""
-        sql = f"{_SELECT_TASK} WHERE {WATCHED_SQL}"
-        params: tuple[str, ...] = ()
-        if practice_id is not None:
-            sql += " AND practice_id = ?"
-            params = (practice_id,)
-        return [task_from_row(row) for row in self._db.execute(sql + " ORDER BY key, created_at, id", params)]
-
-    def get(self, task_id: str, *, practice_id: str | None = None) -> Task:
-        """Return one task by id, or by a prefix that matches exactly one id (of ``practice_id``, when given).
-
-        Raises:
-            UnknownNameError: No task (or more than one) matches.
-        """
-        return self._get(self._db.execute, task_id, practice_id)
-
-    def _get(self, execute: Callable[..., sqlite3.Cursor], task_id: str, practice_id: str | None = None) -> Task:
-        return find_task(execute, task_id, mark="?", practice_id=practice_id)
-
-    def queue(
-        self,
-        *,
-        role: str | None = None,
-        staff_id: str | None = None,
-        practice_id: str | None = None,
-        backlog: bool = False,
-    ) -> list[Task]:
-        """Return the tasks in people's day (for a role or a person), most urgent first, then earliest due.
-
-        ``backlog=True`` returns the backlog instead, in the order it is released.
-        """
-        where = "status = 'backlog'" if backlog else DAY_SQL
-        sql, params = f"{_SELECT_TASK} WHERE {where}", []
-        for column, value in (("owner_role", role), ("owner_id", staff_id), ("practice_id", practice_id)):
-            if value is not None:
-                sql += f" AND {column} = ?"
-                params.append(value)
-        tasks = [task_from_row(row) for row in self._db.execute(sql, params)]
-        if backlog:
-            return sorted(tasks, key=backlog_order)
-        return sorted(tasks, key=lambda t: (-priority_rank(t.priority), t.due_at, t.created_at, t.id))
 
     def _task_filter(
         self,
@@ -270,7 +222,7 @@ class SqliteLedger(SqliteIntegrity):
             owner_id=owner_id, role=role, statuses=statuses, rule=rule, subject_type=subject_type,
             due_before=due_before, due_after=due_after, practice_id=practice_id, task_ids=task_ids,
         )  # fmt: skip
-        sql = f"{_SELECT_TASK} WHERE {where} ORDER BY {_PRIORITY_ORDER}, due_at, created_at, id"
+        sql = f"{SELECT_TASK} WHERE {where} ORDER BY {_PRIORITY_ORDER}, due_at, created_at, id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [task_from_row(row) for row in self._db.execute(sql, params)]
@@ -350,188 +302,6 @@ class SqliteLedger(SqliteIntegrity):
     def practice_ids(self) -> list[str]:
         """Return the ids of the practices this ledger has seen cycles of."""
         return [row[0] for row in self._db.execute("SELECT id FROM practice ORDER BY id")]
-
-    def audit(self, task_id: str) -> list[AuditEvent]:
-        """Return a task's audit events, oldest first."""
-        rows = self._db.execute("SELECT * FROM task_event WHERE task_id = ? ORDER BY seq", (task_id,))
-        return [self._event(row) for row in rows]
-
-    def _event(self, row: sqlite3.Row) -> AuditEvent:
-        return decode_event(row)
-
-    def cursors(self, practice_id: str) -> dict[str, str]:
-        """Return the round-robin state of a practice (role -> last staff id)."""
-        rows = self._db.execute("SELECT role, staff_id FROM assignment_cursor WHERE practice_id = ?", (practice_id,))
-        return {row["role"]: row["staff_id"] for row in rows}
-
-    def cycle_count(self, practice_id: str) -> int:
-        """Return how many cycles have been recorded for a practice."""
-        row = self._db.execute("SELECT count(*) FROM cycle WHERE practice_id = ?", (practice_id,)).fetchone()
-        return int(row[0])
-
-    def practice(self, practice_id: str) -> Practice | None:
-        """Return the practice settings stored by the last cycle (for calendars in ``sophie task``)."""
-        row = self._db.execute("SELECT settings_json FROM practice WHERE id = ?", (practice_id,)).fetchone()
-        return None if row is None else Practice.model_validate_json(row["settings_json"])
-
-    def pending_outbox(self) -> list[OutboxMessage]:
-        """Return the notifications not yet sent, oldest first."""
-        rows = self._db.execute("SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY created_at, key")
-        return [
-            OutboxMessage(
-                row["key"],
-                row["task_id"],
-                row["recipient_id"],
-                row["kind"],
-                json.loads(row["payload_json"]),
-                datetime.fromisoformat(row["created_at"]),
-            )
-            for row in rows
-        ]
-
-    # -- writes ------------------------------------------------------------------------------
-
-    def apply(
-        self,
-        changes: Sequence[TaskChange],
-        events: Sequence[AuditEvent],
-        outbox: Sequence[OutboxMessage],
-        *,
-        practice: Practice | None = None,
-        cursors: Mapping[str, str] | None = None,
-        cycle: CycleRecord | None = None,
-    ) -> None:
-        """Write a reconcile's changes, events, outbox rows and bookkeeping in one transaction.
-
-        Raises:
-            LedgerConflictError: A task changed since it was read, or its key is taken.
-        """
-        with self._write() as execute:
-            for change in changes:
-                self._write_change(execute, change)
-            self._append_events(execute, events)
-            self._insert_outbox(execute, outbox)
-            if practice is not None and cycle is not None:
-                execute(
-                    "INSERT INTO practice (id, settings_json, updated_at) VALUES (?, ?, ?) ON CONFLICT (id) "
-                    "DO UPDATE SET settings_json = excluded.settings_json, updated_at = excluded.updated_at "
-                    "WHERE settings_json != excluded.settings_json",
-                    (practice.id, practice.model_dump_json(), stamp(cycle.at)),
-                )
-            if cursors and cycle is not None:
-                for role, staff_id in sorted(cursors.items()):
-                    execute(
-                        "INSERT INTO assignment_cursor (practice_id, role, staff_id) VALUES (?, ?, ?) "
-                        "ON CONFLICT (practice_id, role) DO UPDATE SET staff_id = excluded.staff_id",
-                        (cycle.practice_id, role, staff_id),
-                    )
-            if cycle is not None:
-                execute(
-                    "INSERT INTO cycle (practice_id, at, complete, findings, summary_json) VALUES (?, ?, ?, ?, ?)",
-                    (cycle.practice_id, stamp(cycle.at), int(cycle.complete), cycle.findings,
-                     json.dumps(cycle.summary, sort_keys=True)),
-                )  # fmt: skip
-
-    def _insert_outbox(self, execute: Callable[..., sqlite3.Cursor], outbox: Sequence[OutboxMessage]) -> None:
-        for message in outbox:
-            created = stamp(message.created_at)
-            execute(
-                "INSERT OR IGNORE INTO outbox (key, task_id, recipient_id, kind, payload_json, created_at, "
-                "not_before) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (message.key, message.task_id, message.recipient_id, message.kind,
-                 json.dumps(message.payload, sort_keys=True), created, created),
-            )  # fmt: skip
-
-    def _write_change(self, execute: Callable[..., sqlite3.Cursor], change: TaskChange) -> None:
-        task = change.task
-        if change.kind is ChangeKind.CREATED:
-            try:
-                execute(_INSERT_TASK, task_params(task))
-            except sqlite3.IntegrityError as err:
-                raise LedgerConflictError(f"task key {task.key} is already open", task_id=task.id) from err
-            return
-        previous = change.previous
-        assert previous is not None
-        cursor = execute(_UPDATE_TASK, (*task_params(task)[1:], task.id, previous.version))
-        if cursor.rowcount != 1:
-            raise LedgerConflictError(f"task {task.id} changed since it was read", task_id=task.id)
-
-    def _append_events(self, execute: Callable[..., sqlite3.Cursor], events: Sequence[AuditEvent]) -> None:
-        if not events:
-            return
-        previous = self._start_chain(execute)
-        key = self._chain_key(execute)
-        for event in events:
-            digest = chain_hash(previous, event, key)
-            execute(_INSERT_EVENT, event_params(event, previous, digest))
-            previous = digest
-
-    def transition(
-        self,
-        task_id: str,
-        action: Action | str,
-        *,
-        actor: str,
-        now: datetime,
-        until: datetime | None = None,
-        reason: str | None = None,
-    ) -> ActionResult:
-        """Apply a person's action (ack, done, snooze, block, reopen) and audit it, atomically.
-
-        The practice calendar stored by the last cycle measures blocked time in business hours.
-
-        Raises:
-            UnknownNameError: No task has that id.
-            TransitionError: The action is not allowed now (or reopening would duplicate an open key).
-        """
-        with self._write() as execute:
-            task = self._get(execute, task_id)
-            calendar = self._calendar(task.practice_id)
-            result = apply_action(task, action, now=now, calendar=calendar, until=until, reason=reason)
-            try:
-                execute(_UPDATE_TASK, (*task_params(result.task)[1:], task.id, task.version))
-            except sqlite3.IntegrityError as err:
-                other = execute(f"SELECT id FROM task WHERE key = ? AND {OPEN_SQL}", (task.key,)).fetchone()
-                hint = f"task {other['id'] if other else '?'} is already open for the same stall"
-                raise TransitionError(task.id, str(action), str(task.status), hint=hint) from err
-            event = event_for_action(task, result.task, result.event, result.why, actor=actor, note=result.note)
-            self._append_events(execute, [event])
-            self._release_after(execute, task, result.task, now, calendar)
-        logger.info("task %s %s by %s", task.id, result.event, actor)
-        return result
-
-    def _release_after(
-        self,
-        execute: Callable[..., sqlite3.Cursor],
-        before: Task,
-        after: Task,
-        now: datetime,
-        calendar: BusinessCalendar | None,
-    ) -> None:
-        """Release the owner's next backlog task when an action freed room in their day (same transaction)."""
-        if before.owner_id is None or after.in_day:
-            return
-        rows = execute(
-            f"{_SELECT_TASK} WHERE status = 'backlog' AND owner_id = ? AND practice_id = ?",
-            (before.owner_id, before.practice_id),
-        ).fetchall()
-        released = release_after_close(before, after, [task_from_row(row) for row in rows], now, calendar)
-        if released is None:
-            return
-        waiting = self._get(execute, released.id)
-        why = f"released from the backlog: task {before.id} left {before.owner_id}'s day"
-        change = TaskChange(ChangeKind.RELEASED, released, waiting, why)
-        self._write_change(execute, change)
-        self._append_events(execute, [event_for_change(change)])
-        message = message_for_change(change, released.rule)
-        if message is not None:
-            self._insert_outbox(execute, [message])
-
-    def _calendar(self, practice_id: str) -> BusinessCalendar | None:
-        practice = self.practice(practice_id)
-        if practice is None:
-            return None
-        return BusinessCalendar.shared(practice.timezone, practice.hours, practice.holidays)
 
 
 def _create_in_one_step(path: str) -> None:
