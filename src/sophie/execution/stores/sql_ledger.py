@@ -62,6 +62,10 @@ SELECT_TASK = f"SELECT {', '.join(TASK_COLUMNS)} FROM task"
 """Every column of ``task``, in :data:`~sophie.execution.stores.rows.TASK_COLUMNS` order."""
 
 
+def _marks(mark: str, count: int) -> str:
+    return ", ".join([mark] * count)
+
+
 def find_task(execute: Callable[..., Any], task_id: str, *, mark: str, practice_id: str | None = None) -> Task:
     """Return the task whose id is ``task_id``, or the one task whose id starts with it.
 
@@ -90,6 +94,9 @@ class SqlLedger(ChainReads):
 
     _hook: StatementHook | None
     _for_update: str = ""
+    _sql_insert_event: str
+    _sql_insert_task: str
+    _sql_update_task: str
 
     # -- what a store supplies ---------------------------------------------------------------
 
@@ -115,21 +122,18 @@ class SqlLedger(ChainReads):
 
     # -- statements in the store's mark --------------------------------------------------------
 
-    @property
-    def _sql_insert_event(self) -> str:
-        return f"INSERT INTO task_event ({', '.join(EVENT_COLUMNS)}) VALUES ({self._marks(len(EVENT_COLUMNS))})"
-
-    @property
-    def _sql_insert_task(self) -> str:
-        return f"INSERT INTO task ({', '.join(TASK_COLUMNS)}) VALUES ({self._marks(len(TASK_COLUMNS))})"
-
-    @property
-    def _sql_update_task(self) -> str:
-        m = self._mark
-        return f"UPDATE task SET {', '.join(f'{c} = {m}' for c in TASK_COLUMNS[1:])} WHERE id = {m} AND version = {m}"
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Write the statements a store runs for every task and event once, in its parameter mark."""
+        super().__init_subclass__(**kwargs)
+        m = cls._mark
+        events = ", ".join(EVENT_COLUMNS)
+        cls._sql_insert_event = f"INSERT INTO task_event ({events}) VALUES ({_marks(m, len(EVENT_COLUMNS))})"
+        cls._sql_insert_task = f"INSERT INTO task ({', '.join(TASK_COLUMNS)}) VALUES ({_marks(m, len(TASK_COLUMNS))})"
+        assignments = ", ".join(f"{column} = {m}" for column in TASK_COLUMNS[1:])
+        cls._sql_update_task = f"UPDATE task SET {assignments} WHERE id = {m} AND version = {m}"
 
     def _marks(self, count: int) -> str:
-        return ", ".join([self._mark] * count)
+        return _marks(self._mark, count)
 
     # -- reads -------------------------------------------------------------------------------
 
