@@ -32,7 +32,7 @@ from psycopg.rows import dict_row
 
 from sophie.notifiers.base import Message, MessageSettings, NotifierError
 from sophie.notifiers.delivery import OutboxCounts, OutboxEntry
-from sophie.notifiers.digests import DigestSettings, digest_key, digest_payload, next_window, window_at
+from sophie.notifiers.digests import DigestSettings, next_window, plan_digests, window_at
 
 __all__ = ["DIGEST_LOCK", "PostgresOutbox"]
 
@@ -206,37 +206,26 @@ class PostgresOutbox:
             f"ORDER BY o.created_at {_C}, o.key {_C} FOR UPDATE OF o SKIP LOCKED",
             (practice_id, cutoff, stamp),
         ).fetchall()
-        waiting: dict[str | None, list[dict[str, Any]]] = {}
-        for row in rows:
-            waiting.setdefault(row["recipient_id"], []).append(row)
-        overdue: dict[str | None, list[dict[str, object]]] = {}
-        for task in execute(
-            f"SELECT id, rule_id, priority, due_at, owner_id FROM task WHERE practice_id = %s AND {_DAY} "
+        overdue = execute(
+            f"SELECT id, rule_id, priority, due_at, owner_id, practice_id FROM task WHERE practice_id = %s AND {_DAY} "
             f"AND priority != 'urgent' AND due_at > %s {_C} AND due_at <= %s {_C} ORDER BY due_at {_C}, id {_C}",
             (practice_id, since, cutoff),
-        ):
-            overdue.setdefault(task["owner_id"], []).append(
-                {"task_id": task["id"], "change": "overdue", "rule": task["rule_id"],
-                 "priority": task["priority"], "due_at": task["due_at"], "practice_id": practice_id}
-            )  # fmt: skip
+        ).fetchall()
         made = 0
-        for recipient in sorted({*waiting, *overdue}, key=lambda r: r or ""):
-            gathered = waiting.get(recipient, [])
-            payloads = [json.loads(row["payload_json"]) for row in gathered] + overdue.get(recipient, [])
-            payload = digest_payload(recipient, window, payloads)
-            key = digest_key(recipient, window, practice_id=practice_id)
+        for digest in plan_digests(window, rows, overdue, practice_id=practice_id):
             cursor = execute(
                 "INSERT INTO outbox (key, task_id, recipient_id, kind, payload_json, created_at, not_before) "
                 "VALUES (%s, %s, %s, 'digest', %s, %s, %s) ON CONFLICT (key) DO NOTHING",
-                (key, payload["task_id"], recipient, json.dumps(payload, sort_keys=True), cutoff, cutoff),
-            )
+                (digest.key, digest.payload["task_id"], digest.recipient_id,
+                 json.dumps(digest.payload, sort_keys=True), cutoff, cutoff),
+            )  # fmt: skip
             if cursor.rowcount != 1:  # this window's digest went already: the rows wait for the next
                 continue
             made += 1
-            if gathered:
+            if digest.gathered:
                 execute(
                     "UPDATE outbox SET sent_at = %s, delivered_json = %s, claimed_until = NULL WHERE key = ANY(%s)",
-                    (stamp, json.dumps([key]), [row["key"] for row in gathered]),
+                    (stamp, json.dumps([digest.key]), list(digest.gathered)),
                 )
         return made
 
