@@ -340,3 +340,50 @@ def test_owner_loads_count_each_persons_day_and_backlog_from_one_covering_index(
     plan = " ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + query))
     db.close()
     assert "COVERING INDEX task_open_owner_load" in plan, plan
+
+
+def test_two_people_acting_on_one_task_at_once_act_one_after_the_other_on_postgres():
+    """The second action waits for the first to commit, then acts on the task as the first left it."""
+    import threading
+    import time
+
+    import psycopg
+
+    from ledger_stores import postgres_schema
+    from sophie.execution.stores.verify import verify_ledger
+
+    with postgres_schema() as url:
+        with open_ledger(url) as ledger:
+            [task] = seeded(ledger, n=1)
+        reached, release = threading.Event(), threading.Event()
+
+        def pause(sql: str) -> None:  # the first action holds its transaction open after changing the task
+            if sql.startswith("INSERT INTO task_event"):
+                reached.set()
+                assert release.wait(60)
+
+        done: dict[str, object] = {}
+        with open_ledger(url, statement_hook=pause) as first, open_ledger(url) as second:
+            acting = threading.Thread(
+                target=lambda: done.setdefault("ack", first.transition(task.id, "ack", actor="staff:a", now=DUE))
+            )
+            acting.start()
+            assert reached.wait(60)
+            noting = threading.Thread(
+                target=lambda: done.setdefault(
+                    "note", second.transition(task.id, "note", actor="staff:b", now=DUE, reason="called")
+                )
+            )
+            noting.start()
+            with psycopg.connect(url) as watcher:  # the second action is waiting on the first's lock
+                waiting = "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'"
+                while not watcher.execute(waiting, (second.connection.info.backend_pid,)).fetchall():
+                    assert noting.is_alive()
+                    time.sleep(0.01)
+            release.set()
+            acting.join()
+            noting.join()
+            stored = second.get(task.id)
+            assert (stored.version, str(stored.status)) == (3, "acknowledged")
+            assert [event.actor for event in second.audit(task.id)][-2:] == ["staff:a", "staff:b"]
+            assert verify_ledger(second, audit_key=None).clean
