@@ -71,7 +71,7 @@ class ChainReads:
     """The store-neutral reads of :class:`~sophie.execution.stores.verify.SupportsVerify`.
 
     A store sets ``_mark`` (its parameter mark) and ``_collate`` (what makes text sort
-    bytewise, as SQLite sorts it) and implements :meth:`_rows` and :meth:`_execute`.
+    bytewise, as SQLite sorts it) and implements :meth:`_stream` and :meth:`_execute`.
     """
 
     _key: bytes | None
@@ -79,7 +79,7 @@ class ChainReads:
     _collate: str = ""
     path: str
 
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> Iterable[Row]:
+    def _stream(self, sql: str, params: Sequence[Any] = ()) -> Iterable[Row]:
         """Return the rows of a query, read by column name, streamed where the store can."""
         raise NotImplementedError
 
@@ -139,7 +139,7 @@ class ChainReads:
 
     def chained_events(self) -> Iterator[ChainedEvent]:
         """Return every audit event in chain order, decoded where it decodes."""
-        for row in self._rows("SELECT * FROM task_event ORDER BY seq"):
+        for row in self._stream("SELECT * FROM task_event ORDER BY seq"):
             try:
                 event: AuditEvent | None = decode_event(row)
             except (ValueError, TypeError):
@@ -148,7 +148,7 @@ class ChainReads:
 
     def task_heads(self) -> Iterator[TaskHead]:
         """Return every task's stored status, version, owner, priority, level and due time."""
-        rows = self._rows(
+        rows = self._stream(
             "SELECT id, key, status, version, owner_id, priority, escalation_level, due_at FROM task "
             f"ORDER BY id{self._collate}"
         )
@@ -160,7 +160,7 @@ class ChainReads:
 
     def outbox_records(self) -> Iterator[OutboxRecord]:
         """Return every outbox row."""
-        for row in self._rows(f"SELECT key, task_id, recipient_id, kind FROM outbox ORDER BY key{self._collate}"):
+        for row in self._stream(f"SELECT key, task_id, recipient_id, kind FROM outbox ORDER BY key{self._collate}"):
             yield OutboxRecord(row["key"], row["task_id"], row["recipient_id"], row["kind"])
 
     def chain_marker(self) -> ChainMarker | None:

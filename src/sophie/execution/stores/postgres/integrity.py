@@ -28,7 +28,7 @@ class PostgresIntegrity(ChainReads):
     _mark = "%s"
     _collate = ' COLLATE "C"'
 
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> Iterable[dict[str, Any]]:
+    def _stream(self, sql: str, params: Sequence[Any] = ()) -> Iterable[dict[str, Any]]:
         return self._db.cursor().stream(sql, params)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[dict[str, Any]]:

@@ -24,7 +24,7 @@ class SqliteIntegrity(ChainReads):
 
     _db: sqlite3.Connection
 
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> Iterable[sqlite3.Row]:
+    def _stream(self, sql: str, params: Sequence[Any] = ()) -> Iterable[sqlite3.Row]:
         return self._db.execute(sql, params)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
