@@ -199,6 +199,13 @@ class SqlLedger(ChainReads):
         rows = self._read(f"SELECT settings_json FROM practice WHERE id = {self._mark}", (practice_id,))
         return None if not rows else Practice.model_validate_json(rows[0]["settings_json"])
 
+    def practice_ids(self) -> list[str]:
+        """Return the ids of the practices this ledger has run cycles for, sorted (both read indexes)."""
+        c = self._collate
+        known = "SELECT id FROM practice UNION SELECT practice_id FROM cycle"
+        rows = self._read(f"SELECT id FROM ({known}) AS known ORDER BY id{c}")
+        return [row["id"] for row in rows]
+
     def pending_outbox(self) -> list[OutboxMessage]:
         """Return the notifications not yet sent, oldest first."""
         c = self._collate

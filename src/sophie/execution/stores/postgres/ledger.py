@@ -146,10 +146,3 @@ class PostgresLedger(PostgresIntegrity, SqlLedger):
 
     # -- reads -------------------------------------------------------------------------------
 
-    def practice_ids(self) -> list[str]:
-        """Return the practices the ledger holds tasks or cycles for, sorted."""
-        rows = self._read(
-            "SELECT id FROM (SELECT practice_id AS id FROM task UNION SELECT practice_id FROM cycle) AS p "
-            f"ORDER BY id {_C}"
-        )
-        return [row["id"] for row in rows]

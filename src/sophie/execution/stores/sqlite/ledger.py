@@ -299,10 +299,6 @@ class SqliteLedger(SqliteIntegrity, SqlLedger):
         ).fetchone()
         return f"{row[0]}.{row[1]}"
 
-    def practice_ids(self) -> list[str]:
-        """Return the ids of the practices this ledger has seen cycles of."""
-        return [row[0] for row in self._db.execute("SELECT id FROM practice ORDER BY id")]
-
 
 def _create_in_one_step(path: str) -> None:
     """Create a missing ledger file whole: built beside it, then linked into place.
