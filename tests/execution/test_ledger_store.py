@@ -387,3 +387,29 @@ def test_two_people_acting_on_one_task_at_once_act_one_after_the_other_on_postgr
             assert (stored.version, str(stored.status)) == (3, "acknowledged")
             assert [event.actor for event in second.audit(task.id)][-2:] == ["staff:a", "staff:b"]
             assert verify_ledger(second, audit_key=None).clean
+
+
+def test_ledgers_in_two_schemas_of_one_database_do_not_wait_for_each_others_audit_lock():
+    import threading
+
+    from ledger_stores import postgres_schema
+
+    with postgres_schema() as one, postgres_schema() as other:
+        reached, release = threading.Event(), threading.Event()
+
+        def pause(sql: str) -> None:  # the first writer holds its audit lock until released
+            if sql.startswith("INSERT INTO task_event"):
+                reached.set()
+                assert release.wait(60)
+
+        with open_ledger(one, statement_hook=pause) as first, open_ledger(other) as second:
+            writing = threading.Thread(target=lambda: seeded(first, n=1))
+            writing.start()
+            try:
+                assert reached.wait(60)
+                second.connection.execute("SET lock_timeout = '5s'")  # waiting for the other ledger would fail
+                assert len(seeded(second, n=2)) == 2
+            finally:
+                release.set()
+                writing.join()
+            assert len(first.open_tasks()) == 1

@@ -36,8 +36,8 @@ from sophie.notifiers.digests import DigestSettings, next_window, plan_digests, 
 
 __all__ = ["DIGEST_LOCK", "PostgresOutbox"]
 
-DIGEST_LOCK = 0x50_50_48_49_45_00_03
-"""The advisory lock key a deliverer holds while it rolls digests (until its transaction ends)."""
+DIGEST_LOCK = 3
+"""The advisory lock (of the ledger's schema) a deliverer holds while it rolls digests (until its transaction ends)."""
 
 _PENDING = "sent_at IS NULL AND dead_at IS NULL"
 _C = 'COLLATE "C"'
@@ -184,7 +184,7 @@ class PostgresOutbox:
         stamp = _stamp(now)
         made = 0
         with self._write() as execute:
-            execute("SELECT pg_advisory_xact_lock(%s)", (DIGEST_LOCK,))
+            execute("SELECT pg_advisory_xact_lock(hashtext(coalesce(current_schema(), '')), %s)", (DIGEST_LOCK,))
             for zone in execute(_ZONES).fetchall():
                 made += self._roll_practice(execute, zone["practice_id"], self._settings(zone["timezone"]), now, stamp)
         return made

@@ -26,7 +26,7 @@ from sophie.errors import LedgerError
 from sophie.execution.stores.audit import (
     audit_key_from_environment,
 )
-from sophie.execution.stores.postgres.connection import connect, describe
+from sophie.execution.stores.postgres.connection import LEDGER_LOCK_SQL, connect, describe
 from sophie.execution.stores.postgres.integrity import PostgresIntegrity
 from sophie.execution.stores.postgres.schema import migrate
 from sophie.execution.stores.rows import (
@@ -39,8 +39,8 @@ __all__ = ["AUDIT_LOCK", "PostgresLedger"]
 
 Execute = Callable[..., "psycopg.Cursor[dict[str, Any]]"]
 
-AUDIT_LOCK = 0x50_50_48_49_45_00_02
-"""The advisory lock key a writer holds from appending audit events until it commits."""
+AUDIT_LOCK = 2
+"""The advisory lock (of this ledger's schema) a writer holds from appending audit events until it commits."""
 
 _SELECT_TASK = SELECT_TASK
 _C = 'COLLATE "C"'
@@ -136,7 +136,7 @@ class PostgresLedger(PostgresIntegrity, SqlLedger):
         return None
 
     def _lock_chain(self, execute: Execute) -> None:
-        execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))
+        execute(LEDGER_LOCK_SQL, (AUDIT_LOCK,))
 
     def _insert_events(self, execute: Execute, rows: Sequence[tuple[Any, ...]]) -> None:
         if self._hook is not None:

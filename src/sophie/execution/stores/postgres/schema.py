@@ -24,6 +24,7 @@ from psycopg.rows import tuple_row
 from sophie.errors import LedgerError
 from sophie.execution.stores.integrity import RESTORED_PREFIX
 from sophie.execution.stores.migrations import Dialect, pending, run_statement
+from sophie.execution.stores.postgres.connection import LEDGER_LOCK_SQL
 from sophie.execution.stores.schema import LATEST_VERSION, OPEN_KEY_INDEX, OPEN_SQL, PG_APPEND_ONLY, STEPS
 
 __all__ = ["GUARDS", "MIGRATION_LOCK", "damaged_guards", "migrate", "restore_guards"]
@@ -41,8 +42,8 @@ _INDEX_DEF = (
     f"CREATE UNIQUE INDEX task_open_key ON task USING btree (key) WHERE (status = ANY (ARRAY[{_STATUS_ARRAY}]))"
 )
 
-MIGRATION_LOCK = 0x50_50_48_49_45_00_01
-"""The advisory lock key held while migrating (any constant no other tool uses)."""
+MIGRATION_LOCK = 1
+"""The advisory lock (of the ledger's schema) held while migrating or putting guards back."""
 
 
 def migrate(connection: psycopg.Connection[Any], *, where: str, now: str) -> int:
@@ -66,7 +67,7 @@ def migrate(connection: psycopg.Connection[Any], *, where: str, now: str) -> int
 
 def _upgrade(connection: psycopg.Connection[Any], where: str) -> None:
     with connection.transaction():
-        connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        connection.execute(LEDGER_LOCK_SQL, (MIGRATION_LOCK,))
         found = _version(connection, where)
         if found == 0:
             connection.execute("CREATE TABLE IF NOT EXISTS sophie_schema (version INTEGER NOT NULL)")
@@ -129,7 +130,7 @@ def restore_guards(connection: psycopg.Connection[Any], *, now: str) -> list[str
     restored: list[str] = []
     try:
         with connection.transaction():
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            connection.execute(LEDGER_LOCK_SQL, (MIGRATION_LOCK,))
             for name in damaged_guards(connection):  # again, now that no one else is repairing
                 kind, statement = GUARDS[name]
                 try:
