@@ -32,6 +32,7 @@ from sophie.model.redaction import mask_url
 
 if TYPE_CHECKING:
     from sophie.execution.actions import Action, ActionResult
+    from sophie.execution.scorecard import ScoreEvent
     from sophie.execution.stores.audit import AuditEvent
     from sophie.execution.stores.outbox import OutboxMessage
     from sophie.model.records import Practice
@@ -228,6 +229,8 @@ class StoredLedger(Ledger, Protocol):
 def is_postgres_url(url: str) -> bool:
     """Whether a ``--db`` URL names a PostgreSQL ledger."""
     return url.strip().startswith(("postgresql://", "postgres://"))
+
+
 class ReportingLedger(Ledger, Protocol):
     """A ledger that also answers the staff pages' and the scorecard's reads.
 
@@ -273,6 +276,15 @@ class ReportingLedger(Ledger, Protocol):
         self, *, since: datetime | None = None, until: datetime | None = None, kinds: Sequence[str] | None = None
     ) -> list[AuditEvent]:
         """Return audit events in ``[since, until)`` (of ``kinds``, when given), oldest first."""
+
+    def score_events(
+        self, *, since: datetime | None = None, until: datetime | None = None, practice_id: str | None = None
+    ) -> list[ScoreEvent]:
+        """Return what the scorecard reads of the audit events, in audit order (see :class:`ScoreEvent`).
+
+        The store may return events a day either side of ``[since, until)`` (the scorecard
+        applies the exact bounds); ``practice_id`` keeps the events of that practice's tasks.
+        """
 
     def change_marker(self) -> str:
         """Return a cheap value that changes whenever any writer commits a task change or a cycle."""

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from sophie.errors import LedgerConflictError, LedgerError, TransitionError, UnknownNameError
 from sophie.execution.actions import Action, ActionResult, apply_action
 from sophie.execution.capacity import backlog_order, release_after_close
+from sophie.execution.scorecard import ScoreEvent
 from sophie.execution.stores.audit import (
     GENESIS_HASH,
     AuditEvent,
@@ -71,6 +72,12 @@ _SELECT_TASK = f"SELECT {', '.join(_TASK_COLUMNS)} FROM task"
 _ID_CHUNK = 500
 _OFFSET_SLACK = timedelta(days=1)
 _PRIORITY_ORDER = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
+_SCORE_EVENTS = (
+    "SELECT task_id, at, actor, kind, rule_id, json_extract(data_json, '$.owner_id'), "
+    "json_extract(data_json, '$.owner_role'), "
+    "CASE WHEN json_type(data_json, '$.due_at') = 'text' THEN json_extract(data_json, '$.due_at') END, "
+    "json_type(data_json, '$.due_at') IS NOT NULL FROM task_event WHERE {where} ORDER BY seq"
+)
 _EVENT_COLUMNS = (
     "task_id", "at", "actor", "kind", "from_status", "to_status", "why", "rule_id", "rule_version", "content_hash",
     "data_json", "prev_hash", "hash",
@@ -408,6 +415,28 @@ class SqliteLedger(SqliteIntegrity):
                                load(data))
                 )  # fmt: skip
         return found
+
+    def score_events(
+        self, *, since: datetime | None = None, until: datetime | None = None, practice_id: str | None = None
+    ) -> list[ScoreEvent]:
+        """Return what the scorecard reads of the audit events, in audit order (a day's slack either side).
+
+        The owner, role and due time are taken out of the event's data by SQLite's JSON
+        functions, so no event is decoded in Python.
+        """
+        clauses, params = ["1"], []
+        if since is not None:
+            clauses.append("at >= ?")
+            params.append((since.astimezone(UTC) - _OFFSET_SLACK).isoformat()[:19])
+        if until is not None:
+            clauses.append("at < ?")
+            params.append((until.astimezone(UTC) + _OFFSET_SLACK).isoformat()[:19])
+        if practice_id is not None:
+            clauses.append("task_id IN (SELECT id FROM task WHERE practice_id = ?)")
+            params.append(practice_id)
+        cursor = self._db.cursor()
+        cursor.row_factory = None
+        return cursor.execute(_SCORE_EVENTS.format(where=" AND ".join(clauses)), params).fetchall()
 
     def change_marker(self) -> str:
         """Return the last audit event's and cycle's numbers: they change with every commit that matters."""
