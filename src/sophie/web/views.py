@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sophie.errors import SophieError, UnknownNameError
 from sophie.execution.actions import Action, ActionResult
 from sophie.execution.stores.ledger import OwnerLoad, ReportingLedger
-from sophie.execution.tasks import Task
+from sophie.execution.tasks import DAY_STATUSES, Task
 from sophie.web.rendering import Candidate, EvidenceLine, candidates, evidence_lines, local_time, relative_due
 from sophie.web.site_store import HuddlePatient, SiteStore, StaffEntry
 
@@ -43,6 +43,8 @@ LATER_LIMIT = 20
 
 TEAM_LIMIT = 10
 """The most tasks of the person's roles' queue My day lists."""
+
+_DAY_STATUSES = tuple(sorted(str(status) for status in DAY_STATUSES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +155,10 @@ class MyDay:
     """A person's day.
 
     Attributes:
-        overdue / today / later: Their open tasks by due time (at most :data:`SECTION_LIMIT` each).
-        load: Their counts (open, overdue, due today, backlog).
-        team: Open tasks of their roles owned by someone else or nobody (first few).
+        overdue / today / later: The tasks in their day by due time (at most :data:`SECTION_LIMIT`
+            each); tasks waiting in their backlog are counted, not listed.
+        load: Their counts (in the day, overdue, due today, backlog).
+        team: Tasks in the day of their roles, owned by someone else or nobody (first few).
         team_count: How many of those there are.
     """
 
@@ -170,23 +173,19 @@ class MyDay:
 def my_day(ledger: ReportingLedger, site: SiteStore, viewer: Viewer, context: PageContext) -> MyDay:
     """Return ``viewer``'s day: their tasks by due time and their roles' queue."""
     me = viewer.staff_id
-    overdue = ledger.find_tasks(owner_id=me, due_before=context.now, limit=SECTION_LIMIT)
-    today = ledger.find_tasks(owner_id=me, due_after=context.now, due_before=context.day_end, limit=SECTION_LIMIT)
-    later = ledger.find_tasks(owner_id=me, due_after=context.day_end, limit=LATER_LIMIT)
-    open_count = ledger.count_tasks(owner_id=me)
-    backlog = ledger.count_tasks(owner_id=me, statuses=("backlog",))
-    load = OwnerLoad(
-        open_count,
-        ledger.count_tasks(owner_id=me, due_before=context.now),
-        ledger.count_tasks(owner_id=me, due_after=context.now, due_before=context.day_end),
-        backlog,
+    day = _DAY_STATUSES
+    overdue = ledger.find_tasks(owner_id=me, statuses=day, due_before=context.now, limit=SECTION_LIMIT)
+    today = ledger.find_tasks(
+        owner_id=me, statuses=day, due_after=context.now, due_before=context.day_end, limit=SECTION_LIMIT
     )
+    later = ledger.find_tasks(owner_id=me, statuses=day, due_after=context.day_end, limit=LATER_LIMIT)
+    loads = ledger.owner_loads(now=context.now, day_end=context.day_end, owner_id=me) if me else {}
+    load = loads.get(me or "", OwnerLoad(0, 0, 0, 0))
     team: list[Task] = []
     team_count = 0
     for role in viewer.roles:
-        role_tasks = [t for t in ledger.find_tasks(role=role, limit=TEAM_LIMIT * 10) if t.owner_id != me]
-        team += role_tasks[:TEAM_LIMIT]
-        team_count += ledger.count_tasks(role=role) - ledger.count_tasks(role=role, owner_id=me)
+        team += ledger.find_tasks(role=role, statuses=day, not_owner_id=me, limit=TEAM_LIMIT)
+        team_count += ledger.count_tasks(role=role, statuses=day, not_owner_id=me)
     return MyDay(
         _cards(overdue, context, site), _cards(today, context, site), _cards(later, context, site), load,
         _cards(team[:TEAM_LIMIT], context, site), team_count,

@@ -112,10 +112,10 @@ class OwnerLoad:
     """One owner's open work at a moment (the huddle board's load column).
 
     Attributes:
-        open: Open-ish tasks.
+        open: Tasks in the owner's day (open-ish, not in the backlog).
         overdue: Of those, due before the moment.
         due_today: Of those, due between the moment and the end of the day.
-        backlog: Tasks waiting in the owner's backlog (status ``backlog``, when the store has it).
+        backlog: Tasks waiting in the owner's backlog (status ``backlog``).
     """
 
     open: int
@@ -251,11 +251,12 @@ class ReportingLedger(Ledger, Protocol):
         practice_id: str | None = None,
         task_ids: Sequence[str] | None = None,
         limit: int | None = None,
+        not_owner_id: str | None = None,
     ) -> list[Task]:
         """Return tasks matching every filter given, most urgent first, then earliest due.
 
         ``statuses`` ``None`` means the open-ish ones; ``due_after`` is inclusive and
-        ``due_before`` exclusive.
+        ``due_before`` exclusive; ``not_owner_id`` keeps tasks owned by someone else or nobody.
         """
 
     def count_tasks(
@@ -266,11 +267,18 @@ class ReportingLedger(Ledger, Protocol):
         statuses: Sequence[str] | None = None,
         due_before: datetime | None = None,
         due_after: datetime | None = None,
+        not_owner_id: str | None = None,
     ) -> int:
-        """Return how many tasks match (``statuses`` ``None``: the open-ish ones)."""
+        """Return how many tasks match (``statuses`` ``None``: the open-ish ones; filters as :meth:`find_tasks`)."""
 
-    def owner_loads(self, *, now: datetime, day_end: datetime, practice_id: str | None = None) -> dict[str, OwnerLoad]:
-        """Return each owner's open, overdue, due-today and backlog counts (key ``""``: unowned)."""
+    def owner_loads(
+        self, *, now: datetime, day_end: datetime, practice_id: str | None = None, owner_id: str | None = None
+    ) -> dict[str, OwnerLoad]:
+        """Return each owner's day, overdue, due-today and backlog counts (key ``""``: unowned).
+
+        ``open``, ``overdue`` and ``due_today`` count tasks in the owner's day (not the
+        backlog); ``owner_id`` narrows to one owner.
+        """
 
     def events(
         self, *, since: datetime | None = None, until: datetime | None = None, kinds: Sequence[str] | None = None

@@ -46,7 +46,15 @@ from sophie.execution.stores.outbox import OutboxMessage, message_for_change
 from sophie.execution.stores.sqlite.integrity import SqliteIntegrity, decode_event, read_marker, write_marker
 from sophie.execution.stores.sqlite.schema import DAY_SQL, OPEN_SQL, WATCHED_SQL, migrate
 from sophie.execution.stores.verify import ChainMarker
-from sophie.execution.tasks import ChangeKind, MemberRef, Task, TaskChange, TaskStatus, priority_rank
+from sophie.execution.tasks import (
+    OPEN_STATUSES,
+    ChangeKind,
+    MemberRef,
+    Task,
+    TaskChange,
+    TaskStatus,
+    priority_rank,
+)
 from sophie.model.calendar import BusinessCalendar
 from sophie.model.enums import Priority
 from sophie.model.records import Practice
@@ -78,6 +86,9 @@ _SCORE_EVENTS = (
     "CASE WHEN json_type(data_json, '$.due_at') = 'text' THEN json_extract(data_json, '$.due_at') END, "
     "json_type(data_json, '$.due_at') IS NOT NULL FROM task_event WHERE {where} ORDER BY seq"
 )
+_OPEN_NAMES = frozenset(str(status) for status in OPEN_STATUSES)
+_IN_DAY = "status != 'backlog'"  # of the open-ish tasks
+_NARROW = timedelta(days=62)  # an events window this short reads the time index, a longer one the table
 _EVENT_COLUMNS = (
     "task_id", "at", "actor", "kind", "from_status", "to_status", "why", "rule_id", "rule_version", "content_hash",
     "data_json", "prev_hash", "hash",
@@ -298,14 +309,20 @@ class SqliteLedger(SqliteIntegrity):
         due_after: datetime | None = None,
         practice_id: str | None = None,
         task_ids: Sequence[str] | None = None,
+        not_owner_id: str | None = None,
     ) -> tuple[str, list[Any]]:
         clauses = [OPEN_SQL if statuses is None else f"status IN ({', '.join('?' * len(statuses))})"]
         params: list[Any] = [] if statuses is None else [str(status) for status in statuses]
+        if statuses is not None and set(params) <= _OPEN_NAMES:  # so the partial indexes of open tasks serve
+            clauses.insert(0, OPEN_SQL)
         for column, value in (("owner_id", owner_id), ("owner_role", role), ("rule_id", rule),
                               ("practice_id", practice_id), ("subject_type", subject_type)):  # fmt: skip
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
+        if not_owner_id is not None:
+            clauses.append("owner_id IS NOT ?")  # unowned tasks included
+            params.append(not_owner_id)
         if due_before is not None:
             clauses.append("due_at < ?")
             params.append(_stamp(due_before))
@@ -330,6 +347,7 @@ class SqliteLedger(SqliteIntegrity):
         practice_id: str | None = None,
         task_ids: Sequence[str] | None = None,
         limit: int | None = None,
+        not_owner_id: str | None = None,
     ) -> list[Task]:
         """Return tasks matching every filter given, most urgent first, then earliest due."""
         if task_ids is not None and len(task_ids) > _ID_CHUNK:
@@ -338,13 +356,14 @@ class SqliteLedger(SqliteIntegrity):
                 found += self.find_tasks(
                     owner_id=owner_id, role=role, statuses=statuses, rule=rule, subject_type=subject_type,
                     due_before=due_before, due_after=due_after, practice_id=practice_id,
-                    task_ids=task_ids[start : start + _ID_CHUNK],
+                    task_ids=task_ids[start : start + _ID_CHUNK], not_owner_id=not_owner_id,
                 )  # fmt: skip
             found.sort(key=lambda t: (-priority_rank(t.priority), t.due_at, t.created_at, t.id))
             return found if limit is None else found[:limit]
         where, params = self._task_filter(
             owner_id=owner_id, role=role, statuses=statuses, rule=rule, subject_type=subject_type,
             due_before=due_before, due_after=due_after, practice_id=practice_id, task_ids=task_ids,
+            not_owner_id=not_owner_id,
         )  # fmt: skip
         sql = f"{_SELECT_TASK} WHERE {where} ORDER BY {_PRIORITY_ORDER}, due_at, created_at, id"
         if limit is not None:
@@ -359,24 +378,33 @@ class SqliteLedger(SqliteIntegrity):
         statuses: Sequence[str] | None = None,
         due_before: datetime | None = None,
         due_after: datetime | None = None,
+        not_owner_id: str | None = None,
     ) -> int:
         """Return how many tasks match (``statuses`` ``None``: the open-ish ones)."""
         where, params = self._task_filter(
-            owner_id=owner_id, role=role, statuses=statuses, due_before=due_before, due_after=due_after
-        )
+            owner_id=owner_id, role=role, statuses=statuses, due_before=due_before, due_after=due_after,
+            not_owner_id=not_owner_id,
+        )  # fmt: skip
         return int(self._db.execute(f"SELECT count(*) FROM task WHERE {where}", params).fetchone()[0])
 
-    def owner_loads(self, *, now: datetime, day_end: datetime, practice_id: str | None = None) -> dict[str, OwnerLoad]:
-        """Return each owner's open, overdue, due-today and backlog counts (key ``""``: unowned)."""
+    def owner_loads(
+        self, *, now: datetime, day_end: datetime, practice_id: str | None = None, owner_id: str | None = None
+    ) -> dict[str, OwnerLoad]:
+        """Return each owner's day, overdue, due-today and backlog counts (key ``""``: unowned).
+
+        ``open``, ``overdue`` and ``due_today`` count the tasks in the owner's day; the
+        backlog is counted apart. One covering index answers it.
+        """
         sql = (
-            f"SELECT coalesce(owner_id, '') AS owner, sum({OPEN_SQL}) AS open, "
-            f"sum({OPEN_SQL} AND due_at < ?) AS overdue, sum({OPEN_SQL} AND due_at >= ? AND due_at < ?) AS today, "
+            f"SELECT coalesce(owner_id, '') AS owner, sum({_IN_DAY}) AS open, "
+            f"sum({_IN_DAY} AND due_at < ?) AS overdue, sum({_IN_DAY} AND due_at >= ? AND due_at < ?) AS today, "
             f"sum(status = 'backlog') AS backlog FROM task WHERE {OPEN_SQL}"  # backlog is open-ish: one index
         )
         params: list[Any] = [_stamp(now), _stamp(now), _stamp(day_end)]
-        if practice_id is not None:
-            sql += " AND practice_id = ?"
-            params.append(practice_id)
+        for column, value in (("practice_id", practice_id), ("owner_id", owner_id)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(value)
         rows = self._db.execute(sql + " GROUP BY owner_id", params)
         return {row["owner"]: OwnerLoad(row["open"], row["overdue"], row["today"], row["backlog"]) for row in rows}
 
@@ -400,9 +428,10 @@ class SqliteLedger(SqliteIntegrity):
             params.extend(kinds)
         cursor = self._db.cursor()
         cursor.row_factory = None  # plain tuples: a year of events is read here
-        rows = cursor.execute(
+        narrow = since is not None and (until is None or until - since <= _NARROW)
+        rows = cursor.execute(  # "+seq": sort what the time index finds, rather than scan the table in order
             "SELECT task_id, at, actor, kind, from_status, to_status, why, rule_id, rule_version, content_hash, "
-            f"data_json FROM task_event WHERE {' AND '.join(clauses)} ORDER BY seq",
+            f"data_json FROM task_event WHERE {' AND '.join(clauses)} ORDER BY {'+seq' if narrow else 'seq'}",
             params,
         )
         parse, load = datetime.fromisoformat, json.loads
