@@ -160,7 +160,7 @@ def create_app(site: Site) -> Starlette:
     async def task_action(request: Request) -> Response:
         task_id, action = request.path_params["task_id"], request.path_params["action"]
         form = await request.form()
-        _, session = site.session(request)
+        session_id, session = site.session(request)
         if session is None:
             return RedirectResponse("/sign-in", 303)
         if not csrf_ok(session, str(form.get("csrf", ""))):
@@ -180,21 +180,17 @@ def create_app(site: Site) -> Starlette:
                 return _page("error.html", 404, title="No such task", message="That task does not exist.",
                              viewer=viewer, csrf=session.csrf)  # fmt: skip
             except (TransitionError, ValueError) as err:
-                session.flash = ("error", str(err))
+                site.sessions.flash(session_id, "error", str(err))
                 return RedirectResponse(back, 303)
-        session.flash = ("ok", f"Task {result.event}: {result.task.title}")
+        site.sessions.flash(session_id, "ok", f"Task {result.event}: {result.task.title}")
         return RedirectResponse(back, 303)
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/my-day", 303)
 
     def _flash(request: Request) -> dict[str, str] | None:
-        _, session = site.session(request)
-        if session is None or session.flash is None:
-            return None
-        kind, text = session.flash
-        session.flash = None
-        return {"kind": kind, "text": text}
+        taken = site.sessions.take_flash(request.cookies.get(SESSION_COOKIE))
+        return None if taken is None else {"kind": taken[0], "text": taken[1]}
 
     routes = [
         Route("/", home),

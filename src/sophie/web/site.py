@@ -18,7 +18,7 @@ from starlette.requests import Request
 
 from sophie.execution.stores.ledger import ReportingLedger
 from sophie.execution.stores.sqlite.ledger import open_ledger
-from sophie.web.security import SESSION_COOKIE, Session, SessionStore, SignInLimiter
+from sophie.web.security import SESSION_COOKIE, SESSION_LIFETIME, Session, SessionStore, SignInLimiter
 from sophie.web.site_store import SiteStore
 from sophie.web.views import PageContext, Viewer
 
@@ -52,16 +52,24 @@ class Site:
         site_path: The site store file.
         secure_cookies: Mark cookies ``Secure`` (everything but plain HTTP on loopback).
         clock: Returns the current time (a fixed time for demos and tests).
-        sessions: The sessions.
         limiter: The sign-in limiter.
+        session_lifetime: Seconds a session lasts without use.
     """
 
     ledger_url: str
     site_path: str
     secure_cookies: bool = False
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    sessions: SessionStore = field(default_factory=SessionStore)
     limiter: SignInLimiter = field(default_factory=SignInLimiter)
+    session_lifetime: float = SESSION_LIFETIME
+    _sessions: SessionStore | None = field(default=None, init=False, repr=False)
+
+    @property
+    def sessions(self) -> SessionStore:
+        """The sessions, kept in the site store (opened on first use, shared by every request)."""
+        if self._sessions is None:
+            self._sessions = SessionStore(SiteStore(self.site_path), lifetime=self.session_lifetime)
+        return self._sessions
 
     @contextmanager
     def stores(self) -> Iterator[Stores]:
