@@ -11,12 +11,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from sophie.errors import TransitionError, UnknownNameError
 from sophie.execution.actions import Action
 from sophie.execution.reports import load_scorecard
+from sophie.web.live import change_events
 from sophie.web.openapi import openapi_document
 from sophie.web.security import csrf_ok
 from sophie.web.site import Site, Stores
@@ -138,12 +139,20 @@ def api_routes(site: Site) -> list[Route]:
     async def version(request: Request, stores: Stores, viewer: Viewer) -> Response:
         return JSONResponse({"version": stores.ledger.change_marker()})
 
+    async def changes(request: Request, stores: Stores, viewer: Viewer) -> Response:
+        return StreamingResponse(
+            change_events(site.ledger),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document())
 
     return [
         Route("/openapi.json", openapi),
         Route("/version", authenticated(version)),
+        Route("/changes", authenticated(changes)),
         Route("/tasks", authenticated(tasks)),
         Route("/tasks/{task_id}", authenticated(one_task)),
         Route("/tasks/{task_id}/actions/{action}", authenticated(action, write=True), methods=["POST"]),

@@ -72,6 +72,15 @@ class Site:
         return self._sessions
 
     @contextmanager
+    def ledger(self) -> Iterator[ReportingLedger]:
+        """Open the ledger alone (a live stream holds it open)."""
+        ledger = open_ledger(self.ledger_url)
+        try:
+            yield ledger
+        finally:
+            ledger.close()
+
+    @contextmanager
     def stores(self) -> Iterator[Stores]:
         """Open the ledger and the site store for one request."""
         ledger = open_ledger(self.ledger_url)

@@ -229,4 +229,5 @@ def serve_command(config_path: str | None, db_url: str, host: str, port: int, de
     if fixed is not None:
         site.clock = lambda: fixed
     click.echo(f"sophie: the staff pages are on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    uvicorn.run(create_app(site), host=host, port=port, log_level="info", server_header=False)
+    uvicorn.run(create_app(site), host=host, port=port, log_level="info", server_header=False,
+                timeout_graceful_shutdown=2)  # live streams end with the server
