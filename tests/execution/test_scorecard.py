@@ -132,7 +132,7 @@ def as_row(event: AuditEvent) -> ScoreEvent:
     due = event.data.get("due_at")
     return ScoreEvent(event.task_id, event.at.isoformat(), event.actor, event.kind, event.rule_id,
                       event.data.get("owner_id"), event.data.get("owner_role"),
-                      due if isinstance(due, str) else None, "due_at" in event.data)  # fmt: skip
+                      due if isinstance(due, str) else None)  # fmt: skip
 
 
 @st.composite

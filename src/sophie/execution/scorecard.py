@@ -213,7 +213,8 @@ def _due(event: AuditEvent, task: Task | None) -> datetime | None:
 
 def needs_task(event: AuditEvent) -> bool:
     """Whether the scorecard reads ``event``'s task (its evidence for money, or its due time)."""
-    return _recovers(event) or (event.kind in ("done", "resolved") and "due_at" not in event.data)
+    due_given = isinstance(event.data.get("due_at"), str)
+    return _recovers(event) or (event.kind in ("done", "resolved") and not due_given)
 
 
 def _recovers(event: AuditEvent) -> bool:
@@ -331,8 +332,7 @@ class ScoreEvent(NamedTuple):
         rule_id: The task's rule.
         owner_id: ``data.owner_id`` (``None`` when absent).
         owner_role: ``data.owner_role`` (``None`` when absent).
-        due_at: ``data.due_at`` when it is a string (``None`` otherwise).
-        has_due: Whether ``data`` has a ``due_at`` key at all.
+        due_at: ``data.due_at`` when it is a string (``None`` otherwise: the task's due time counts).
     """
 
     task_id: str
@@ -343,13 +343,12 @@ class ScoreEvent(NamedTuple):
     owner_id: JsonValue
     owner_role: JsonValue
     due_at: str | None
-    has_due: bool
 
 
 def row_needs_task(row: ScoreEvent) -> bool:
     """Whether :func:`tally_scorecard` reads the row's task (what :func:`needs_task` says of its event)."""
     kind = row[3]
-    if kind in ("done", "resolved") and not row[8]:
+    if kind in ("done", "resolved") and row[7] is None:
         return True
     by_pms = (kind == "resolved" and row[2] == SOPHIE_ACTOR) or kind == "verified"
     return by_pms and row[4].startswith(RECOVERY_RULE_PREFIXES)

@@ -234,7 +234,8 @@ def is_postgres_url(url: str) -> bool:
 class ReportingLedger(Ledger, Protocol):
     """A ledger that also answers the staff pages' and the scorecard's reads.
 
-    Every store implements it (SQLite here); wrappers used only by the loop
+    Both stores implement it (PostgreSQL's in
+    :class:`~sophie.execution.stores.postgres.reading.PostgresReading`); wrappers used only by the loop
     (:class:`~sophie.execution.stores.task_cache.CachedTaskLedger`) need not.
     """
 
@@ -268,6 +269,7 @@ class ReportingLedger(Ledger, Protocol):
         due_before: datetime | None = None,
         due_after: datetime | None = None,
         not_owner_id: str | None = None,
+        practice_id: str | None = None,
     ) -> int:
         """Return how many tasks match (``statuses`` ``None``: the open-ish ones; filters as :meth:`find_tasks`)."""
 

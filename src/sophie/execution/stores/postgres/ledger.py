@@ -41,6 +41,7 @@ from sophie.execution.stores.audit import (
 from sophie.execution.stores.ledger import CycleRecord
 from sophie.execution.stores.outbox import OutboxMessage, message_for_change
 from sophie.execution.stores.postgres.connection import connect, describe
+from sophie.execution.stores.postgres.reading import PostgresReading
 from sophie.execution.stores.postgres.schema import migrate
 from sophie.execution.stores.rows import (
     EVENT_COLUMNS,
@@ -80,7 +81,7 @@ AuditKeySource = bytes | None | Literal["environment"]
 """An audit key, ``None`` for none, or ``"environment"`` to read ``SOPHIE_AUDIT_KEY``."""
 
 
-class PostgresLedger:
+class PostgresLedger(PostgresReading):
     """A ledger in a PostgreSQL schema (the connection's ``search_path``).
 
     Args:

@@ -83,8 +83,8 @@ _PRIORITY_ORDER = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'n
 _SCORE_EVENTS = (
     "SELECT task_id, at, actor, kind, rule_id, json_extract(data_json, '$.owner_id'), "
     "json_extract(data_json, '$.owner_role'), "
-    "CASE WHEN json_type(data_json, '$.due_at') = 'text' THEN json_extract(data_json, '$.due_at') END, "
-    "json_type(data_json, '$.due_at') IS NOT NULL FROM task_event WHERE {where} ORDER BY seq"
+    "CASE WHEN json_type(data_json, '$.due_at') = 'text' THEN json_extract(data_json, '$.due_at') END "
+    "FROM task_event WHERE {where} ORDER BY seq"
 )
 _OPEN_NAMES = frozenset(str(status) for status in OPEN_STATUSES)
 _IN_DAY = "status != 'backlog'"  # of the open-ish tasks
@@ -379,11 +379,12 @@ class SqliteLedger(SqliteIntegrity):
         due_before: datetime | None = None,
         due_after: datetime | None = None,
         not_owner_id: str | None = None,
+        practice_id: str | None = None,
     ) -> int:
         """Return how many tasks match (``statuses`` ``None``: the open-ish ones)."""
         where, params = self._task_filter(
             owner_id=owner_id, role=role, statuses=statuses, due_before=due_before, due_after=due_after,
-            not_owner_id=not_owner_id,
+            not_owner_id=not_owner_id, practice_id=practice_id,
         )  # fmt: skip
         return int(self._db.execute(f"SELECT count(*) FROM task WHERE {where}", params).fetchone()[0])
 
