@@ -82,7 +82,7 @@ def api_routes(site: Site) -> list[Route]:
         found = stores.ledger.find_tasks(
             owner_id=query.get("owner"), role=query.get("role"), statuses=statuses, rule=query.get("rule"),
             due_before=_time(query.get("due_before"), "due_before"),
-            due_after=_time(query.get("due_after"), "due_after"),
+            due_after=_time(query.get("due_after"), "due_after"), practice_id=site.practice_id,
             limit=limit if viewer.is_manager else None,
         )  # fmt: skip
         visible = [task for task in found if can_see(viewer, task)][:limit]
@@ -90,7 +90,7 @@ def api_routes(site: Site) -> list[Route]:
 
     async def one_task(request: Request, stores: Stores, viewer: Viewer) -> Response:
         task = stores.ledger.get(request.path_params["task_id"])
-        if task.id != request.path_params["task_id"]:
+        if task.id != request.path_params["task_id"] or site.practice_id not in (None, task.practice_id):
             raise UnknownNameError("task", request.path_params["task_id"])
         if not can_see(viewer, task):
             raise NotAllowedError("not yours")
@@ -107,6 +107,7 @@ def api_routes(site: Site) -> list[Route]:
         result = act(
             stores.ledger, viewer, request.path_params["task_id"], name, now=site.context(stores).now,
             until=_time(body.get("until"), "until"), text=body.get("reason") or body.get("note"),
+            practice_id=site.practice_id,
         )  # fmt: skip
         return JSONResponse({"event": result.event, "task": result.task.as_detail()})
 
@@ -125,7 +126,7 @@ def api_routes(site: Site) -> list[Route]:
             "due_today": [card.task.as_dict() for card in shown.today],
             "later": [card.task.as_dict() for card in shown.later],
             "backlog": [task.as_dict() for task in stores.ledger.find_tasks(
-                owner_id=staff_id, statuses=("backlog",), limit=_BACKLOG_LISTED)],
+                owner_id=staff_id, statuses=("backlog",), practice_id=site.practice_id, limit=_BACKLOG_LISTED)],
         })  # fmt: skip
 
     async def report(request: Request, stores: Stores, viewer: Viewer) -> Response:
@@ -134,7 +135,8 @@ def api_routes(site: Site) -> list[Route]:
         context = site.context(stores)
         until = _time(request.query_params.get("until"), "until") or context.day_end
         since = _time(request.query_params.get("since"), "since") or until - timedelta(days=28)
-        return JSONResponse(load_scorecard(stores.ledger, since=since, until=until).as_dict())
+        card = load_scorecard(stores.ledger, since=since, until=until, practice_id=site.practice_id)
+        return JSONResponse(card.as_dict())
 
     async def version(request: Request, stores: Stores, viewer: Viewer) -> Response:
         return JSONResponse({"version": stores.ledger.change_marker()})

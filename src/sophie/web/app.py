@@ -149,9 +149,9 @@ def create_app(site: Site) -> Starlette:
             context = site.context(stores)
             since, until = period(request.query_params.get("since"), request.query_params.get("until"), context.zone,
                                   context.now)  # fmt: skip
-            card = load_scorecard(stores.ledger, since=since, until=until)
+            card = load_scorecard(stores.ledger, since=since, until=until, practice_id=site.practice_id)
             names = {sid: entry.name for sid, entry in context.staff.items()}
-            practice_ids = stores.ledger.practice_ids()
+            practice_ids = [site.practice_id] if site.practice_id else stores.ledger.practice_ids()[:1]
             day = business_day_length(stores.ledger.practice(practice_ids[0]) if practice_ids else None)
         view = scorecard_view(card, names=names, day=day)
         return _page("scorecard.html", title="Scorecard", page="scorecard", viewer=viewer, csrf=csrf, view=view,
@@ -172,7 +172,8 @@ def create_app(site: Site) -> Starlette:
             text = str(form.get("reason") or form.get("note") or "").strip() or None
             try:
                 until = _local_input(form.get("until"), context.zone)
-                result = act(stores.ledger, viewer, task_id, action, now=context.now, until=until, text=text)
+                result = act(stores.ledger, viewer, task_id, action, now=context.now, until=until, text=text,
+                             practice_id=context.practice_id)  # fmt: skip
             except NotAllowedError:
                 return _page("error.html", 403, title="Not your task", message="That task is someone else's.",
                              viewer=viewer, csrf=session.csrf)  # fmt: skip

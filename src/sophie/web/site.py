@@ -16,13 +16,14 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
-from sophie.execution.stores.ledger import ReportingLedger
-from sophie.execution.stores.sqlite.ledger import open_ledger
+from sophie.errors import ConfigurationError, UnknownNameError
+from sophie.execution.stores.ledger import ReportingLedger, is_postgres_url, sqlite_path
+from sophie.execution.stores.sqlite.ledger import SqliteLedger
 from sophie.web.security import SESSION_COOKIE, SESSION_LIFETIME, Session, SessionStore, SignInLimiter
 from sophie.web.site_store import SiteStore
 from sophie.web.views import PageContext, Viewer
 
-__all__ = ["Site", "Stores", "is_loopback"]
+__all__ = ["Site", "Stores", "choose_practice", "is_loopback", "open_reporting_ledger"]
 
 
 def is_loopback(host: str) -> bool:
@@ -54,6 +55,7 @@ class Site:
         clock: Returns the current time (a fixed time for demos and tests).
         limiter: The sign-in limiter.
         session_lifetime: Seconds a session lasts without use.
+        practice_id: The practice served (``None``: the ledger's only one).
     """
 
     ledger_url: str
@@ -62,6 +64,7 @@ class Site:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     limiter: SignInLimiter = field(default_factory=SignInLimiter)
     session_lifetime: float = SESSION_LIFETIME
+    practice_id: str | None = None
     _sessions: SessionStore | None = field(default=None, init=False, repr=False)
 
     @property
@@ -74,7 +77,7 @@ class Site:
     @contextmanager
     def ledger(self) -> Iterator[ReportingLedger]:
         """Open the ledger alone (a live stream holds it open)."""
-        ledger = open_ledger(self.ledger_url)
+        ledger = open_reporting_ledger(self.ledger_url)
         try:
             yield ledger
         finally:
@@ -83,7 +86,7 @@ class Site:
     @contextmanager
     def stores(self) -> Iterator[Stores]:
         """Open the ledger and the site store for one request."""
-        ledger = open_ledger(self.ledger_url)
+        ledger = open_reporting_ledger(self.ledger_url)
         try:
             site = SiteStore(self.site_path)
             try:
@@ -106,11 +109,50 @@ class Site:
         return Viewer(f"staff:{staff_id}", staff_id, entry.name, entry.roles)
 
     def context(self, stores: Stores) -> PageContext:
-        """Return the page context: now, the practice's zone and the staff directory."""
+        """Return the page context: now, the practice's zone and its staff directory."""
         now = self.clock()
         zone = "UTC"
-        for practice_id in stores.ledger.practice_ids()[:1]:
+        chosen = [self.practice_id] if self.practice_id is not None else stores.ledger.practice_ids()[:1]
+        for practice_id in chosen:
             practice = stores.ledger.practice(practice_id)
             if practice is not None:
                 zone = practice.timezone
-        return PageContext(now.astimezone(ZoneInfo(zone)), zone, stores.site.staff())
+        staff = stores.site.staff()
+        if self.practice_id is not None:
+            staff = {sid: entry for sid, entry in staff.items() if entry.practice_id in (self.practice_id, "")}
+        return PageContext(now.astimezone(ZoneInfo(zone)), zone, staff, self.practice_id)
+
+
+def open_reporting_ledger(url: str) -> ReportingLedger:
+    """Open the ledger a ``--db`` URL names, SQLite or PostgreSQL, for the pages' and the report's reads.
+
+    Raises:
+        ConfigurationError: A bad URL, or PostgreSQL without the ``[postgres]`` extra.
+        LedgerError: The store cannot be opened.
+    """
+    if is_postgres_url(url):
+        try:
+            from sophie.execution.stores.postgres.ledger import PostgresLedger
+        except ImportError as err:  # pragma: no cover - depends on the installed extras
+            raise ConfigurationError("a postgresql:// ledger needs psycopg: pip install 'sophie[postgres]'") from err
+        return PostgresLedger(url.strip())
+    return SqliteLedger(sqlite_path(url))
+
+
+def choose_practice(ledger: ReportingLedger, wanted: str | None) -> str | None:
+    """Return the practice to serve or report: ``wanted``, else the ledger's only one (``None``: none yet).
+
+    Raises:
+        UnknownNameError: ``wanted`` is not a practice of the ledger.
+        ConfigurationError: The ledger holds several practices and none was picked.
+    """
+    known = ledger.practice_ids()
+    if wanted is not None:
+        if wanted not in known:
+            raise UnknownNameError("practice", wanted, known=known)
+        return wanted
+    if len(known) > 1:
+        raise ConfigurationError(
+            f"this ledger holds {len(known)} practices ({', '.join(known[:8])}); pick one with --practice"
+        )
+    return known[0] if known else None

@@ -84,11 +84,13 @@ class PageContext:
         now: The time of the request.
         zone: The practice's IANA zone.
         staff: The directory's staff, by id.
+        practice_id: The practice served (``None``: the ledger's only one; no filter).
     """
 
     now: datetime
     zone: str
     staff: dict[str, StaffEntry]
+    practice_id: str | None = None
 
     @property
     def day_start(self) -> datetime:
@@ -172,20 +174,26 @@ class MyDay:
 
 def my_day(ledger: ReportingLedger, site: SiteStore, viewer: Viewer, context: PageContext) -> MyDay:
     """Return ``viewer``'s day: their tasks by due time and their roles' queue."""
-    me = viewer.staff_id
-    day = _DAY_STATUSES
-    overdue = ledger.find_tasks(owner_id=me, statuses=day, due_before=context.now, limit=SECTION_LIMIT)
-    today = ledger.find_tasks(
-        owner_id=me, statuses=day, due_after=context.now, due_before=context.day_end, limit=SECTION_LIMIT
+    me, day, practice = viewer.staff_id, _DAY_STATUSES, context.practice_id
+    overdue = ledger.find_tasks(
+        owner_id=me, statuses=day, due_before=context.now, practice_id=practice, limit=SECTION_LIMIT
     )
-    later = ledger.find_tasks(owner_id=me, statuses=day, due_after=context.day_end, limit=LATER_LIMIT)
-    loads = ledger.owner_loads(now=context.now, day_end=context.day_end, owner_id=me) if me else {}
+    today = ledger.find_tasks(
+        owner_id=me, statuses=day, due_after=context.now, due_before=context.day_end, practice_id=practice,
+        limit=SECTION_LIMIT,
+    )  # fmt: skip
+    later = ledger.find_tasks(
+        owner_id=me, statuses=day, due_after=context.day_end, practice_id=practice, limit=LATER_LIMIT
+    )
+    loads = (
+        ledger.owner_loads(now=context.now, day_end=context.day_end, owner_id=me, practice_id=practice) if me else {}
+    )
     load = loads.get(me or "", OwnerLoad(0, 0, 0, 0))
     team: list[Task] = []
     team_count = 0
     for role in viewer.roles:
-        team += ledger.find_tasks(role=role, statuses=day, not_owner_id=me, limit=TEAM_LIMIT)
-        team_count += ledger.count_tasks(role=role, statuses=day, not_owner_id=me)
+        team += ledger.find_tasks(role=role, statuses=day, not_owner_id=me, practice_id=practice, limit=TEAM_LIMIT)
+        team_count += ledger.count_tasks(role=role, statuses=day, not_owner_id=me, practice_id=practice)
     return MyDay(
         _cards(overdue, context, site), _cards(today, context, site), _cards(later, context, site), load,
         _cards(team[:TEAM_LIMIT], context, site), team_count,
@@ -236,12 +244,14 @@ _ANY_STATUS = ("open", "acknowledged", "snoozed", "blocked", "backlog", "done", 
 def board(ledger: ReportingLedger, site: SiteStore, context: PageContext) -> Board:
     """Return the huddle board as of ``context.now``."""
     version = ledger.change_marker()
+    practice = context.practice_id
     openings = ledger.find_tasks(
-        subject_type="opening", statuses=_ANY_STATUS, due_after=context.day_start - timedelta(hours=12), limit=60
-    )
+        subject_type="opening", statuses=_ANY_STATUS, due_after=context.day_start - timedelta(hours=12),
+        practice_id=practice, limit=60,
+    )  # fmt: skip
     openings = [t for t in openings if t.is_open or (t.resolved_at is not None and t.resolved_at >= context.day_start)]
     openings.sort(key=lambda t: (not t.is_open, t.expires_at or t.due_at))
-    loads = ledger.owner_loads(now=context.now, day_end=context.day_end)
+    loads = ledger.owner_loads(now=context.now, day_end=context.day_end, practice_id=practice)
     people = [
         PersonLoad(sid, context.name(sid), context.staff[sid].roles if sid in context.staff else (), load)
         for sid, load in loads.items()
@@ -258,7 +268,8 @@ def board(ledger: ReportingLedger, site: SiteStore, context: PageContext) -> Boa
     for event in events:
         latest[event.task_id] = event.at
     ids = sorted(latest, key=lambda tid: latest[tid], reverse=True)[:40]
-    escalated = sorted(ledger.find_tasks(task_ids=ids, statuses=_ANY_STATUS), key=lambda t: latest[t.id], reverse=True)
+    found = ledger.find_tasks(task_ids=ids, statuses=_ANY_STATUS, practice_id=practice)
+    escalated = sorted(found, key=lambda t: latest[t.id], reverse=True)
     return Board(
         _cards(openings, context, site),
         site.huddle(context.day_start.date()),
@@ -284,18 +295,20 @@ def act(
     now: datetime,
     until: datetime | None = None,
     text: str | None = None,
+    practice_id: str | None = None,
 ) -> ActionResult:
     """Apply a person's action through the ledger's audited transition, as ``sophie task`` does.
 
-    ``text`` is the block's reason or the note.
+    ``text`` is the block's reason or the note; a task of another practice than
+    ``practice_id`` (when given) is unknown here.
 
     Raises:
         NotAllowedError: The task is not the viewer's, nor their roles'.
         UnknownNameError: No such task. TransitionError: Not allowed from its status.
     """
     task = ledger.get(task_id)
-    if task.id != task_id:  # no prefixes from the pages and the API: ids are exact
-        raise UnknownNameError("task", task_id)
+    if task.id != task_id or (practice_id is not None and task.practice_id != practice_id):
+        raise UnknownNameError("task", task_id)  # no prefixes from the pages and the API: ids are exact
     if not can_see(viewer, task):
         raise NotAllowedError(f"task {task_id} is not yours")
     return ledger.transition(task.id, Action(action), actor=viewer.actor, now=now, until=until, reason=text)
