@@ -28,7 +28,7 @@ from sophie.web.scorecard_view import scorecard_view
 from sophie.web.security import SESSION_COOKIE, csrf_ok, new_token, verify_password
 from sophie.web.site import Site, Stores
 from sophie.web.templating import templates
-from sophie.web.views import NotAllowedError, Viewer, act, board, my_day
+from sophie.web.views import PAGE_LATER_LIMIT, PAGE_SECTION_LIMIT, NotAllowedError, Viewer, act, board, my_day
 
 __all__ = ["create_app"]
 
@@ -120,7 +120,8 @@ def create_app(site: Site) -> Starlette:
                 return RedirectResponse("/sign-in", 303)
             viewer, csrf = who
             context = site.context(stores)
-            day = my_day(stores.ledger, stores.site, viewer, context)
+            day = my_day(stores.ledger, stores.site, viewer, context, section_limit=PAGE_SECTION_LIMIT,
+                         later_limit=PAGE_LATER_LIMIT)  # fmt: skip
         flash = _flash(request)
         return _page("my_day.html", title="My day", page="my-day", viewer=viewer, csrf=csrf, day=day, flash=flash,
                      today=f"{context.now:%A, %B} {context.now.day}", now_local=context.now)  # fmt: skip

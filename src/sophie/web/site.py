@@ -1,13 +1,15 @@
 """The running site's state and the request plumbing the pages and the API share.
 
 One :class:`Site` per server: where the ledger and the site store are, the sessions, the
-sign-in limiter and the clock. Each request opens its own ledger and store connections
-(SQLite connections are cheap and per thread) through :meth:`Site.stores`.
+sign-in limiter and the clock. Requests borrow their thread's ledger and store connections
+through :meth:`Site.stores` (kept open between requests).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
-from sophie.errors import ConfigurationError, UnknownNameError
+from sophie.errors import ConfigurationError, LedgerError, UnknownNameError
 from sophie.execution.stores.ledger import ReportingLedger, is_postgres_url, sqlite_path
 from sophie.execution.stores.sqlite.ledger import SqliteLedger
 from sophie.web.security import SESSION_COOKIE, SESSION_LIFETIME, Session, SessionStore, SignInLimiter
@@ -66,6 +68,7 @@ class Site:
     session_lifetime: float = SESSION_LIFETIME
     practice_id: str | None = None
     _sessions: SessionStore | None = field(default=None, init=False, repr=False)
+    _threads: threading.local = field(default_factory=threading.local, init=False, repr=False)
 
     @property
     def sessions(self) -> SessionStore:
@@ -85,16 +88,29 @@ class Site:
 
     @contextmanager
     def stores(self) -> Iterator[Stores]:
-        """Open the ledger and the site store for one request."""
-        ledger = open_reporting_ledger(self.ledger_url)
-        try:
-            site = SiteStore(self.site_path)
+        """Lend a request the ledger and the site store of its thread.
+
+        Each thread keeps its connections open from one request to the next (opening a
+        ledger checks its schema: milliseconds a page need not pay). Connections read in
+        autocommit mode, so each read sees every commit made before it by any process. A
+        request that fails on a store error closes them; the next one opens fresh ones.
+        """
+        held: Stores | None = getattr(self._threads, "stores", None)
+        if held is None:
+            ledger = open_reporting_ledger(self.ledger_url)
             try:
-                yield Stores(ledger, site)
-            finally:
-                site.close()
-        finally:
-            ledger.close()
+                held = Stores(ledger, SiteStore(self.site_path))
+            except BaseException:
+                ledger.close()
+                raise
+            self._threads.stores = held
+        try:
+            yield held
+        except (LedgerError, sqlite3.Error):
+            self._threads.stores = None
+            held.ledger.close()
+            held.site.close()
+            raise
 
     def session(self, request: Request) -> tuple[str | None, Session | None]:
         """Return the request's session id and live session (``None`` when signed out)."""

@@ -19,6 +19,8 @@ from sophie.web.site_store import HuddlePatient, SiteStore, StaffEntry
 
 __all__ = [
     "MANAGER_ROLES",
+    "PAGE_LATER_LIMIT",
+    "PAGE_SECTION_LIMIT",
     "Board",
     "MyDay",
     "NotAllowedError",
@@ -36,10 +38,17 @@ MANAGER_ROLES = frozenset({"office_manager", "owner_dentist"})
 """Roles that see every task and the scorecard."""
 
 SECTION_LIMIT = 50
-"""The most tasks the overdue and due-today sections of My day list (the counts say how many there are)."""
+"""The most tasks the API's day lists overdue and due today (the counts say how many there are)."""
 
 LATER_LIMIT = 20
-"""The most tasks the later section lists."""
+"""The most tasks the API's day lists later."""
+
+PAGE_SECTION_LIMIT = 25
+"""The most tasks My day's page shows overdue and due today: what a person can work through, and
+what renders quickly with thousands open (the counts say how many there are)."""
+
+PAGE_LATER_LIMIT = 15
+"""The most tasks My day's page shows later."""
 
 TEAM_LIMIT = 10
 """The most tasks of the person's roles' queue My day lists."""
@@ -172,18 +181,26 @@ class MyDay:
     team_count: int
 
 
-def my_day(ledger: ReportingLedger, site: SiteStore, viewer: Viewer, context: PageContext) -> MyDay:
-    """Return ``viewer``'s day: their tasks by due time and their roles' queue."""
+def my_day(
+    ledger: ReportingLedger,
+    site: SiteStore,
+    viewer: Viewer,
+    context: PageContext,
+    *,
+    section_limit: int = SECTION_LIMIT,
+    later_limit: int = LATER_LIMIT,
+) -> MyDay:
+    """Return ``viewer``'s day: their tasks by due time (the first few of each section) and their roles' queue."""
     me, day, practice = viewer.staff_id, _DAY_STATUSES, context.practice_id
     overdue = ledger.find_tasks(
-        owner_id=me, statuses=day, due_before=context.now, practice_id=practice, limit=SECTION_LIMIT
+        owner_id=me, statuses=day, due_before=context.now, practice_id=practice, limit=section_limit
     )
     today = ledger.find_tasks(
         owner_id=me, statuses=day, due_after=context.now, due_before=context.day_end, practice_id=practice,
-        limit=SECTION_LIMIT,
+        limit=section_limit,
     )  # fmt: skip
     later = ledger.find_tasks(
-        owner_id=me, statuses=day, due_after=context.day_end, practice_id=practice, limit=LATER_LIMIT
+        owner_id=me, statuses=day, due_after=context.day_end, practice_id=practice, limit=later_limit
     )
     loads = (
         ledger.owner_loads(now=context.now, day_end=context.day_end, owner_id=me, practice_id=practice) if me else {}
