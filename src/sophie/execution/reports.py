@@ -66,13 +66,8 @@ def load_scorecard(
     """
     rows = ledger.score_events(since=since, until=until, practice_id=practice_id)
     wanted = sorted({row[0] for row in rows if row_needs_task(row)})
-    tasks = {task.id: task for task in ledger.find_tasks(task_ids=wanted, statuses=_ALL_STATUSES)}
+    tasks = ledger.score_tasks(wanted)
     known = ledger.practice_ids()
     chosen = practice_id or (known[0] if known else None)
     calendar = practice_calendar(None if chosen is None else ledger.practice(chosen))
     return tally_scorecard(rows, tasks, since=since, until=until, calendar=calendar)
-
-
-_ALL_STATUSES = (
-    "open", "acknowledged", "snoozed", "blocked", "backlog", "done", "resolved", "expired", "cancelled",
-)  # fmt: skip

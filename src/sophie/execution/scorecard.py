@@ -24,8 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from operator import itemgetter
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from sophie.execution.stores.audit import SOPHIE_ACTOR, AuditEvent
 from sophie.execution.tasks import JsonValue, Task
@@ -37,7 +36,9 @@ __all__ = [
     "RECOVERY_RULE_PREFIXES",
     "ScoreEvent",
     "ScoreRow",
+    "ScoreTask",
     "Scorecard",
+    "TaskFacts",
     "WeekRow",
     "money_amount",
     "needs_task",
@@ -319,6 +320,30 @@ def scorecard(
     return Scorecard(since, until, total.row("all"), rows("rule"), rows("role"), rows("person"), week_rows)
 
 
+class TaskFacts(Protocol):
+    """What the scorecard reads of a task: its due time and its evidence (a :class:`Task` has both)."""
+
+    @property
+    def due_at(self) -> datetime:
+        """When the task is due."""
+
+    @property
+    def evidence(self) -> Mapping[str, JsonValue]:
+        """The task's evidence (amounts for money recovered)."""
+
+
+class ScoreTask(NamedTuple):
+    """A task as a store hands it to :func:`tally_scorecard`: no more than it reads.
+
+    Attributes:
+        due_at: When the task is due.
+        evidence: The task's evidence.
+    """
+
+    due_at: datetime
+    evidence: Mapping[str, JsonValue]
+
+
 class ScoreEvent(NamedTuple):
     """The part of an audit event the scorecard reads: what a store hands :func:`tally_scorecard`.
 
@@ -354,7 +379,48 @@ def row_needs_task(row: ScoreEvent) -> bool:
     return by_pms and row[4].startswith(RECOVERY_RULE_PREFIXES)
 
 
-def _merge(into: _Tally, part: _Tally) -> None:
+@dataclass(slots=True)
+class _Marks:
+    """What one task's period holds for its durations: the first creation, person action and closing."""
+
+    created: datetime | None = None
+    first: datetime | None = None
+    closing: datetime | None = None
+    tallies: list[_FastTally] = field(default_factory=list)  # one per creation event
+
+
+@dataclass(slots=True)
+class _FastTally:
+    """:class:`_Tally` with durations kept as seconds (what the median is taken over)."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTED_KINDS, 0))
+    first_action: list[float] = field(default_factory=list)
+    resolution: list[float] = field(default_factory=list)
+    closed: int = 0
+    before_due: int = 0
+    money: Decimal = Decimal(0)
+
+    def row(self, key: str) -> ScoreRow:
+        return ScoreRow(
+            key=key,
+            counts=dict(self.counts),
+            median_first_action=_median_seconds(self.first_action),
+            median_resolution=_median_seconds(self.resolution),
+            closed=self.closed,
+            closed_before_due=self.before_due,
+            money_recovered=self.money,
+        )
+
+
+def _wall_time(start: datetime, end: datetime) -> timedelta:
+    return end - start
+
+
+def _median_seconds(values: list[float]) -> timedelta | None:
+    return None if not values else timedelta(seconds=statistics.median(values))
+
+
+def _merge(into: _FastTally, part: _FastTally) -> None:
     for kind, count in part.counts.items():
         into.counts[kind] += count
     into.first_action += part.first_action
@@ -366,7 +432,7 @@ def _merge(into: _Tally, part: _Tally) -> None:
 
 def tally_scorecard(
     rows: Iterable[ScoreEvent],
-    tasks: Mapping[str, Task],
+    tasks: Mapping[str, TaskFacts],
     *,
     since: datetime,
     until: datetime,
@@ -374,9 +440,11 @@ def tally_scorecard(
 ) -> Scorecard:
     """Return the same scorecard as :func:`scorecard`, from lean rows, fast enough for a year.
 
-    Each event updates one tally, that of its (rule, role, person); the rows of each
-    dimension and the total are merged from those at the end. ``rows`` come in audit order
-    (ties in time keep it, as :func:`scorecard` keeps its input's).
+    One pass over the rows: each event updates one tally, that of its (rule, role,
+    person), and notes its task's first creation, person action and closing (the earliest
+    times, which is what :func:`scorecard` finds first in each time-sorted trail); then one
+    pass over the tasks adds the durations. The rows of each dimension and the total are
+    merged from the tallies at the end.
 
     Args:
         rows: The events as :class:`ScoreEvent` rows (outside the period: ignored).
@@ -386,92 +454,88 @@ def tally_scorecard(
         calendar: The practice's business calendar (wall-clock time without one).
     """
     parse = datetime.fromisoformat
-    trails: dict[str, list[tuple[datetime, ScoreEvent]]] = {}
-    for row in rows:
-        at = parse(row[1])
-        if since <= at < until:
-            trail = trails.get(row[0])
-            if trail is None:
-                trails[row[0]] = [(at, row)]
-            else:
-                trail.append((at, row))
-    combos: dict[tuple[str, JsonValue, JsonValue], _Tally] = {}  # by rule, raw role, raw person
+    combos: dict[tuple[str, JsonValue, JsonValue], _FastTally] = {}  # by rule, raw role, raw person
     weeks: dict[date, list[int | Decimal]] = {}
     trend_of: dict[date, list[int | Decimal]] = {}  # by day: its week's
     amounts: dict[str, Decimal | None] = {}
+    marks: dict[str, _Marks] = {}
     zone = calendar.tz if calendar is not None else since.tzinfo
-    first_key = itemgetter(0)
-
-    def between(a: datetime, b: datetime) -> timedelta:
-        return calendar.business_time_between(a, b) if calendar is not None else b - a
-
-    for task_id, trail in trails.items():
-        if len(trail) > 1:
-            trail.sort(key=first_key)
+    for row in rows:
+        at = parse(row[1])
+        if not since <= at < until:
+            continue
+        task_id, actor, kind = row[0], row[2], row[3]
+        key = (row[4], row[6], row[5])
+        tally = combos.get(key)
+        if tally is None:
+            tally = combos[key] = _FastTally()
+        day = at.astimezone(zone).date() if zone is not None else at.date()
+        trend = trend_of.get(day)
+        if trend is None:
+            week = day - timedelta(days=day.weekday())
+            trend = trend_of[day] = weeks.setdefault(week, [0, 0, 0, Decimal(0)])
+        marked = marks.get(task_id)
+        if marked is None:
+            marked = marks[task_id] = _Marks()
+        if kind == "created":
+            trend[0] = int(trend[0]) + 1
+            tally.counts[kind] += 1
+            if marked.created is None or at < marked.created:
+                marked.created = at
+            marked.tallies.append(tally)
+            continue
+        if kind in _PERSON_ACTIONS and actor != SOPHIE_ACTOR and (marked.first is None or at < marked.first):
+            marked.first = at
+        if kind in _CLOSING and (marked.closing is None or at < marked.closing):
+            marked.closing = at
+        closes = kind == "done" or kind == "resolved"
+        if kind == "escalated":
+            trend[2] = int(trend[2]) + 1
+        elif closes:
+            trend[1] = int(trend[1]) + 1
         task = tasks.get(task_id)
-        created = first_action = closing = None
-        for at, row in trail:
-            kind = row[3]
-            if created is None and kind == "created":
-                created = at
-            if first_action is None and kind in _PERSON_ACTIONS and row[2] != SOPHIE_ACTOR:
-                first_action = at
-            if closing is None and kind in _CLOSING:
-                closing = at
-        to_first = to_close = None
-        if created is not None:
-            to_first = None if first_action is None else between(created, first_action)
-            to_close = None if closing is None else between(created, closing)
-        for at, row in trail:
-            kind = row[3]
-            key = (row[4], row[6], row[5])
-            tally = combos.get(key)
-            if tally is None:
-                tally = combos[key] = _Tally()
-            day = at.astimezone(zone).date() if zone is not None else at.date()
-            trend = trend_of.get(day)
-            if trend is None:
-                week = day - timedelta(days=day.weekday())
-                trend = trend_of[day] = weeks.setdefault(week, [0, 0, 0, Decimal(0)])
-            if kind == "created":
-                trend[0] = int(trend[0]) + 1
-                tally.counts[kind] += 1
-                if to_first is not None:
-                    tally.first_action.append(to_first)
-                if to_close is not None:
-                    tally.resolution.append(to_close)
-                continue
-            closes = kind == "done" or kind == "resolved"
-            if kind == "escalated":
-                trend[2] = int(trend[2]) + 1
-            elif closes:
-                trend[1] = int(trend[1]) + 1
-            if task is not None and (
-                ((kind == "resolved" and row[2] == SOPHIE_ACTOR) or kind == "verified")
-                and row[4].startswith(RECOVERY_RULE_PREFIXES)
-            ):
-                if task_id not in amounts:
-                    amounts[task_id] = money_amount(task.evidence)
-                amount = amounts[task_id]
-                if amount is not None:
-                    trend[3] = Decimal(trend[3]) + amount
-                    tally.money += amount
-            if kind in tally.counts:
-                tally.counts[kind] += 1
-            if closes:
-                tally.closed += 1
-                text = row[7]
-                due = parse(text) if text is not None else (None if task is None else task.due_at)
-                tally.before_due += due is not None and at <= due
+        if task is not None and (
+            ((kind == "resolved" and actor == SOPHIE_ACTOR) or kind == "verified")
+            and row[4].startswith(RECOVERY_RULE_PREFIXES)
+        ):
+            if task_id not in amounts:
+                amounts[task_id] = money_amount(task.evidence)
+            amount = amounts[task_id]
+            if amount is not None:
+                trend[3] = Decimal(trend[3]) + amount
+                tally.money += amount
+        if kind in tally.counts:
+            tally.counts[kind] += 1
+        if closes:
+            tally.closed += 1
+            text = row[7]
+            due = parse(text) if text is not None else (None if task is None else task.due_at)
+            tally.before_due += due is not None and at <= due
 
-    total = _Tally()
-    groups: dict[str, dict[str, _Tally]] = {"rule": {}, "role": {}, "person": {}}
+    between = calendar.business_time_between if calendar is not None else _wall_time
+    for marked in marks.values():  # durations: from a task's first creation in the period
+        created = marked.created
+        if created is None:
+            continue
+        to_first = to_close = None
+        if marked.first is not None:
+            to_first = between(created, marked.first).total_seconds()
+        if marked.closing is not None:
+            to_close = between(created, marked.closing).total_seconds()
+        for tally in marked.tallies:
+            if to_first is not None:
+                tally.first_action.append(to_first)
+            if to_close is not None:
+                tally.resolution.append(to_close)
+
+    total = _FastTally()
+    groups: dict[str, dict[str, _FastTally]] = {"rule": {}, "role": {}, "person": {}}
     for (rule, role, person), part in combos.items():
         _merge(total, part)
         for name, group_key in (("rule", rule), ("role", str(role or "nobody")), ("person", str(person or "nobody"))):
             into = groups[name].get(group_key)
             if into is None:
-                into = groups[name][group_key] = _Tally()
+                into = groups[name][group_key] = _FastTally()
             _merge(into, part)
 
     def rows_of(name: str) -> tuple[ScoreRow, ...]:

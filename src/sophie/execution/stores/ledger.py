@@ -32,7 +32,7 @@ from sophie.model.redaction import mask_url
 
 if TYPE_CHECKING:
     from sophie.execution.actions import Action, ActionResult
-    from sophie.execution.scorecard import ScoreEvent
+    from sophie.execution.scorecard import ScoreEvent, ScoreTask
     from sophie.execution.stores.audit import AuditEvent
     from sophie.execution.stores.outbox import OutboxMessage
     from sophie.model.records import Practice
@@ -295,6 +295,9 @@ class ReportingLedger(Ledger, Protocol):
         The store may return events a day either side of ``[since, until)`` (the scorecard
         applies the exact bounds); ``practice_id`` keeps the events of that practice's tasks.
         """
+
+    def score_tasks(self, task_ids: Sequence[str]) -> dict[str, ScoreTask]:
+        """Return the due time and evidence of the tasks given (those that exist), by id."""
 
     def change_marker(self) -> str:
         """Return a cheap value that changes whenever any writer commits a task change or a cycle."""

@@ -10,6 +10,7 @@ day wider each side and apply the exact bounds to the parsed times.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from sophie.errors import LedgerError
-from sophie.execution.scorecard import ScoreEvent
+from sophie.execution.scorecard import ScoreEvent, ScoreTask
 from sophie.execution.stores.audit import AuditEvent
 from sophie.execution.stores.ledger import OwnerLoad
 from sophie.execution.stores.rows import TASK_COLUMNS, event_from_row, stamp, task_from_row
@@ -201,6 +202,11 @@ class PostgresReading:
             params.append(practice_id)
         rows = self._tuples(_SCORE_EVENTS.format(where=" AND ".join(clauses)), params)
         return [ScoreEvent(*row) for row in rows]
+
+    def score_tasks(self, task_ids: Sequence[str]) -> dict[str, ScoreTask]:
+        """Return the due time and evidence of the tasks given (those that exist), by id."""
+        rows = self._tuples("SELECT id, due_at, evidence_json FROM task WHERE id = ANY(%s)", [list(task_ids)])
+        return {task_id: ScoreTask(datetime.fromisoformat(due), json.loads(data)) for task_id, due, data in rows}
 
     def change_marker(self) -> str:
         """Return the last audit event's and cycle's numbers (appends are serialized, so they only grow)."""

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from sophie.errors import LedgerConflictError, LedgerError, TransitionError, UnknownNameError
 from sophie.execution.actions import Action, ActionResult, apply_action
 from sophie.execution.capacity import backlog_order, release_after_close
-from sophie.execution.scorecard import ScoreEvent
+from sophie.execution.scorecard import ScoreEvent, ScoreTask
 from sophie.execution.stores.audit import (
     GENESIS_HASH,
     AuditEvent,
@@ -467,6 +467,18 @@ class SqliteLedger(SqliteIntegrity):
         cursor = self._db.cursor()
         cursor.row_factory = None
         return cursor.execute(_SCORE_EVENTS.format(where=" AND ".join(clauses)), params).fetchall()
+
+    def score_tasks(self, task_ids: Sequence[str]) -> dict[str, ScoreTask]:
+        """Return the due time and evidence of the tasks given (those that exist), by id."""
+        found: dict[str, ScoreTask] = {}
+        cursor = self._db.cursor()
+        cursor.row_factory = None
+        for start in range(0, len(task_ids), _ID_CHUNK):
+            chunk = list(task_ids[start : start + _ID_CHUNK])
+            sql = f"SELECT id, due_at, evidence_json FROM task WHERE id IN ({', '.join('?' * len(chunk))})"
+            for task_id, due, evidence in cursor.execute(sql, chunk):
+                found[task_id] = ScoreTask(datetime.fromisoformat(due), json.loads(evidence))
+        return found
 
     def change_marker(self) -> str:
         """Return the last audit event's and cycle's numbers: they change with every commit that matters."""
