@@ -83,3 +83,11 @@ def test_report_and_pages_on_a_postgresql_ledger_with_two_practices(tmp_path, pg
         api.close()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("command", ["report", "serve"])
+def test_an_unreachable_postgresql_ledger_is_one_line_without_its_password(command, tmp_path):
+    done = sophie(command, "--db", "postgresql://sophie:s3cret@127.0.0.1:1/group", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("sophie: error: postgresql://127.0.0.1:1/group: cannot connect to the ledger")
+    assert "s3cret" not in done.stdout + done.stderr
