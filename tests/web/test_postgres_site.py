@@ -7,6 +7,7 @@ The site store (accounts, tokens, sessions) of a PostgreSQL ledger is a local SQ
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 
 import httpx
@@ -16,6 +17,7 @@ from web_fixtures import NOW, PASSWORD, Server, signed_in, sophie
 from ledger_stores import postgres_schema
 from sophie.adapters import DemoAdapter
 from sophie.execution import CycleRecord
+from sophie.execution.tasks import ChangeKind, TaskChange
 
 ARGS = ["--since", "2026-03-01", "--until", "2026-03-03", "--format", "json"]
 
@@ -42,8 +44,12 @@ def test_report_and_pages_on_a_postgresql_ledger_with_two_practices(tmp_path, pg
     from sophie.execution.stores.postgres.ledger import PostgresLedger
 
     practice = DemoAdapter(as_of=datetime.fromisoformat(NOW)).fetch().practice.model_copy(update={"id": "north"})
+    with PostgresLedger(pg_url) as ledger:  # one task of the other practice, owned by everyone's ids
+        sample = ledger.find_tasks(limit=1)[0]
+        north_task = replace(sample, id="t-north-1", key="north:x", practice_id="north", subject_id="north-1")
     with PostgresLedger(pg_url) as ledger:
-        ledger.apply([], [], [], practice=practice, cycle=CycleRecord("north", datetime.fromisoformat(NOW), True, 0))
+        ledger.apply([TaskChange(ChangeKind.CREATED, north_task, None, "created")], [], [], practice=practice,
+                     cycle=CycleRecord("north", datetime.fromisoformat(NOW), True, 0))  # fmt: skip
     which = sophie("report", "--db", pg_url, *ARGS, cwd=root)
     assert which.returncode == 2 and "--practice" in which.stderr and "Traceback" not in which.stderr
     assert "sophie-test" not in which.stderr  # the URL's password is never shown
@@ -63,6 +69,9 @@ def test_report_and_pages_on_a_postgresql_ledger_with_two_practices(tmp_path, pg
         tasks = api.get("/api/v1/tasks", params={"limit": 1000}).json()["tasks"]
         owners = [t["owner_id"] for t in tasks if t["owner_id"]]
         person = max(set(owners), key=owners.count)
+        assert "t-north-1" not in {t["id"] for t in tasks}  # the served practice's tasks only
+        assert api.get("/api/v1/tasks/t-north-1").status_code == 404
+        assert api.post("/api/v1/tasks/t-north-1/actions/ack").status_code == 404
         added = sophie("user", "add", person, "--db", pg_url, cwd=root, stdin=PASSWORD + "\n")
         assert added.returncode == 0, added.stderr
         client = signed_in(server, person)
