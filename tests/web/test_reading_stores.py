@@ -71,7 +71,7 @@ def test_every_page_read_matches_a_plain_computation(ledger_url):
     tasks, events = build()
     with open_ledger(ledger_url) as ledger:
         ledger.apply([TaskChange(ChangeKind.CREATED, t, None, "created") for t in tasks], events, [])
-        find, count = ledger.find_tasks, ledger.count_tasks  # type: ignore[attr-defined]
+        find, count = ledger.find_tasks, ledger.count_tasks
 
         def plain(statuses=OPEN, **only):
             keep = []
@@ -108,29 +108,29 @@ def test_every_page_read_matches_a_plain_computation(ledger_url):
                 row[1] += in_day and t.due_at < NOW
                 row[2] += in_day and NOW <= t.due_at < DAY_END
                 row[3] += not in_day
-            loads = ledger.owner_loads(now=NOW, day_end=DAY_END, practice_id=practice)  # type: ignore[attr-defined]
+            loads = ledger.owner_loads(now=NOW, day_end=DAY_END, practice_id=practice)
             assert {k: [v.open, v.overdue, v.due_today, v.backlog] for k, v in loads.items()} == expected
             if practice is None:
                 whole = expected
-        one = ledger.owner_loads(now=NOW, day_end=DAY_END, owner_id="s-3")  # type: ignore[attr-defined]
+        one = ledger.owner_loads(now=NOW, day_end=DAY_END, owner_id="s-3")
         assert list(one) == ["s-3"] and [one["s-3"].open, one["s-3"].backlog] == whole["s-3"][::3]
 
         since, until = NOW - timedelta(days=4), NOW - timedelta(days=1)
-        got = ledger.events(since=since, until=until, kinds=["escalated", "done"])  # type: ignore[attr-defined]
+        got = ledger.events(since=since, until=until, kinds=["escalated", "done"])
         assert got == [e for e in events if since <= e.at < until and e.kind in ("escalated", "done")]
-        assert [tuple(r) for r in ledger.score_events()] == [tuple(as_row(e)) for e in events]  # type: ignore[attr-defined]
+        assert [tuple(r) for r in ledger.score_events()] == [tuple(as_row(e)) for e in events]
         p2 = {t.id for t in tasks if t.practice_id == "p2"}
-        assert [r[0] for r in ledger.score_events(practice_id="p2")] == [e.task_id for e in events if e.task_id in p2]  # type: ignore[attr-defined]
+        assert [r[0] for r in ledger.score_events(practice_id="p2")] == [e.task_id for e in events if e.task_id in p2]
 
         everything = {t.id: t for t in tasks}
         for practice in (None, "p2"):
             since, until = NOW - timedelta(days=15), NOW + timedelta(days=5)
             trail = [e for e in events if practice is None or e.task_id in p2]
             pure = scorecard(trail, everything, since=since, until=until, calendar=practice_calendar(None))
-            fast = load_scorecard(ledger, since=since, until=until, practice_id=practice)  # type: ignore[arg-type]
+            fast = load_scorecard(ledger, since=since, until=until, practice_id=practice)
             assert fast.total.counts["created"] > 0 and fast.as_dict() == pure.as_dict()
 
-        marker = ledger.change_marker()  # type: ignore[attr-defined]
+        marker = ledger.change_marker()
         target = plain(["open"])[0]
         ledger.transition(target.id, "ack", actor="staff:s-1", now=NOW)
-        assert ledger.change_marker() != marker  # type: ignore[attr-defined]
+        assert ledger.change_marker() != marker
