@@ -14,6 +14,11 @@ pages' Scorecard compute the same numbers from the same ledger reads.
   follow-ups (``claims.*``) that the PMS then showed done: treatment scheduled, claims paid.
 
 Rows are keyed by the rule, the owner's role and the owner at the time of each event.
+
+Two computations give the same numbers: :func:`scorecard`, the plain one over decoded audit
+events (the reference, written to be read), and :func:`tally_scorecard`, over
+the lean :class:`ScoreEvent` rows a store selects, in one pass (what ``sophie report`` and the
+pages use: a year of events in well under two seconds). The tests compare them.
 """
 
 from __future__ import annotations
