@@ -1,7 +1,12 @@
 """Two simulated weeks of a practice using sophie: the loop moving, day by day.
 
 The demo practice is generated once, for the first morning; from then on its data only
-changes by the passing of time and by the work simulated staff do in it. Each business day:
+changes by the passing of time and by the work simulated staff do in it. Visits are checked
+out as their time passes (before each cycle, see :meth:`PmsState.check_out`): a visit that
+ended is completed, its procedures too, an insured patient's claim is sent and most hygiene
+patients book their next visit; and patients answer the automated confirmation requests as
+their visits come closer (:meth:`PmsState.answer_reminders`). Each
+business day:
 
 - 07:30 — the practice is read and a cycle runs: stalls that crossed their thresholds
   overnight become tasks, overdue ones escalate, cleared ones resolve, openings that
@@ -296,6 +301,8 @@ def simulate(
                 continue
             changes: dict[str, Counter[str]] = {}
             morning = datetime.combine(day, _MORNING, zone)
+            pms.check_out(morning, rng)
+            pms.answer_reminders(morning, rng)
             early = run_cycle(pms.snapshot(morning), packs, ledger, now=morning, settings=settings)
             fullest = [_fullest(ledger, practice_id)]
             if day_one is None:
@@ -303,6 +310,8 @@ def simulate(
             moves = staff.work_through(practice_id, datetime.combine(day, _WORK, zone), pms)
             fullest.append(_fullest(ledger, practice_id))
             midday = datetime.combine(day, _MIDDAY, zone)
+            pms.check_out(midday, rng)
+            pms.answer_reminders(midday, rng)
             late = run_cycle(pms.snapshot(midday), packs, ledger, now=midday, settings=settings)
             fullest.append(_fullest(ledger, practice_id))
             _count([early, late], changes)
