@@ -93,11 +93,10 @@ def test_the_task_resolves_only_when_no_stage_fires():
     seen = {"confirm.72h": ["ap-1"], "confirm.24h": ["ap-1"]}
     result = run(moved, [], "2026-03-10T10:00", rules=RULES, staff=STAFF_SC, seen=seen)
     assert [c.task.status for c in result.changes] == [TaskStatus.RESOLVED]
-    # a later stage that failed on the subject (not seen) keeps the task open
-    kept = run(
-        moved, [], "2026-03-10T10:00", rules=RULES, staff=STAFF_SC, seen={"confirm.24h": [], "confirm.72h": ["ap-1"]}
-    )
-    assert kept.changes == ()
+    # the first stage saw it clear, but the next stage failed on it (did not see it): the task stays open
+    seen = {"confirm.24h": [], "confirm.72h": ["ap-1"]}
+    assert run(tasks, [], "2026-03-10T10:00", rules=RULES, staff=STAFF_SC, seen=seen).changes == ()
+    assert run(moved, [], "2026-03-10T10:00", rules=RULES, staff=STAFF_SC, seen=seen).changes == ()
 
 
 def test_a_task_opened_before_the_chain_existed_is_carried_over_to_the_stalls_key():
@@ -139,3 +138,108 @@ def test_priority_follows_the_stage():
     result = run(tasks, [late(priority="low")], "2026-03-10T09:00", rules=RULES, staff=STAFF_SC)
     assert result.changes[0].task.priority is Priority.LOW
     assert at("2026-03-10T09:00") <= result.changes[0].task.due_at
+
+
+# -- end to end: a full cycle and the real-time path, on a SQLite ledger ---------------------------
+
+STAGE_PACK = """\
+pack: stages
+version: 1.0.0
+rules:
+  - id: claims.outstanding.30d
+    title: Claim unpaid 30 days
+    for: claim
+    when: claim.status == "sent" and age(claim.sent_at) >= days(30) and age(claim.sent_at) < days(60)
+    task:
+      title: "Check {claim.patient.first_name}'s claim"
+      owner: insurance_coordinator
+      priority: normal
+      due: 3 business_days
+    escalate:
+      - after: 1 business_day
+        priority: high
+  - id: claims.outstanding.60d
+    title: Claim unpaid 60 days
+    for: claim
+    when: claim.status == "sent" and age(claim.sent_at) >= days(60)
+    task:
+      title: "Appeal {claim.patient.first_name}'s claim"
+      owner: office_manager
+      priority: high
+      due: 2 business_days
+      continues: claims.outstanding.30d
+"""
+
+
+def stage_snapshot(now: str, *, status: str = "sent", sent: str = "2026-01-30T10:00"):
+    from execution_fakes import CLINIC_STAFF, HOURS, NY, PRACTICE_ID
+
+    from sophie.model import Snapshot
+
+    return Snapshot.model_validate(
+        {
+            "practice": {"id": PRACTICE_ID, "name": "Test Dental", "timezone": NY, "hours": HOURS},
+            "as_of": at(now).isoformat(),
+            "staff": [s.model_dump(mode="json") for s in CLINIC_STAFF]
+            + [{"id": "ic", "name": "Ines", "roles": ["insurance_coordinator"]}],
+            "patients": [{"id": "pat-1", "first_name": "Ana", "last_name": "Lima"}],
+            "claims": [
+                {"id": "c-1", "patient_id": "pat-1", "kind": "primary", "status": status, "billed": 400,
+                 "sent_at": at(sent).isoformat(), "service_date": "2026-01-29"},
+            ],
+        }
+    )  # fmt: skip
+
+
+def stage_pack():
+    from sophie.rules import compile_pack, parse_yaml
+
+    return compile_pack(parse_yaml(STAGE_PACK, file="stages.yaml"))
+
+
+def test_a_full_cycle_carries_the_task_into_the_next_stage_with_its_history(tmp_path):
+    from sophie.execution import SqliteLedger, run_cycle
+
+    pack = stage_pack()
+    with SqliteLedger(str(tmp_path / "sophie.db")) as ledger:
+        run_cycle(stage_snapshot("2026-03-03T10:00"), [pack], ledger, now=at("2026-03-03T10:00"))
+        (first,) = ledger.open_tasks()
+        run_cycle(stage_snapshot("2026-03-10T10:00"), [pack], ledger, now=at("2026-03-10T10:00"))
+        (escalated,) = ledger.open_tasks()
+        assert escalated.escalation_level == 1 and escalated.priority is Priority.HIGH
+        result = run_cycle(stage_snapshot("2026-04-01T10:00"), [pack], ledger, now=at("2026-04-01T10:00"))
+        assert [str(c.kind) for c in result.changes] == ["touched"]
+        (task,) = ledger.open_tasks()
+        assert task.id == first.id and task.key == first.key == "p1:claims.outstanding.30d:claim:c-1"
+        assert (task.rule, task.title, task.owner_id, task.escalation_level) == (
+            "claims.outstanding.60d", "Appeal Ana's claim", "om", 0,
+        )  # fmt: skip
+        trail = ledger.audit(task.id)
+        assert [e.kind for e in trail] == ["created", "escalated", "touched"]
+        assert trail[-1].rule_id == "claims.outstanding.60d" and "moved from rule claims.outstanding.30d" in trail[-1].why
+        # the owner changed, so the new owner is told, once
+        kinds = [m.kind for m in ledger.pending_outbox() if m.task_id == task.id]
+        assert kinds.count("reassigned") == 1
+        done = run_cycle(stage_snapshot("2026-04-02T10:00", status="received"), [pack], ledger, now=at("2026-04-02T10:00"))
+        assert [str(c.kind) for c in done.changes] == ["resolved"]
+
+
+def test_the_real_time_path_carries_the_task_into_the_next_stage(tmp_path):
+    from sophie.execution import SqliteLedger, run_cycle
+    from sophie.execution.realtime.incremental import PracticeState, Scope, run_incremental_cycle
+    from sophie.execution.stores.task_cache import CachedTaskLedger
+
+    pack = stage_pack()
+    with SqliteLedger(str(tmp_path / "sophie.db")) as store:
+        ledger = CachedTaskLedger(store, str(tmp_path / "sophie.db"))
+        run_cycle(stage_snapshot("2026-03-03T10:00"), [pack], ledger, now=at("2026-03-03T10:00"))
+        (first,) = store.open_tasks()
+        state = PracticeState(stage_snapshot("2026-04-01T10:00"))
+        result = run_incremental_cycle(state, Scope(patients={"pat-1"}), [pack], ledger, now=at("2026-04-01T10:00"))
+        assert [str(c.kind) for c in result.changes] == ["touched"]
+        (task,) = store.open_tasks()
+        assert (task.id, task.key, task.rule) == (first.id, first.key, "claims.outstanding.60d")
+        state = PracticeState(stage_snapshot("2026-04-02T10:00", status="received"))
+        result = run_incremental_cycle(state, Scope(patients={"pat-1"}), [pack], ledger, now=at("2026-04-02T10:00"))
+        assert [str(c.kind) for c in result.changes] == ["resolved"]
+        assert store.open_tasks() == []
