@@ -142,3 +142,14 @@ def test_the_work_on_a_completed_procedure_sends_its_visits_claim(demo_state):
     assert state.work("procedure", unbilled.id, now)
     assert state.snapshot(now).index.get("procedure", unbilled.id).claims
     assert not state.work("procedure", unbilled.id, now)  # billed: nothing left to do
+
+
+def test_each_business_morning_releases_backlog_into_the_days_people_closed():
+    from sophie.execution.settings import ExecutionSettings
+
+    report = simulate(days=5, patients=300, seed=1, settings=ExecutionSettings(capacity=3), closing=True)
+    released = [sum(c.get("released", 0) for c in day.changes.values()) for day in report.days]
+    assert all(count > 0 for count in released[1:]), released  # people closed their day: it is refilled
+    waiting = [day.day_one_waiting for day in report.days]
+    assert waiting == sorted(waiting, reverse=True) and waiting[-1] < waiting[0]
+    assert all(day.day_max <= 3 for day in report.days)
