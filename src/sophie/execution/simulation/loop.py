@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from sophie.errors import TransitionError
 from sophie.execution.engine import CycleResult, run_cycle
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
+from sophie.execution.simulation.targets import Targets, measure_targets
 from sophie.execution.simulation.work import WORKABLE, PmsState
 from sophie.execution.stores.ledger import sqlite_path
 from sophie.execution.stores.sqlite.ledger import SqliteLedger
@@ -101,6 +102,8 @@ class SimulationReport:
         packs: Pack name -> version.
         days: One report per simulated business day.
         queue: The open tasks at the end, most urgent first.
+        targets: The day-a-team-can-work targets read from the ledger at the end
+            (:mod:`sophie.execution.simulation.targets`).
     """
 
     practice_id: str
@@ -109,6 +112,7 @@ class SimulationReport:
     packs: Mapping[str, str]
     days: tuple[DayReport, ...]
     queue: tuple[Task, ...]
+    targets: Targets = field(default_factory=Targets, compare=False)
 
     def totals(self) -> dict[str, int]:
         """Return change counts by kind over the whole simulation."""
@@ -160,6 +164,7 @@ class SimulationReport:
                 for d in self.days
             ],
             "queue": [task.as_dict() for task in self.queue],
+            "targets": self.targets.as_dict(),
         }  # fmt: skip
 
 
@@ -325,5 +330,8 @@ def simulate(
             if on_day is not None:
                 on_day(reports[-1])
         queue = tuple(ledger.queue(practice_id=practice_id))
+        targets = measure_targets(ledger, practice_id, [r.day for r in reports], day_one or ())
+    targets.urgent_max = max((r.urgent_max for r in reports), default=0)
+    targets.day_max = max((r.day_max for r in reports), default=0)
     versions = {p.name: p.version for p in packs}
-    return SimulationReport(practice_id, seed, patients, versions, tuple(reports), queue)
+    return SimulationReport(practice_id, seed, patients, versions, tuple(reports), queue, targets)
