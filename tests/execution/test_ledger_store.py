@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from execution_fakes import Finding, after, at, run
+from execution_fakes import Finding, Member, after, at, run
 
 from ledger_stores import raw
 from sophie.errors import ConfigurationError, UnknownNameError
@@ -132,6 +132,20 @@ def test_tasks_round_trip_exactly(ledger):
     assert ledger.open_tasks("p1") == tasks and ledger.open_tasks("other") == []
     assert ledger.get(tasks[0].id) == tasks[0]
     assert ledger.get(tasks[0].id[:8]) == tasks[0] or len({t.id[:8] for t in tasks}) < 3
+
+
+def test_a_group_tasks_members_round_trip_and_follow_its_updates(ledger):
+    group = (Member("c-1", "pat-1"), Member("c-2", None), Member("c-10", "pat-2"))
+    first = run([], [Finding("c-1", DUE, key="pat-1:2026-03-02", members=group)])
+    write(ledger, first)
+    [task] = after([], first)
+    assert {(m.subject_id, m.patient_id) for m in task.members} == {("c-1", "pat-1"), ("c-10", "pat-2"), ("c-2", None)}
+    assert ledger.open_tasks() == [task] and ledger.get(task.id).members == task.members
+    grown = run([task], [Finding("c-1", DUE, key="pat-1:2026-03-02", members=(*group, Member("c-3")))])
+    write(ledger, grown)
+    [stored] = ledger.open_tasks()
+    assert stored == after([task], grown)[0] and set(stored.member_ids) == {"c-1", "c-10", "c-2", "c-3"}
+    assert ledger.queue()[0].members == stored.members
 
 
 def test_memory_ledgers_work():
@@ -326,3 +340,76 @@ def test_owner_loads_count_each_persons_day_and_backlog_from_one_covering_index(
     plan = " ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + query))
     db.close()
     assert "COVERING INDEX task_open_owner_load" in plan, plan
+
+
+def test_two_people_acting_on_one_task_at_once_act_one_after_the_other_on_postgres():
+    """The second action waits for the first to commit, then acts on the task as the first left it."""
+    import threading
+    import time
+
+    import psycopg
+
+    from ledger_stores import postgres_schema
+    from sophie.execution.stores.verify import verify_ledger
+
+    with postgres_schema() as url:
+        with open_ledger(url) as ledger:
+            [task] = seeded(ledger, n=1)
+        reached, release = threading.Event(), threading.Event()
+
+        def pause(sql: str) -> None:  # the first action holds its transaction open after changing the task
+            if sql.startswith("INSERT INTO task_event"):
+                reached.set()
+                assert release.wait(60)
+
+        done: dict[str, object] = {}
+        with open_ledger(url, statement_hook=pause) as first, open_ledger(url) as second:
+            acting = threading.Thread(
+                target=lambda: done.setdefault("ack", first.transition(task.id, "ack", actor="staff:a", now=DUE))
+            )
+            acting.start()
+            assert reached.wait(60)
+            noting = threading.Thread(
+                target=lambda: done.setdefault(
+                    "note", second.transition(task.id, "note", actor="staff:b", now=DUE, reason="called")
+                )
+            )
+            noting.start()
+            with psycopg.connect(url) as watcher:  # the second action is waiting on the first's lock
+                waiting = "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'"
+                while not watcher.execute(waiting, (second.connection.info.backend_pid,)).fetchall():
+                    assert noting.is_alive()
+                    time.sleep(0.01)
+            release.set()
+            acting.join()
+            noting.join()
+            stored = second.get(task.id)
+            assert (stored.version, str(stored.status)) == (3, "acknowledged")
+            assert [event.actor for event in second.audit(task.id)][-2:] == ["staff:a", "staff:b"]
+            assert verify_ledger(second, audit_key=None).clean
+
+
+def test_ledgers_in_two_schemas_of_one_database_do_not_wait_for_each_others_audit_lock():
+    import threading
+
+    from ledger_stores import postgres_schema
+
+    with postgres_schema() as one, postgres_schema() as other:
+        reached, release = threading.Event(), threading.Event()
+
+        def pause(sql: str) -> None:  # the first writer holds its audit lock until released
+            if sql.startswith("INSERT INTO task_event"):
+                reached.set()
+                assert release.wait(60)
+
+        with open_ledger(one, statement_hook=pause) as first, open_ledger(other) as second:
+            writing = threading.Thread(target=lambda: seeded(first, n=1))
+            writing.start()
+            try:
+                assert reached.wait(60)
+                second.connection.execute("SET lock_timeout = '5s'")  # waiting for the other ledger would fail
+                assert len(seeded(second, n=2)) == 2
+            finally:
+                release.set()
+                writing.join()
+            assert len(first.open_tasks()) == 1

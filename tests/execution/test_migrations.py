@@ -126,3 +126,18 @@ def test_an_unreachable_server_is_a_ledger_error_without_the_password():
     with pytest.raises(LedgerError, match="cannot connect") as caught:
         open_ledger("postgresql://sophie:hunter2-secret@127.0.0.1:1/nothing")
     assert "hunter2-secret" not in str(caught.value)
+
+
+def test_a_practices_last_cycle_is_read_from_an_index_in_both_stores(tmp_path):
+    path = tmp_path / "ledger.db"
+    open_ledger(f"sqlite:///{path}").close()
+    plan = sqlite3.connect(path).execute(
+        "EXPLAIN QUERY PLAN SELECT max(at) FROM cycle WHERE practice_id = 'p1'"
+    ).fetchall()
+    assert "cycle_practice_at" in " ".join(str(row[-1]) for row in plan)
+    with postgres_schema() as url:
+        open_ledger(url).close()
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute("SET enable_seqscan = off")
+            plan = db.execute("EXPLAIN SELECT max(at) FROM cycle WHERE practice_id = 'p1'").fetchall()
+        assert "cycle_practice_at" in " ".join(row[0] for row in plan)

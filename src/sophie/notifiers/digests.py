@@ -10,11 +10,13 @@ This module is pure (no I/O, no clock): it says which window a moment belongs to
 builds the digest's payload from the waiting messages' payloads. The payload carries what
 a single message does — task ids, rule titles, priorities, due times — never a task title
 or anything else about the patient. :class:`~sophie.notifiers.sqlite_outbox.SqliteOutbox`
-rolls the waiting rows into a digest row in one transaction (see there).
+and :class:`~sophie.notifiers.postgres_outbox.PostgresOutbox` roll the waiting rows into a
+digest row in one transaction (see there).
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,11 +26,13 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "DEFAULT_WINDOWS",
+    "Digest",
     "DigestSettings",
     "digest_key",
     "digest_payload",
     "next_window",
     "parse_window",
+    "plan_digests",
     "window_at",
 ]
 
@@ -93,9 +97,10 @@ def parse_window(text: str) -> time:
         raise ValueError(f"{text!r} is not a time of day as HH:MM") from err
 
 
-def digest_key(recipient_id: str | None, window: datetime) -> str:
-    """Return the idempotency key of a person's digest for one window."""
-    return f"digest:{recipient_id or 'unassigned'}:{window.isoformat()}"
+def digest_key(recipient_id: str | None, window: datetime, *, practice_id: str | None = None) -> str:
+    """Return the idempotency key of a person's digest for one window (of one practice, in a group's ledger)."""
+    where = "" if practice_id is None else f"{practice_id}:"
+    return f"digest:{where}{recipient_id or 'unassigned'}:{window.isoformat()}"
 
 
 def digest_payload(
@@ -139,3 +144,61 @@ def digest_payload(
         "window": window.isoformat(),
         "items": items,
     }
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One person's digest for one window, as an outbox store writes it.
+
+    Attributes:
+        key: Its idempotency key (:func:`digest_key`).
+        recipient_id: Whom it goes to (``None``: unassigned).
+        payload: What it says (:func:`digest_payload`).
+        gathered: The keys of the waiting rows it stands for (marked sent with it).
+    """
+
+    key: str
+    recipient_id: str | None
+    payload: dict[str, Any]
+    gathered: tuple[str, ...]
+
+
+def plan_digests(
+    window: datetime,
+    waiting: Sequence[Mapping[str, Any]],
+    overdue: Sequence[Mapping[str, Any]],
+    *,
+    practice_id: str | None = None,
+) -> list[Digest]:
+    """Return the digests of one window: one per person with waiting rows or tasks gone overdue.
+
+    Args:
+        window: The window they are for.
+        waiting: Outbox rows held for a digest (``key``, ``recipient_id``, ``payload_json``), oldest first.
+        overdue: Tasks of people's day that went overdue since the previous window
+            (``id``, ``rule_id``, ``priority``, ``due_at``, ``owner_id``, ``practice_id``), by due time.
+        practice_id: The practice of a group's ledger (named in the keys); ``None`` for a
+            ledger of one practice.
+    """
+    rows: dict[str | None, list[Mapping[str, Any]]] = {}
+    for row in waiting:
+        rows.setdefault(row["recipient_id"], []).append(row)
+    late: dict[str | None, list[dict[str, Any]]] = {}
+    for task in overdue:
+        late.setdefault(task["owner_id"], []).append(
+            {"task_id": task["id"], "change": "overdue", "rule": task["rule_id"], "priority": task["priority"],
+             "due_at": task["due_at"], "practice_id": task["practice_id"]}
+        )  # fmt: skip
+    digests = []
+    for recipient in sorted({*rows, *late}, key=lambda r: r or ""):
+        gathered = rows.get(recipient, [])
+        payloads = [json.loads(row["payload_json"]) for row in gathered] + late.get(recipient, [])
+        digests.append(
+            Digest(
+                digest_key(recipient, window, practice_id=practice_id),
+                recipient,
+                digest_payload(recipient, window, payloads),
+                tuple(row["key"] for row in gathered),
+            )
+        )
+    return digests

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 from sophie.notifiers.base import Message, MessageSettings, NotifierError
 from sophie.notifiers.delivery import OutboxCounts, OutboxEntry
-from sophie.notifiers.digests import DigestSettings, digest_key, digest_payload, next_window, window_at
+from sophie.notifiers.digests import DigestSettings, next_window, plan_digests, window_at
 
 __all__ = ["SqliteOutbox"]
 
@@ -152,36 +152,25 @@ class SqliteOutbox:
                 "ORDER BY created_at, key",
                 (cutoff, stamp),
             ).fetchall()
-            waiting: dict[str | None, list[sqlite3.Row]] = {}
-            for row in rows:
-                waiting.setdefault(row["recipient_id"], []).append(row)
-            overdue: dict[str | None, list[dict[str, object]]] = {}
-            for task in execute(
+            overdue = execute(
                 f"SELECT id, rule_id, priority, due_at, owner_id, practice_id FROM task WHERE {_DAY} "
                 "AND priority != 'urgent' AND due_at > ? AND due_at <= ? ORDER BY due_at, id",
                 (since, cutoff),
-            ):
-                overdue.setdefault(task["owner_id"], []).append(
-                    {"task_id": task["id"], "change": "overdue", "rule": task["rule_id"],
-                     "priority": task["priority"], "due_at": task["due_at"], "practice_id": task["practice_id"]}
-                )  # fmt: skip
-            for recipient in sorted({*waiting, *overdue}, key=lambda r: r or ""):
-                gathered = waiting.get(recipient, [])
-                payloads = [json.loads(row["payload_json"]) for row in gathered] + overdue.get(recipient, [])
-                payload = digest_payload(recipient, window, payloads)
-                key = digest_key(recipient, window)
+            ).fetchall()
+            for digest in plan_digests(window, rows, overdue):
                 cursor = execute(
                     "INSERT OR IGNORE INTO outbox (key, task_id, recipient_id, kind, payload_json, created_at, "
                     "not_before) VALUES (?, ?, ?, 'digest', ?, ?, ?)",
-                    (key, payload["task_id"], recipient, json.dumps(payload, sort_keys=True), cutoff, cutoff),
-                )
+                    (digest.key, digest.payload["task_id"], digest.recipient_id,
+                     json.dumps(digest.payload, sort_keys=True), cutoff, cutoff),
+                )  # fmt: skip
                 if cursor.rowcount != 1:  # this window's digest went already: the rows wait for the next
                     continue
                 made += 1
-                for row in gathered:
+                for key in digest.gathered:
                     execute(
                         "UPDATE outbox SET sent_at = ?, delivered_json = ?, claimed_until = NULL WHERE key = ?",
-                        (stamp, json.dumps([key]), row["key"]),
+                        (stamp, json.dumps([digest.key]), key),
                     )
         return made
 

@@ -23,7 +23,7 @@ from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url,
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, AwareDateTime, moment_of, now_or
 from sophie.cli.ownership_options import ownership_options
 from sophie.cli.render import cell, console, echo, print_json
-from sophie.errors import UnknownNameError
+from sophie.errors import ConfigurationError, UnknownNameError
 from sophie.execution import (
     Action,
     CycleResult,
@@ -87,16 +87,56 @@ def _existing_ledger(db_url: str) -> StoredLedger:
 
 
 PRACTICE_OPTION = click.option(
-    "--practice", "practice_id", metavar="ID", help="The practice the task must belong to (a group's ledger)."
+    "--practice", "practice_id", metavar="ID", help="The practice the task belongs to (a group's ledger)."
 )
+_NAMED = 12
+
+
+def _practices(known: Sequence[str]) -> str:
+    shown = ", ".join(known[:_NAMED])
+    return shown + (f" and {len(known) - _NAMED} more" if len(known) > _NAMED else "")
+
+
+def _chosen_practice(ledger: StoredLedger, practice_id: str | None, *, required: bool) -> str | None:
+    """Return the practice ``--practice`` names, checked against the ledger's.
+
+    Raises:
+        UnknownNameError: ``--practice`` names a practice the ledger does not hold (exit 2).
+        ConfigurationError: ``required`` and the ledger holds several practices but none
+            was named (exit 2, naming them).
+    """
+    known = ledger.practice_ids()
+    if practice_id is not None:
+        if known and practice_id not in known:
+            close = difflib.get_close_matches(practice_id, known, n=1)
+            hint = close[0] if close else None
+            raise UnknownNameError("practice", practice_id, known=known[:_NAMED], suggestion=hint)
+        return practice_id
+    if required and len(known) > 1:
+        raise ConfigurationError(
+            f"this ledger holds {len(known)} practices ({_practices(known)}); choose one with --practice ID"
+        )
+    return None
 
 
 def _in_practice(ledger: StoredLedger, task_id: str, practice_id: str | None) -> str:
-    """Return the task's full id, refusing a task of another practice than ``--practice``."""
-    task = ledger.get(task_id)
-    if practice_id is not None and task.practice_id != practice_id:
-        raise UnknownNameError("task", f"{task_id} in practice {practice_id}")
-    return task.id
+    """Return the task's full id (looked up among ``--practice``'s tasks when given).
+
+    Raises:
+        UnknownNameError: No task, or more than one, matches; when the ledger holds several
+            practices and none was named, the message names them (exit 2).
+    """
+    chosen = _chosen_practice(ledger, practice_id, required=False)
+    try:
+        return ledger.get(task_id, practice_id=chosen).id
+    except UnknownNameError:
+        known = ledger.practice_ids() if chosen is None else []
+        if len(known) > 1:
+            raise ConfigurationError(
+                f"no single task matches {task_id!r} in this ledger of {len(known)} practices "
+                f"({_practices(known)}); give the whole id, or --practice ID"
+            ) from None
+        raise
 
 
 def record_directory_beside(path: str, snapshot: Snapshot, config: SophieConfig | None) -> None:
@@ -254,7 +294,9 @@ def _due_filter(tasks: list[Task], overdue: bool, today: bool, now: datetime) ->
 @click.command("queue")
 @click.option("--role", help="Only tasks routed to this role.")
 @click.option("--staff", "staff_id", metavar="ID", help="Only tasks owned by this staff member.")
-@click.option("--practice", "practice_id", metavar="ID", help="Only this practice's tasks (a group's ledger).")
+@click.option(
+    "--practice", "practice_id", metavar="ID", help="This practice's tasks (needed when the ledger holds several)."
+)
 @click.option("--overdue", is_flag=True, help="Only tasks past their due time.")
 @click.option("--today", is_flag=True, help="Only tasks due by the end of today (practice-local), overdue included.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Show at most N tasks (and say how many more).")
@@ -284,6 +326,7 @@ def queue_command(
     if role and staff_id:
         raise click.UsageError("give --role or --staff, not both")
     with _existing_ledger(db_url) as ledger:
+        practice_id = _chosen_practice(ledger, practice_id, required=True)
         listed = ledger.queue(role=role, staff_id=staff_id, practice_id=practice_id)
         tasks = _due_filter(listed, overdue, today, now_or(now))
         waiting = ledger.queue(role=role, staff_id=staff_id, practice_id=practice_id, backlog=True)
@@ -414,17 +457,25 @@ def show_command(
 @click.argument("task_id")
 @click.option("--text", required=True, help="The note (kept in the task's audit trail, never logged).")
 @click.option("--by", "staff_id", metavar="STAFF_ID", help="Who writes it (audited as staff:<id>; default cli).")
+@PRACTICE_OPTION
 @CONFIG_OPTION
 @DB_OPTION
 @NOW_OPTION
 def note_command(
-    task_id: str, text: str, staff_id: str | None, config_path: str | None, db_url: str, now: datetime | None
+    task_id: str,
+    text: str,
+    staff_id: str | None,
+    practice_id: str | None,
+    config_path: str | None,
+    db_url: str,
+    now: datetime | None,
 ) -> None:
     """Add a note to a task; its status and clocks do not change."""
     config = command_config(config_path)
     db_url = ledger_url(db_url, config)
     _check_staff(staff_id, db_url, config)
     with _existing_ledger(db_url) as ledger:
+        task_id = _in_practice(ledger, task_id, practice_id)
         result = ledger.transition(
             task_id, Action.NOTE, actor=f"staff:{staff_id}" if staff_id else "cli", now=now_or(now), reason=text
         )

@@ -2,7 +2,9 @@
 
 Exit 0 when the ledger is clean, 1 with one line per problem, 2 when it cannot be
 checked (no ledger at ``--db``, not a sophie ledger, a keyed chain and no key).
-The key of a keyed chain is read from ``SOPHIE_AUDIT_KEY`` and never printed.
+The key of a keyed chain is read from ``SOPHIE_AUDIT_KEY`` and never printed. A
+PostgreSQL ledger is checked whole, every practice it holds (their events share one
+chain); it is named without its user or password.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION
 from sophie.cli.render import echo, print_json
 from sophie.errors import ConfigurationError
-from sophie.execution import SqliteLedger, sqlite_path
+from sophie.execution import is_postgres_url, open_ledger, sqlite_path
 from sophie.execution.stores.audit import ChainScheme, audit_key_from_environment
 from sophie.execution.stores.verify import VerifyReport, verify_ledger
 
@@ -50,13 +52,16 @@ def verify_command(config_path: str | None, db_url: str, output_format: str) -> 
     SOPHIE_AUDIT_KEY to check a keyed chain. Without --db, the ledger of sophie.toml (when
     present) is checked.
     """
-    path = sqlite_path(ledger_url(db_url, command_config(config_path)))
-    if path == ":memory:":
-        raise ConfigurationError("--db :memory: is an empty ledger; name a ledger file to verify")
-    if not Path(path).is_file():
-        raise ConfigurationError(f"no ledger at {path}; pass --db sqlite:///PATH")
+    url = ledger_url(db_url, command_config(config_path))
+    if not is_postgres_url(url):
+        path = sqlite_path(url)
+        if path == ":memory:":
+            raise ConfigurationError("--db :memory: is an empty ledger; name a ledger file to verify")
+        if not Path(path).is_file():
+            raise ConfigurationError(f"no ledger at {path}; pass --db sqlite:///PATH")
     key = audit_key_from_environment()
-    with SqliteLedger(path, audit_key=key) as ledger:
+    with open_ledger(url, audit_key=key) as ledger:
+        path = ledger.path
         report = verify_ledger(ledger, audit_key=key)
     if output_format == "json":
         print_json({"ledger": path, **report.as_dict()})

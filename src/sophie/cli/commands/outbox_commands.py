@@ -35,11 +35,11 @@ __all__ = ["DIGEST_OPTIONS", "digest_settings", "outbox_group"]
 def _outbox(db_url: str, digest_at: tuple[str, ...] = (), digests: bool = False) -> SqliteOutbox | PostgresOutbox:
     open_existing_ledger(db_url).close()  # brings an older ledger's schema up to date
     if is_postgres_url(db_url):
-        if digests or digest_at:
-            raise ConfigurationError("digests need a SQLite ledger for now; deliver without --digests")
         from sophie.notifiers.postgres_outbox import PostgresOutbox
 
-        return PostgresOutbox(db_url.strip())
+        # Each practice's windows are in its own timezone; UTC for one the ledger has no settings of.
+        windows = digest_settings("UTC", digest_at) if digests or digest_at else None
+        return PostgresOutbox(db_url.strip(), digests=windows)
     path = sqlite_path(db_url)
     if path == ":memory:":
         raise ConfigurationError("an in-memory ledger has no outbox to deliver; pass --db")

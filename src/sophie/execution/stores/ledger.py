@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sophie.errors import ConfigurationError, LedgerConflictError, LedgerError
 from sophie.execution.capacity import day_counts
+from sophie.execution.stores.verify import SupportsVerify
 from sophie.execution.tasks import JsonValue, Task, TaskChange
 from sophie.model.redaction import mask_url
 
@@ -202,11 +203,18 @@ class Ledger(Protocol):
         """Release the store's resources."""
 
 
-class StoredLedger(Ledger, Protocol):
-    """A ledger in a database, with what the command line reads beyond :class:`Ledger`."""
+class StoredLedger(Ledger, SupportsVerify, Protocol):
+    """A ledger in a database, with what the command line reads beyond :class:`Ledger` (``ledger verify``'s too)."""
 
     path: str
     """Where it is, for messages (a file path, or a server URL without credentials)."""
+
+    def get(self, task_id: str, *, practice_id: str | None = None) -> Task:
+        """Return one task by id (or a unique id prefix), of ``practice_id`` when given.
+
+        Raises:
+            UnknownNameError: No task (or more than one) matches.
+        """
 
     def verify_audit(self) -> int:
         """Check the audit hash chain end to end; return the number of events."""

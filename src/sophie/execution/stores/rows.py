@@ -1,7 +1,9 @@
 """Tasks and audit events as table rows: the one mapping every SQL store shares.
 
 Times are stored as UTC ISO 8601 text with microseconds (so they sort as text) and read
-back in the task's timezone; evidence and event data are canonical JSON text.
+back in the task's timezone; evidence and event data are canonical JSON text; a group
+task's members are ``members_json``, ``[[subject_id, patient_id], ...]`` (``[]`` for a
+task about its subject alone).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sophie.execution.stores.audit import GENESIS_HASH, AuditEvent
-from sophie.execution.tasks import Task, TaskStatus
+from sophie.execution.tasks import MemberRef, Task, TaskStatus
 from sophie.model.enums import Priority
 
 __all__ = [
@@ -35,7 +37,7 @@ TASK_COLUMNS = (
     "patient_id", "title", "owner_role", "owner_id", "priority", "status", "created_at", "updated_at", "due_at",
     "escalation_level", "snoozed_until", "blocked_since", "blocked_until", "blocked_reason", "blocked_seconds",
     "done_at", "verified_at", "resolved_at", "resolution", "expires_at", "reopen_count", "evidence_json", "version",
-    "timezone",
+    "timezone", "members_json",
 )  # fmt: skip
 EVENT_COLUMNS = (
     "task_id", "at", "actor", "kind", "from_status", "to_status", "why", "rule_id", "rule_version", "content_hash",
@@ -65,6 +67,7 @@ def task_params(task: Task) -> tuple[Any, ...]:
         task.blocked_reason, task.blocked_time.total_seconds(), stamp(task.done_at), stamp(task.verified_at),
         stamp(task.resolved_at), task.resolution, stamp(task.expires_at), task.reopen_count,
         json.dumps(task.evidence, sort_keys=True, separators=(",", ":")), task.version, task.timezone,
+        json.dumps([[m.subject_id, m.patient_id] for m in task.members], separators=(",", ":")),
     )  # fmt: skip
 
 
@@ -93,6 +96,7 @@ def task_from_row(row: Row) -> Task:
         verified_at=when("verified_at"), resolved_at=when("resolved_at"), resolution=row["resolution"],
         expires_at=when("expires_at"), reopen_count=row["reopen_count"], evidence=json.loads(row["evidence_json"]),
         version=row["version"], timezone=row["timezone"],
+        members=tuple(MemberRef(str(m[0]), m[1] and str(m[1])) for m in json.loads(row["members_json"])),
     )  # fmt: skip
 
 
@@ -106,9 +110,17 @@ def event_params(event: AuditEvent, previous: str, digest: str) -> tuple[Any, ..
 
 
 def event_from_row(row: Row) -> AuditEvent:
-    """Return the audit event a row of the ``task_event`` table holds."""
+    """Return the audit event a row of the ``task_event`` table holds.
+
+    Raises:
+        ValueError: The row does not decode (bad time or JSON), as a row edited by hand may not.
+        TypeError: The row's data is not a JSON object.
+    """
+    data = json.loads(row["data_json"])
+    if not isinstance(data, dict):
+        raise TypeError("data_json is not an object")
     return AuditEvent(
         task_id=row["task_id"], at=datetime.fromisoformat(row["at"]), actor=row["actor"], kind=row["kind"],
         from_status=row["from_status"], to_status=row["to_status"], why=row["why"], rule_id=row["rule_id"],
-        rule_version=row["rule_version"], content_hash=row["content_hash"], data=json.loads(row["data_json"]),
+        rule_version=row["rule_version"], content_hash=row["content_hash"], data=data,
     )  # fmt: skip

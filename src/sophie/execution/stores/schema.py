@@ -14,7 +14,7 @@ from typing import Any
 from sophie.errors import LedgerError
 from sophie.execution.stores.migrations import Step, check_steps
 
-__all__ = ["DAY_SQL", "LATEST_VERSION", "OPEN_KEY_INDEX", "OPEN_SQL", "STEPS", "WATCHED_SQL"]
+__all__ = ["DAY_SQL", "LATEST_VERSION", "OPEN_KEY_INDEX", "OPEN_SQL", "PG_APPEND_ONLY", "STEPS", "WATCHED_SQL"]
 
 _OPEN_SQL_V1 = "status IN ('open', 'acknowledged', 'snoozed', 'blocked')"
 
@@ -142,6 +142,27 @@ _INDEXES = (
 _SQLITE_SERIAL = "INTEGER PRIMARY KEY AUTOINCREMENT"
 _PG_SERIAL = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
 
+PG_APPEND_ONLY = {
+    "task_event_append_only": """
+        CREATE FUNCTION task_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit events are append-only'; END $$
+        """,
+    "task_event_append_only_update": """
+        CREATE TRIGGER task_event_append_only_update BEFORE UPDATE ON task_event
+        FOR EACH ROW EXECUTE FUNCTION task_event_append_only()
+        """,
+    "task_event_append_only_delete": """
+        CREATE TRIGGER task_event_append_only_delete BEFORE DELETE ON task_event
+        FOR EACH ROW EXECUTE FUNCTION task_event_append_only()
+        """,
+    "task_event_append_only_truncate": """
+        CREATE TRIGGER task_event_append_only_truncate BEFORE TRUNCATE ON task_event
+        FOR EACH STATEMENT EXECUTE FUNCTION task_event_append_only()
+        """,
+}
+"""PostgreSQL's append-only guard of the audit events: a function that refuses, and the
+triggers that call it on update, delete and truncate (name -> statement)."""
+
 _V1 = Step(
     1,
     "tasks, the hash-chained append-only audit trail, the outbox, practices, cursors, cycles",
@@ -169,22 +190,7 @@ _V1 = Step(
         *_INDEXES,
         _event_table(_PG_SERIAL),
         "CREATE INDEX task_event_task ON task_event (task_id, seq)",
-        """
-        CREATE FUNCTION task_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN RAISE EXCEPTION 'audit events are append-only'; END $$
-        """,
-        """
-        CREATE TRIGGER task_event_append_only_update BEFORE UPDATE ON task_event
-        FOR EACH ROW EXECUTE FUNCTION task_event_append_only()
-        """,
-        """
-        CREATE TRIGGER task_event_append_only_delete BEFORE DELETE ON task_event
-        FOR EACH ROW EXECUTE FUNCTION task_event_append_only()
-        """,
-        """
-        CREATE TRIGGER task_event_append_only_truncate BEFORE TRUNCATE ON task_event
-        FOR EACH STATEMENT EXECUTE FUNCTION task_event_append_only()
-        """,
+        *PG_APPEND_ONLY.values(),
         _OUTBOX,
         "CREATE INDEX outbox_pending ON outbox (not_before) WHERE sent_at IS NULL",
         _PRACTICE,
@@ -283,7 +289,11 @@ _V6 = Step(6, "groups: the members of a task", sqlite=_V6_BOTH, postgres=_V6_BOT
 _V7_BOTH = (f"CREATE INDEX IF NOT EXISTS task_open_owner_load ON task (owner_id, status, due_at) WHERE {OPEN_SQL}",)
 _V7 = Step(7, "a covering index for each person's load", sqlite=_V7_BOTH, postgres=_V7_BOTH)
 
-STEPS: tuple[Step, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+# A group's workers read each practice's last cycle (and whether a cycle at a moment exists).
+_V8_BOTH = ("CREATE INDEX IF NOT EXISTS cycle_practice_at ON cycle (practice_id, at)",)
+_V8 = Step(8, "an index of cycles by practice and time", sqlite=_V8_BOTH, postgres=_V8_BOTH)
+
+STEPS: tuple[Step, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 """Step ``n`` brings the schema from version ``n - 1`` to ``n``."""
 
 LATEST_VERSION = check_steps(STEPS)

@@ -10,7 +10,11 @@ from psycopg.rows import dict_row
 
 from sophie.errors import LedgerError
 
-__all__ = ["connect", "describe"]
+__all__ = ["LEDGER_LOCK_SQL", "connect", "describe"]
+
+LEDGER_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext(coalesce(current_schema(), '')), %s)"
+"""Take a transaction-scoped advisory lock of this ledger (its schema) by a small number: ledgers in
+other schemas of the database do not share it."""
 
 
 def describe(url: str) -> str:

@@ -18,63 +18,34 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
-from sophie.errors import LedgerConflictError, LedgerError, TransitionError, UnknownNameError
-from sophie.execution.actions import Action, ActionResult, apply_action
-from sophie.execution.capacity import backlog_order, release_after_close
+from sophie.errors import LedgerError
 from sophie.execution.stores.audit import (
-    GENESIS_HASH,
     AuditEvent,
-    ChainScheme,
     audit_key_from_environment,
-    chain_hash,
-    event_for_action,
-    event_for_change,
-    key_check,
 )
-from sophie.execution.stores.ledger import CycleRecord, OwnerLoad, sqlite_path
-from sophie.execution.stores.outbox import OutboxMessage, message_for_change
-from sophie.execution.stores.sqlite.integrity import SqliteIntegrity, decode_event, read_marker, write_marker
-from sophie.execution.stores.sqlite.schema import DAY_SQL, OPEN_SQL, WATCHED_SQL, migrate
-from sophie.execution.stores.verify import ChainMarker
-from sophie.execution.tasks import ChangeKind, MemberRef, Task, TaskChange, TaskStatus, priority_rank
-from sophie.model.calendar import BusinessCalendar
-from sophie.model.enums import Priority
-from sophie.model.records import Practice
+from sophie.execution.stores.integrity import Execute
+from sophie.execution.stores.ledger import OwnerLoad, sqlite_path
+from sophie.execution.stores.rows import stamp, task_from_row
+from sophie.execution.stores.sql_ledger import SELECT_TASK, SqlLedger, StatementHook
+from sophie.execution.stores.sqlite.integrity import SqliteIntegrity
+from sophie.execution.stores.sqlite.schema import OPEN_SQL, migrate
+from sophie.execution.tasks import Task, priority_rank
 
 __all__ = ["SqliteLedger", "open_ledger"]
 
-logger = logging.getLogger(__name__)
-
-StatementHook = Callable[[str], None]
 
 AuditKeySource = bytes | None | Literal["environment"]
 """An audit key, ``None`` for none, or ``"environment"`` to read ``SOPHIE_AUDIT_KEY``."""
-_TASK_COLUMNS = (
-    "id", "key", "practice_id", "rule_id", "pack", "rule_version", "content_hash", "subject_type", "subject_id",
-    "patient_id", "title", "owner_role", "owner_id", "priority", "status", "created_at", "updated_at", "due_at",
-    "escalation_level", "snoozed_until", "blocked_since", "blocked_until", "blocked_reason", "blocked_seconds",
-    "done_at", "verified_at", "resolved_at", "resolution", "expires_at", "reopen_count", "evidence_json", "version",
-    "timezone", "members_json",
-)  # fmt: skip
-_INSERT_TASK = f"INSERT INTO task ({', '.join(_TASK_COLUMNS)}) VALUES ({', '.join('?' * len(_TASK_COLUMNS))})"
-_UPDATE_TASK = f"UPDATE task SET {', '.join(f'{c} = ?' for c in _TASK_COLUMNS[1:])} WHERE id = ? AND version = ?"
-_SELECT_TASK = f"SELECT {', '.join(_TASK_COLUMNS)} FROM task"
 _ID_CHUNK = 500
 _OFFSET_SLACK = timedelta(days=1)
 _PRIORITY_ORDER = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
-_EVENT_COLUMNS = (
-    "task_id", "at", "actor", "kind", "from_status", "to_status", "why", "rule_id", "rule_version", "content_hash",
-    "data_json", "prev_hash", "hash",
-)  # fmt: skip
 
 
 def open_ledger(
@@ -84,55 +55,7 @@ def open_ledger(
     return SqliteLedger(sqlite_path(url), statement_hook=statement_hook, audit_key=audit_key)
 
 
-def _stamp(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _when(text: str | None, tz: ZoneInfo) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text).astimezone(tz)
-
-
-def _row(task: Task) -> tuple[Any, ...]:
-    return (
-        task.id, task.key, task.practice_id, task.rule, task.pack, task.rule_version, task.content_hash,
-        task.subject_type, task.subject_id, task.patient_id, task.title, task.owner_role, task.owner_id,
-        str(task.priority), str(task.status), _stamp(task.created_at), _stamp(task.updated_at), _stamp(task.due_at),
-        task.escalation_level, _stamp(task.snoozed_until), _stamp(task.blocked_since), _stamp(task.blocked_until),
-        task.blocked_reason, task.blocked_time.total_seconds(), _stamp(task.done_at), _stamp(task.verified_at),
-        _stamp(task.resolved_at), task.resolution, _stamp(task.expires_at), task.reopen_count,
-        json.dumps(task.evidence, sort_keys=True, separators=(",", ":")), task.version, task.timezone,
-        json.dumps([[m.subject_id, m.patient_id] for m in task.members], separators=(",", ":")),
-    )  # fmt: skip
-
-
-def _task(row: sqlite3.Row) -> Task:
-    tz = ZoneInfo(row["timezone"])
-
-    def when(name: str) -> datetime | None:
-        return _when(row[name], tz)
-
-    def must(name: str) -> datetime:
-        value = when(name)
-        assert value is not None
-        return value
-
-    return Task(
-        id=row["id"], key=row["key"], practice_id=row["practice_id"], rule=row["rule_id"], pack=row["pack"],
-        rule_version=row["rule_version"], content_hash=row["content_hash"], subject_type=row["subject_type"],
-        subject_id=row["subject_id"], patient_id=row["patient_id"], title=row["title"], owner_role=row["owner_role"],
-        owner_id=row["owner_id"], priority=Priority(row["priority"]), status=TaskStatus(row["status"]),
-        created_at=must("created_at"), updated_at=must("updated_at"), due_at=must("due_at"),
-        escalation_level=row["escalation_level"], snoozed_until=when("snoozed_until"),
-        blocked_since=when("blocked_since"), blocked_until=when("blocked_until"), blocked_reason=row["blocked_reason"],
-        blocked_time=timedelta(seconds=row["blocked_seconds"]), done_at=when("done_at"),
-        verified_at=when("verified_at"), resolved_at=when("resolved_at"), resolution=row["resolution"],
-        expires_at=when("expires_at"), reopen_count=row["reopen_count"], evidence=json.loads(row["evidence_json"]),
-        version=row["version"], timezone=row["timezone"],
-        members=tuple(MemberRef(str(m[0]), m[1] and str(m[1])) for m in json.loads(row["members_json"])),
-    )  # fmt: skip
-
-
-class SqliteLedger(SqliteIntegrity):
+class SqliteLedger(SqliteIntegrity, SqlLedger):
     """A ledger in one SQLite file (or in memory).
 
     Args:
@@ -177,7 +100,7 @@ class SqliteLedger(SqliteIntegrity):
             if not autocheckpoint:
                 self._db.execute("PRAGMA wal_autocheckpoint = 0")
             self._db.execute("PRAGMA foreign_keys = ON")
-            migrate(self._db, path=path, now=_stamp(datetime.now(UTC)) or "")
+            migrate(self._db, path=path, now=stamp(datetime.now(UTC)) or "")
         except sqlite3.DatabaseError as err:
             raise LedgerError(f"{path}: cannot open the ledger: {err}") from err
 
@@ -227,57 +150,17 @@ class SqliteLedger(SqliteIntegrity):
         except sqlite3.DatabaseError as err:  # locked past the timeout, disk full, read-only file...
             raise LedgerError(f"{self.path}: the ledger write failed: {err}") from err
 
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return self._db.execute(sql, params).fetchall()
+
+    def _run_unique(self, execute: Execute, sql: str, params: Sequence[Any]) -> Exception | None:
+        try:
+            execute(sql, params)
+        except sqlite3.IntegrityError as err:
+            return err
+        return None
+
     # -- reads -------------------------------------------------------------------------------
-
-    def open_tasks(self, practice_id: str | None = None) -> list[Task]:
-        """Return open-ish tasks and done tasks awaiting confirmation, by key."""
-        sql = f"{_SELECT_TASK} WHERE {WATCHED_SQL}"
-        params: tuple[str, ...] = ()
-        if practice_id is not None:
-            sql += " AND practice_id = ?"
-            params = (practice_id,)
-        return [_task(row) for row in self._db.execute(sql + " ORDER BY key, created_at, id", params)]
-
-    def get(self, task_id: str) -> Task:
-        """Return one task by id, or by a prefix that matches exactly one id.
-
-        Raises:
-            UnknownNameError: No task (or more than one) matches.
-        """
-        return self._get(self._db.execute, task_id)
-
-    def _get(self, execute: Callable[..., sqlite3.Cursor], task_id: str) -> Task:
-        row = execute(f"{_SELECT_TASK} WHERE id = ?", (task_id,)).fetchone()
-        if row is None:
-            pattern = task_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            rows = execute(f"{_SELECT_TASK} WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)).fetchall()
-            if len(rows) != 1:
-                raise UnknownNameError("task", task_id)
-            row = rows[0]
-        return _task(row)
-
-    def queue(
-        self,
-        *,
-        role: str | None = None,
-        staff_id: str | None = None,
-        practice_id: str | None = None,
-        backlog: bool = False,
-    ) -> list[Task]:
-        """Return the tasks in people's day (for a role or a person), most urgent first, then earliest due.
-
-        ``backlog=True`` returns the backlog instead, in the order it is released.
-        """
-        where = "status = 'backlog'" if backlog else DAY_SQL
-        sql, params = f"{_SELECT_TASK} WHERE {where}", []
-        for column, value in (("owner_role", role), ("owner_id", staff_id), ("practice_id", practice_id)):
-            if value is not None:
-                sql += f" AND {column} = ?"
-                params.append(value)
-        tasks = [_task(row) for row in self._db.execute(sql, params)]
-        if backlog:
-            return sorted(tasks, key=backlog_order)
-        return sorted(tasks, key=lambda t: (-priority_rank(t.priority), t.due_at, t.created_at, t.id))
 
     def _task_filter(
         self,
@@ -301,10 +184,10 @@ class SqliteLedger(SqliteIntegrity):
                 params.append(value)
         if due_before is not None:
             clauses.append("due_at < ?")
-            params.append(_stamp(due_before))
+            params.append(stamp(due_before))
         if due_after is not None:
             clauses.append("due_at >= ?")
-            params.append(_stamp(due_after))
+            params.append(stamp(due_after))
         if task_ids is not None:
             clauses.append(f"id IN ({', '.join('?' * len(task_ids))})" if task_ids else "0")
             params.extend(task_ids)
@@ -339,10 +222,10 @@ class SqliteLedger(SqliteIntegrity):
             owner_id=owner_id, role=role, statuses=statuses, rule=rule, subject_type=subject_type,
             due_before=due_before, due_after=due_after, practice_id=practice_id, task_ids=task_ids,
         )  # fmt: skip
-        sql = f"{_SELECT_TASK} WHERE {where} ORDER BY {_PRIORITY_ORDER}, due_at, created_at, id"
+        sql = f"{SELECT_TASK} WHERE {where} ORDER BY {_PRIORITY_ORDER}, due_at, created_at, id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [_task(row) for row in self._db.execute(sql, params)]
+        return [task_from_row(row) for row in self._db.execute(sql, params)]
 
     def count_tasks(
         self,
@@ -366,7 +249,7 @@ class SqliteLedger(SqliteIntegrity):
             f"sum({OPEN_SQL} AND due_at < ?) AS overdue, sum({OPEN_SQL} AND due_at >= ? AND due_at < ?) AS today, "
             f"sum(status = 'backlog') AS backlog FROM task WHERE {OPEN_SQL}"  # backlog is open-ish: one index
         )
-        params: list[Any] = [_stamp(now), _stamp(now), _stamp(day_end)]
+        params: list[Any] = [stamp(now), stamp(now), stamp(day_end)]
         if practice_id is not None:
             sql += " AND practice_id = ?"
             params.append(practice_id)
@@ -416,201 +299,6 @@ class SqliteLedger(SqliteIntegrity):
         ).fetchone()
         return f"{row[0]}.{row[1]}"
 
-    def practice_ids(self) -> list[str]:
-        """Return the ids of the practices this ledger has seen cycles of."""
-        return [row[0] for row in self._db.execute("SELECT id FROM practice ORDER BY id")]
-
-    def audit(self, task_id: str) -> list[AuditEvent]:
-        """Return a task's audit events, oldest first."""
-        rows = self._db.execute("SELECT * FROM task_event WHERE task_id = ? ORDER BY seq", (task_id,))
-        return [self._event(row) for row in rows]
-
-    def _event(self, row: sqlite3.Row) -> AuditEvent:
-        return decode_event(row)
-
-    def cursors(self, practice_id: str) -> dict[str, str]:
-        """Return the round-robin state of a practice (role -> last staff id)."""
-        rows = self._db.execute("SELECT role, staff_id FROM assignment_cursor WHERE practice_id = ?", (practice_id,))
-        return {row["role"]: row["staff_id"] for row in rows}
-
-    def cycle_count(self, practice_id: str) -> int:
-        """Return how many cycles have been recorded for a practice."""
-        row = self._db.execute("SELECT count(*) FROM cycle WHERE practice_id = ?", (practice_id,)).fetchone()
-        return int(row[0])
-
-    def practice(self, practice_id: str) -> Practice | None:
-        """Return the practice settings stored by the last cycle (for calendars in ``sophie task``)."""
-        row = self._db.execute("SELECT settings_json FROM practice WHERE id = ?", (practice_id,)).fetchone()
-        return None if row is None else Practice.model_validate_json(row["settings_json"])
-
-    def pending_outbox(self) -> list[OutboxMessage]:
-        """Return the notifications not yet sent, oldest first."""
-        rows = self._db.execute("SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY created_at, key")
-        return [
-            OutboxMessage(
-                row["key"],
-                row["task_id"],
-                row["recipient_id"],
-                row["kind"],
-                json.loads(row["payload_json"]),
-                datetime.fromisoformat(row["created_at"]),
-            )
-            for row in rows
-        ]
-
-    # -- writes ------------------------------------------------------------------------------
-
-    def apply(
-        self,
-        changes: Sequence[TaskChange],
-        events: Sequence[AuditEvent],
-        outbox: Sequence[OutboxMessage],
-        *,
-        practice: Practice | None = None,
-        cursors: Mapping[str, str] | None = None,
-        cycle: CycleRecord | None = None,
-    ) -> None:
-        """Write a reconcile's changes, events, outbox rows and bookkeeping in one transaction.
-
-        Raises:
-            LedgerConflictError: A task changed since it was read, or its key is taken.
-        """
-        with self._write() as execute:
-            for change in changes:
-                self._write_change(execute, change)
-            self._append_events(execute, events)
-            self._insert_outbox(execute, outbox)
-            if practice is not None and cycle is not None:
-                execute(
-                    "INSERT INTO practice (id, settings_json, updated_at) VALUES (?, ?, ?) ON CONFLICT (id) "
-                    "DO UPDATE SET settings_json = excluded.settings_json, updated_at = excluded.updated_at "
-                    "WHERE settings_json != excluded.settings_json",
-                    (practice.id, practice.model_dump_json(), _stamp(cycle.at)),
-                )
-            if cursors and cycle is not None:
-                for role, staff_id in sorted(cursors.items()):
-                    execute(
-                        "INSERT INTO assignment_cursor (practice_id, role, staff_id) VALUES (?, ?, ?) "
-                        "ON CONFLICT (practice_id, role) DO UPDATE SET staff_id = excluded.staff_id",
-                        (cycle.practice_id, role, staff_id),
-                    )
-            if cycle is not None:
-                execute(
-                    "INSERT INTO cycle (practice_id, at, complete, findings, summary_json) VALUES (?, ?, ?, ?, ?)",
-                    (cycle.practice_id, _stamp(cycle.at), int(cycle.complete), cycle.findings,
-                     json.dumps(cycle.summary, sort_keys=True)),
-                )  # fmt: skip
-
-    def _insert_outbox(self, execute: Callable[..., sqlite3.Cursor], outbox: Sequence[OutboxMessage]) -> None:
-        for message in outbox:
-            stamp = _stamp(message.created_at)
-            execute(
-                "INSERT OR IGNORE INTO outbox (key, task_id, recipient_id, kind, payload_json, created_at, "
-                "not_before) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (message.key, message.task_id, message.recipient_id, message.kind,
-                 json.dumps(message.payload, sort_keys=True), stamp, stamp),
-            )  # fmt: skip
-
-    def _write_change(self, execute: Callable[..., sqlite3.Cursor], change: TaskChange) -> None:
-        task = change.task
-        if change.kind is ChangeKind.CREATED:
-            try:
-                execute(_INSERT_TASK, _row(task))
-            except sqlite3.IntegrityError as err:
-                raise LedgerConflictError(f"task key {task.key} is already open", task_id=task.id) from err
-            return
-        previous = change.previous
-        assert previous is not None
-        cursor = execute(_UPDATE_TASK, (*_row(task)[1:], task.id, previous.version))
-        if cursor.rowcount != 1:
-            raise LedgerConflictError(f"task {task.id} changed since it was read", task_id=task.id)
-
-    def _append_events(self, execute: Callable[..., sqlite3.Cursor], events: Sequence[AuditEvent]) -> None:
-        if not events:
-            return
-        row = execute("SELECT hash FROM task_event ORDER BY seq DESC LIMIT 1").fetchone()
-        if row is None and self._key is not None and read_marker(execute) is None:
-            write_marker(execute, ChainMarker(ChainScheme.HMAC_SHA256, key_check(self._key)))
-        key = self._chain_key(execute)
-        previous = GENESIS_HASH if row is None else row["hash"]
-        sql = f"INSERT INTO task_event ({', '.join(_EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})"
-        for event in events:
-            digest = chain_hash(previous, event, key)
-            execute(
-                sql,
-                (event.task_id, event.at.isoformat(), event.actor, event.kind, event.from_status, event.to_status,
-                 event.why, event.rule_id, event.rule_version, event.content_hash,
-                 json.dumps(event.data, sort_keys=True), previous, digest),
-            )  # fmt: skip
-            previous = digest
-
-    def transition(
-        self,
-        task_id: str,
-        action: Action | str,
-        *,
-        actor: str,
-        now: datetime,
-        until: datetime | None = None,
-        reason: str | None = None,
-    ) -> ActionResult:
-        """Apply a person's action (ack, done, snooze, block, reopen) and audit it, atomically.
-
-        The practice calendar stored by the last cycle measures blocked time in business hours.
-
-        Raises:
-            UnknownNameError: No task has that id.
-            TransitionError: The action is not allowed now (or reopening would duplicate an open key).
-        """
-        with self._write() as execute:
-            task = self._get(execute, task_id)
-            calendar = self._calendar(task.practice_id)
-            result = apply_action(task, action, now=now, calendar=calendar, until=until, reason=reason)
-            try:
-                execute(_UPDATE_TASK, (*_row(result.task)[1:], task.id, task.version))
-            except sqlite3.IntegrityError as err:
-                other = execute(f"SELECT id FROM task WHERE key = ? AND {OPEN_SQL}", (task.key,)).fetchone()
-                hint = f"task {other['id'] if other else '?'} is already open for the same stall"
-                raise TransitionError(task.id, str(action), str(task.status), hint=hint) from err
-            event = event_for_action(task, result.task, result.event, result.why, actor=actor, note=result.note)
-            self._append_events(execute, [event])
-            self._release_after(execute, task, result.task, now, calendar)
-        logger.info("task %s %s by %s", task.id, result.event, actor)
-        return result
-
-    def _release_after(
-        self,
-        execute: Callable[..., sqlite3.Cursor],
-        before: Task,
-        after: Task,
-        now: datetime,
-        calendar: BusinessCalendar | None,
-    ) -> None:
-        """Release the owner's next backlog task when an action freed room in their day (same transaction)."""
-        if before.owner_id is None or after.in_day:
-            return
-        rows = execute(
-            f"{_SELECT_TASK} WHERE status = 'backlog' AND owner_id = ? AND practice_id = ?",
-            (before.owner_id, before.practice_id),
-        ).fetchall()
-        released = release_after_close(before, after, [_task(row) for row in rows], now, calendar)
-        if released is None:
-            return
-        waiting = self._get(execute, released.id)
-        why = f"released from the backlog: task {before.id} left {before.owner_id}'s day"
-        change = TaskChange(ChangeKind.RELEASED, released, waiting, why)
-        self._write_change(execute, change)
-        self._append_events(execute, [event_for_change(change)])
-        message = message_for_change(change, released.rule)
-        if message is not None:
-            self._insert_outbox(execute, [message])
-
-    def _calendar(self, practice_id: str) -> BusinessCalendar | None:
-        practice = self.practice(practice_id)
-        if practice is None:
-            return None
-        return BusinessCalendar.shared(practice.timezone, practice.hours, practice.holidays)
-
 
 def _create_in_one_step(path: str) -> None:
     """Create a missing ledger file whole: built beside it, then linked into place.
@@ -626,7 +314,7 @@ def _create_in_one_step(path: str) -> None:
     try:
         db = sqlite3.connect(temp, isolation_level=None)
         try:
-            migrate(db, path=path, now=_stamp(datetime.now(UTC)) or "")
+            migrate(db, path=path, now=stamp(datetime.now(UTC)) or "")
         finally:
             db.close()
         with contextlib.suppress(FileExistsError):  # another process created it first

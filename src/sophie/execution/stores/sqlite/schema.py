@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Mapping
 
 from sophie.errors import LedgerError
+from sophie.execution.stores.integrity import RESTORED_PREFIX
 from sophie.execution.stores.migrations import Dialect, pending, run_statement
 from sophie.execution.stores.schema import DAY_SQL, LATEST_VERSION, OPEN_KEY_INDEX, OPEN_SQL, STEPS, WATCHED_SQL
 
@@ -44,8 +45,6 @@ GUARDS: Mapping[str, tuple[str, str]] = {
 }
 """The schema objects that enforce the ledger's guarantees: name -> (type, statement)."""
 
-RESTORED_PREFIX = "guard_restored:"
-"""``ledger_meta`` names ``guard_restored:<guard>`` hold when a guard was last put back."""
 
 
 def migrate(connection: sqlite3.Connection, *, path: str, now: str) -> int:
