@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from execution_fakes import calendar
 
 from sophie.cli import cli
-from sophie.execution.scorecard import money_amount, scorecard
+from sophie.execution.scorecard import money_amount, needs_task, scorecard
 from sophie.execution.stores.audit import AuditEvent
 from sophie.execution.tasks import Task, TaskStatus
 from sophie.model.enums import Priority
@@ -113,3 +113,85 @@ def test_the_report_read_gives_the_pure_scorecard_numbers(tmp_path, monkeypatch)
         fast = load_scorecard(ledger, since=since, until=until)
     assert fast.total.counts["created"] > 0 and fast.total.closed > 0 and fast.total.money_recovered > 0
     assert fast.as_dict() == pure.as_dict()
+
+
+# -- the fast path (lean rows from SQL) against the plain scorecard --------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from sophie.execution.scorecard import ScoreEvent, row_needs_task, tally_scorecard  # noqa: E402
+
+_KINDS = ("created", "acknowledged", "done", "resolved", "verified", "escalated", "reopened", "expired", "noted",
+          "snoozed", "released", "reassigned")  # fmt: skip
+_ZONES = (NY, ZoneInfo("UTC"), ZoneInfo("Asia/Kolkata"))
+
+
+def as_row(event: AuditEvent) -> ScoreEvent:
+    """What a store's SQL gives for an event (JSON values taken out of its data)."""
+    due = event.data.get("due_at")
+    return ScoreEvent(event.task_id, event.at.isoformat(), event.actor, event.kind, event.rule_id,
+                      event.data.get("owner_id"), event.data.get("owner_role"),
+                      due if isinstance(due, str) else None)  # fmt: skip
+
+
+@st.composite
+def trails(draw):
+    tasks, events = {}, []
+    for number in range(draw(st.integers(1, 8))):
+        task_id = f"t{number}"
+        rule = draw(st.sampled_from(("tx.a", "claims.b", "recall.c")))
+        due = MON + timedelta(hours=draw(st.integers(-30, 200)))
+        evidence = draw(st.sampled_from(({}, {"plan.unscheduled_total": "1545.10"}, {"claim.expected": "86.05"})))
+        if draw(st.booleans()):
+            tasks[task_id] = task(task_id, rule, due, evidence)
+        for _ in range(draw(st.integers(1, 6))):
+            at = MON + timedelta(minutes=draw(st.integers(-3 * 1440, 12 * 1440)))
+            at = at.astimezone(draw(st.sampled_from(_ZONES)))
+            data: dict = {}
+            if draw(st.booleans()):
+                data["owner_id"] = draw(st.sampled_from(("s-1", "s-2", None, "")))
+            if draw(st.booleans()):
+                data["owner_role"] = draw(st.sampled_from(("billing", "front_desk", None)))
+            due_choice = draw(st.integers(0, 3))
+            if due_choice == 1:
+                data["due_at"] = (due + timedelta(hours=draw(st.integers(-5, 5)))).isoformat()
+            elif due_choice == 2:
+                data["due_at"] = None
+            kind = draw(st.sampled_from(_KINDS))
+            actor = draw(st.sampled_from(("sophie", "staff:s-1", "token:x")))
+            events.append(AuditEvent(task_id=task_id, at=at, actor=actor, kind=kind, from_status=None, to_status="x",
+                                     why=kind, rule_id=rule, rule_version="1", content_hash="h", data=data))  # fmt: skip
+    return tasks, events
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trails(), st.booleans(), st.sampled_from(_ZONES))
+def test_the_fast_tally_equals_the_plain_scorecard(drawn, with_calendar, zone):
+    tasks, events = drawn
+    since, until = MON.astimezone(zone) - timedelta(days=1), MON + timedelta(days=8)
+    cal = calendar() if with_calendar else None
+    plain = scorecard(events, tasks, since=since, until=until, calendar=cal)
+    rows = [as_row(event) for event in events]
+    assert {r.task_id for r in rows if row_needs_task(r)} == {e.task_id for e in events if needs_task(e)}
+    fast = tally_scorecard(rows, tasks, since=since, until=until, calendar=cal)
+    assert fast.as_dict() == plain.as_dict()
+
+
+def test_the_ledger_hands_the_scorecard_the_same_rows_sql_takes_out_of_the_data():
+    """The SQLite store's JSON extraction gives what :func:`as_row` gives, for odd data too."""
+    from sophie.execution import SqliteLedger
+    from sophie.execution.tasks import ChangeKind, TaskChange
+
+    with SqliteLedger(":memory:") as ledger:
+        tasks = [task(name, "tx.a", MON + timedelta(days=1)) for name in ("a", "b")]
+        ledger.apply([TaskChange(ChangeKind.CREATED, t, None, "created") for t in tasks], [], [])
+        odd = [{"owner_id": "s-1", "due_at": MON.isoformat()}, {"due_at": None}, {"due_at": 5}, {},
+               {"owner_id": None, "owner_role": "billing", "due_at": {"x": 1}}]  # fmt: skip
+        events = [AuditEvent(task_id="ab"[i % 2], at=MON + timedelta(hours=i), actor="sophie", kind="done",
+                             from_status=None, to_status="x", why="w", rule_id="tx.a", rule_version="1",
+                             content_hash="h", data=data) for i, data in enumerate(odd)]  # fmt: skip
+        ledger.apply([], events, [])
+        rows = ledger.score_events()
+        assert rows == [as_row(event) for event in events]
+        assert [ScoreEvent(*row) for row in ledger.score_events(practice_id="elsewhere")] == []

@@ -17,6 +17,19 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM, DRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
 LATER = "2026-03-03T11:45:00-05:00"
+EVEN_LATER = "2026-03-03T13:30:00-05:00"
+
+
+def follows_another_process(driver, practice, now):
+    """``sophie run`` in another process; the board reloads by itself within 5 seconds, showing the change."""
+    before = driver.find_element(By.CSS_SELECTOR, 'meta[name="sophie-version"]').get_attribute("content")
+    driver.execute_script("window.sophieNotReloaded = true;")
+    ran = sophie("run", "--now", now, cwd=practice.root)
+    assert ran.returncode == 0, ran.stderr
+    WebDriverWait(driver, 5).until(lambda d: d.execute_script("return window.sophieNotReloaded") is None)
+    WebDriverWait(driver, 5).until(lambda d: d.find_elements(By.CSS_SELECTOR, 'meta[name="sophie-version"]'))
+    after = driver.find_element(By.CSS_SELECTOR, 'meta[name="sophie-version"]').get_attribute("content")
+    assert after != before
 
 
 @pytest.fixture(scope="module")
@@ -70,18 +83,22 @@ def test_sign_in_see_my_day_click_done_and_watch_the_board_follow_the_ledger(bro
         sign_in(browser, server, practice.manager)
         browser.get(server.url + "/huddle")
         assert browser.find_element(By.TAG_NAME, "h1").text == "Huddle board"
-        before = browser.find_element(By.CSS_SELECTOR, 'meta[name="sophie-version"]').get_attribute("content")
-        browser.execute_script("window.sophieNotReloaded = true;")
-        ran = sophie("run", "--now", LATER, cwd=practice.root)  # another process changes the ledger
-        assert ran.returncode == 0, ran.stderr
-        WebDriverWait(browser, 15).until(lambda d: d.execute_script("return window.sophieNotReloaded") is None)
-        after = browser.find_element(By.CSS_SELECTOR, 'meta[name="sophie-version"]').get_attribute("content")
-        assert after != before
+        WebDriverWait(browser, 10).until(lambda d: d.execute_script("return window.sophieLive") == "events")
+        follows_another_process(browser, practice, LATER)  # server-sent events
         browser.save_screenshot(str(shots / "huddle.png"))
+
+        # A browser without EventSource polls instead, and still follows within 5 seconds.
+        hidden = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": "delete window.EventSource;"})
+        try:
+            browser.get(server.url + "/huddle")
+            assert browser.execute_script("return window.sophieLive") == "polling"
+            follows_another_process(browser, practice, EVEN_LATER)
+        finally:
+            browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": hidden["identifier"]})
 
         browser.get(server.url + "/scorecard?since=2026-03-01&until=2026-03-03")
         assert browser.find_elements(By.CSS_SELECTOR, "svg.chart")
         browser.save_screenshot(str(shots / "scorecard.png"))
     finally:
         server.stop()
-    assert NOW < LATER
+    assert NOW < LATER < EVEN_LATER

@@ -234,3 +234,50 @@ def test_a_persons_backlog_shows_on_my_day_the_board_and_the_api(tmp_path):
         assert f'<td class="num">{waiting}</td></tr>' in board[board.index('id="load"') :]  # the Backlog column
     finally:
         running.stop()
+
+
+def test_a_task_released_from_the_backlog_shows_in_the_day_with_its_due_time_from_release(tmp_path):
+    """Done on My day frees room: the next backlog task joins the day (due counted from its release)."""
+    from datetime import datetime
+
+    from web_fixtures import NOW, sophie
+
+    from sophie.execution.task_text import local_time
+
+    full = make_practice(tmp_path)
+    ran = sophie("run", "--capacity", "5", "--now", NOW, cwd=full.root)
+    assert ran.returncode == 0, ran.stderr
+    running = Server(full.root)
+    try:
+        person = signed_in(running, full.person)
+        before = person.get(f"/api/v1/staff/{full.person}/day").json()
+        waiting = {task["id"] for task in before["backlog"]}
+        listed = {task["id"] for key in ("overdue", "due_today", "later") for task in before[key]}
+        assert waiting and not waiting & listed  # the backlog is counted, not listed in the day
+        page = person.get("/my-day").text
+        assert not {tid for tid in waiting if f'data-task="{tid}"' in page}
+        first = next(t for t in before["overdue"] + before["due_today"] + before["later"] if t["priority"] != "urgent")
+        done = person.post(f"/tasks/{first['id']}/done", data={"csrf": csrf_of(page), "back": "my-day"})
+        assert done.status_code == 303
+
+        after = person.get(f"/api/v1/staff/{full.person}/day").json()
+        assert after["counts"]["backlog"] == before["counts"]["backlog"] - 1
+        released = waiting - {task["id"] for task in after["backlog"]}
+        assert len(released) == 1
+        (released_id,) = released
+        in_day = {task["id"]: (key, task) for key in ("overdue", "due_today", "later") for task in after[key]}
+        assert released_id in in_day
+        section, task = in_day[released_id]
+        assert task["status"] == "open" and datetime.fromisoformat(task["due_at"]) >= datetime.fromisoformat(NOW)
+        assert section != "overdue"  # its clock started at the release
+        detail = person.get(f"/api/v1/tasks/{released_id}").json()
+        assert detail["audit"][-1]["kind"] == "released"
+
+        page = person.get("/my-day").text
+        section_id = {"due_today": "due-today", "later": "later"}[section]
+        shown = page[page.index(f'id="{section_id}"') :]
+        card = shown[shown.index(f'data-task="{released_id}"') :]
+        assert f"Due {local_time(task['due_at'], 'America/New_York')}" in card[: card.index("</article>")]
+        assert f"<b>{after['counts']['backlog']}</b> in backlog" in page
+    finally:
+        running.stop()

@@ -14,8 +14,12 @@ from click.core import ParameterSource
 from sophie.cli.ownership_options import pairs as ownership_pairs
 from sophie.config import PracticeConfig, SophieConfig, find_config, load_config
 from sophie.errors import ConfigurationError
+from sophie.execution.stores.ledger import is_postgres_url, sqlite_path
 
-__all__ = ["CONFIG_OPTION", "command_config", "given", "ledger_url", "practice_from"]
+__all__ = ["CONFIG_OPTION", "POSTGRES_SITE_DB", "command_config", "given", "ledger_url", "practice_from", "site_path"]
+
+POSTGRES_SITE_DB = "sophie.site.db"
+"""The site store beside a PostgreSQL ledger when ``server.site_db`` names none (current directory)."""
 
 CONFIG_OPTION = click.option(
     "--config", "config_path", metavar="FILE", default=None,
@@ -94,3 +98,18 @@ def practice_from(
     if capacity is not None and given("capacity"):
         update["capacity"] = practice.capacity.model_copy(update={"default": capacity})
     return practice.model_copy(update=update) if update else practice
+
+
+def site_path(db_url: str, config: SophieConfig | None) -> str:
+    """Return the site store's file: the configuration's ``server.site_db``, else beside a SQLite ledger.
+
+    A PostgreSQL ledger's site store is a local SQLite file too: ``server.site_db``, else
+    ``sophie.site.db`` in the current directory.
+    """
+    if config is not None and config.server.site_db:
+        return config.server.site_db
+    if is_postgres_url(db_url):
+        return POSTGRES_SITE_DB
+    from sophie.web.site_store import site_store_path  # no web extra needed: the standard library's sqlite3
+
+    return site_store_path(sqlite_path(db_url))

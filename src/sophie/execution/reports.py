@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sophie.execution.scorecard import Scorecard, needs_task, scorecard
+from sophie.execution.scorecard import Scorecard, row_needs_task, tally_scorecard
 from sophie.execution.stores.ledger import ReportingLedger
 from sophie.model.calendar import BusinessCalendar
 from sophie.model.records import Practice
@@ -64,20 +64,10 @@ def load_scorecard(
 
     The business calendar is the practice's (``practice_id``, or the ledger's first practice).
     """
-    events = ledger.events(since=since, until=until)
-    wanted = {event.task_id for event in events} if practice_id is not None else set()
-    wanted.update(event.task_id for event in events if needs_task(event))
-    tasks = {task.id: task for task in ledger.find_tasks(task_ids=sorted(wanted), statuses=_ALL_STATUSES)}
-    if practice_id is not None:
-        events = [
-            event for event in events if event.task_id in tasks and tasks[event.task_id].practice_id == practice_id
-        ]
+    rows = ledger.score_events(since=since, until=until, practice_id=practice_id)
+    wanted = sorted({row[0] for row in rows if row_needs_task(row)})
+    tasks = ledger.score_tasks(wanted)
     known = ledger.practice_ids()
     chosen = practice_id or (known[0] if known else None)
     calendar = practice_calendar(None if chosen is None else ledger.practice(chosen))
-    return scorecard(events, tasks, since=since, until=until, calendar=calendar)
-
-
-_ALL_STATUSES = (
-    "open", "acknowledged", "snoozed", "blocked", "backlog", "done", "resolved", "expired", "cancelled",
-)  # fmt: skip
+    return tally_scorecard(rows, tasks, since=since, until=until, calendar=calendar)

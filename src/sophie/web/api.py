@@ -11,12 +11,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from sophie.errors import TransitionError, UnknownNameError
 from sophie.execution.actions import Action
 from sophie.execution.reports import load_scorecard
+from sophie.web.live import change_events
 from sophie.web.openapi import openapi_document
 from sophie.web.security import csrf_ok
 from sophie.web.site import Site, Stores
@@ -81,7 +82,7 @@ def api_routes(site: Site) -> list[Route]:
         found = stores.ledger.find_tasks(
             owner_id=query.get("owner"), role=query.get("role"), statuses=statuses, rule=query.get("rule"),
             due_before=_time(query.get("due_before"), "due_before"),
-            due_after=_time(query.get("due_after"), "due_after"),
+            due_after=_time(query.get("due_after"), "due_after"), practice_id=site.practice_id,
             limit=limit if viewer.is_manager else None,
         )  # fmt: skip
         visible = [task for task in found if can_see(viewer, task)][:limit]
@@ -89,7 +90,7 @@ def api_routes(site: Site) -> list[Route]:
 
     async def one_task(request: Request, stores: Stores, viewer: Viewer) -> Response:
         task = stores.ledger.get(request.path_params["task_id"])
-        if task.id != request.path_params["task_id"]:
+        if task.id != request.path_params["task_id"] or site.practice_id not in (None, task.practice_id):
             raise UnknownNameError("task", request.path_params["task_id"])
         if not can_see(viewer, task):
             raise NotAllowedError("not yours")
@@ -106,6 +107,7 @@ def api_routes(site: Site) -> list[Route]:
         result = act(
             stores.ledger, viewer, request.path_params["task_id"], name, now=site.context(stores).now,
             until=_time(body.get("until"), "until"), text=body.get("reason") or body.get("note"),
+            practice_id=site.practice_id,
         )  # fmt: skip
         return JSONResponse({"event": result.event, "task": result.task.as_detail()})
 
@@ -124,7 +126,7 @@ def api_routes(site: Site) -> list[Route]:
             "due_today": [card.task.as_dict() for card in shown.today],
             "later": [card.task.as_dict() for card in shown.later],
             "backlog": [task.as_dict() for task in stores.ledger.find_tasks(
-                owner_id=staff_id, statuses=("backlog",), limit=_BACKLOG_LISTED)],
+                owner_id=staff_id, statuses=("backlog",), practice_id=site.practice_id, limit=_BACKLOG_LISTED)],
         })  # fmt: skip
 
     async def report(request: Request, stores: Stores, viewer: Viewer) -> Response:
@@ -133,10 +135,18 @@ def api_routes(site: Site) -> list[Route]:
         context = site.context(stores)
         until = _time(request.query_params.get("until"), "until") or context.day_end
         since = _time(request.query_params.get("since"), "since") or until - timedelta(days=28)
-        return JSONResponse(load_scorecard(stores.ledger, since=since, until=until).as_dict())
+        card = load_scorecard(stores.ledger, since=since, until=until, practice_id=site.practice_id)
+        return JSONResponse(card.as_dict())
 
     async def version(request: Request, stores: Stores, viewer: Viewer) -> Response:
         return JSONResponse({"version": stores.ledger.change_marker()})
+
+    async def changes(request: Request, stores: Stores, viewer: Viewer) -> Response:
+        return StreamingResponse(
+            change_events(site.ledger),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document())
@@ -144,6 +154,7 @@ def api_routes(site: Site) -> list[Route]:
     return [
         Route("/openapi.json", openapi),
         Route("/version", authenticated(version)),
+        Route("/changes", authenticated(changes)),
         Route("/tasks", authenticated(tasks)),
         Route("/tasks/{task_id}", authenticated(one_task)),
         Route("/tasks/{task_id}/actions/{action}", authenticated(action, write=True), methods=["POST"]),

@@ -28,7 +28,7 @@ from sophie.web.scorecard_view import scorecard_view
 from sophie.web.security import SESSION_COOKIE, csrf_ok, new_token, verify_password
 from sophie.web.site import Site, Stores
 from sophie.web.templating import templates
-from sophie.web.views import NotAllowedError, Viewer, act, board, my_day
+from sophie.web.views import PAGE_LATER_LIMIT, PAGE_SECTION_LIMIT, NotAllowedError, Viewer, act, board, my_day
 
 __all__ = ["create_app"]
 
@@ -120,7 +120,8 @@ def create_app(site: Site) -> Starlette:
                 return RedirectResponse("/sign-in", 303)
             viewer, csrf = who
             context = site.context(stores)
-            day = my_day(stores.ledger, stores.site, viewer, context)
+            day = my_day(stores.ledger, stores.site, viewer, context, section_limit=PAGE_SECTION_LIMIT,
+                         later_limit=PAGE_LATER_LIMIT)  # fmt: skip
         flash = _flash(request)
         return _page("my_day.html", title="My day", page="my-day", viewer=viewer, csrf=csrf, day=day, flash=flash,
                      today=f"{context.now:%A, %B} {context.now.day}", now_local=context.now)  # fmt: skip
@@ -149,9 +150,9 @@ def create_app(site: Site) -> Starlette:
             context = site.context(stores)
             since, until = period(request.query_params.get("since"), request.query_params.get("until"), context.zone,
                                   context.now)  # fmt: skip
-            card = load_scorecard(stores.ledger, since=since, until=until)
+            card = load_scorecard(stores.ledger, since=since, until=until, practice_id=site.practice_id)
             names = {sid: entry.name for sid, entry in context.staff.items()}
-            practice_ids = stores.ledger.practice_ids()
+            practice_ids = [site.practice_id] if site.practice_id else stores.ledger.practice_ids()[:1]
             day = business_day_length(stores.ledger.practice(practice_ids[0]) if practice_ids else None)
         view = scorecard_view(card, names=names, day=day)
         return _page("scorecard.html", title="Scorecard", page="scorecard", viewer=viewer, csrf=csrf, view=view,
@@ -160,7 +161,7 @@ def create_app(site: Site) -> Starlette:
     async def task_action(request: Request) -> Response:
         task_id, action = request.path_params["task_id"], request.path_params["action"]
         form = await request.form()
-        _, session = site.session(request)
+        session_id, session = site.session(request)
         if session is None:
             return RedirectResponse("/sign-in", 303)
         if not csrf_ok(session, str(form.get("csrf", ""))):
@@ -172,7 +173,8 @@ def create_app(site: Site) -> Starlette:
             text = str(form.get("reason") or form.get("note") or "").strip() or None
             try:
                 until = _local_input(form.get("until"), context.zone)
-                result = act(stores.ledger, viewer, task_id, action, now=context.now, until=until, text=text)
+                result = act(stores.ledger, viewer, task_id, action, now=context.now, until=until, text=text,
+                             practice_id=context.practice_id)  # fmt: skip
             except NotAllowedError:
                 return _page("error.html", 403, title="Not your task", message="That task is someone else's.",
                              viewer=viewer, csrf=session.csrf)  # fmt: skip
@@ -180,21 +182,17 @@ def create_app(site: Site) -> Starlette:
                 return _page("error.html", 404, title="No such task", message="That task does not exist.",
                              viewer=viewer, csrf=session.csrf)  # fmt: skip
             except (TransitionError, ValueError) as err:
-                session.flash = ("error", str(err))
+                site.sessions.flash(session_id, "error", str(err))
                 return RedirectResponse(back, 303)
-        session.flash = ("ok", f"Task {result.event}: {result.task.title}")
+        site.sessions.flash(session_id, "ok", f"Task {result.event}: {result.task.title}")
         return RedirectResponse(back, 303)
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/my-day", 303)
 
     def _flash(request: Request) -> dict[str, str] | None:
-        _, session = site.session(request)
-        if session is None or session.flash is None:
-            return None
-        kind, text = session.flash
-        session.flash = None
-        return {"kind": kind, "text": text}
+        taken = site.sessions.take_flash(request.cookies.get(SESSION_COOKIE))
+        return None if taken is None else {"kind": taken[0], "text": taken[1]}
 
     routes = [
         Route("/", home),

@@ -90,8 +90,16 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": _response({"type": "object"}), **_errors(400, 401, 403)},
             }},
             "/api/v1/version": {"get": {
-                "summary": "A value that changes whenever the ledger does (the board polls it)",
+                "summary": "A value that changes whenever the ledger does (what the board polls without events)",
                 "responses": {"200": _response({"type": "object", "properties": {"version": {"type": "string"}}})},
+            }},
+            "/api/v1/changes": {"get": {
+                "summary": "The same value as server-sent events: a 'change' event now and at each change",
+                "responses": {
+                    "200": {"description": "An event stream", "content": {"text/event-stream": {"schema": {
+                        "type": "string"}}}},
+                    **_errors(401),
+                },
             }},
         },
     }  # fmt: skip

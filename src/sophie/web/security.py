@@ -2,8 +2,9 @@
 
 - Passwords are hashed with argon2id (``argon2-cffi``'s defaults: memory-hard).
 - A session is a random 256-bit id in an ``HttpOnly``, ``SameSite=Strict`` cookie (``Secure``
-  unless the server is plain HTTP on loopback); the server keeps who it belongs to and its
-  CSRF token, and forgets it after :data:`SESSION_LIFETIME` idle.
+  unless the server is plain HTTP on loopback); the site store keeps the id's SHA-256, who it
+  belongs to and its CSRF token, so sessions survive a restart; one idle for
+  :data:`SESSION_LIFETIME` is over, and signing out deletes it.
 - Every form carries the session's CSRF token; a POST without the right one is refused (403).
 - Sign-in is limited: after :data:`SIGN_IN_LIMIT` wrong passwords in a minute from one
   address, or for one staff id, further attempts are refused without being checked.
@@ -12,14 +13,18 @@
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from sophie.web.site_store import SiteStore, token_digest
 
 __all__ = [
     "SESSION_COOKIE",
@@ -62,14 +67,14 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Session:
     """A signed-in person.
 
     Attributes:
         staff_id: Who.
         csrf: The token every form of the session carries.
-        last_seen: ``time.monotonic()`` of the last request.
+        last_seen: When it was last used (seconds since the epoch).
         flash: A message for the next page (kind, text).
     """
 
@@ -79,41 +84,77 @@ class Session:
     flash: tuple[str, str] | None = None
 
 
-@dataclass
-class SessionStore:
-    """Sessions kept in the server's memory (a restart signs everyone out)."""
+_TOUCH_EVERY = 60.0  # seconds: a session's last use is written at most this often
 
-    lifetime: float = SESSION_LIFETIME
-    _sessions: dict[str, Session] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+class SessionStore:
+    """Sessions kept in the site store, so a restarted server keeps everyone signed in.
+
+    The cookie holds a random 256-bit id; the store keeps only its SHA-256 (someone who
+    reads the store cannot sign in with what they find there). A session unused for
+    ``lifetime`` seconds is over; signing out deletes it.
+
+    Args:
+        store: The site store (its connection is shared by the server's threads; calls hold a lock).
+        lifetime: Seconds a session lasts without use.
+        clock: Seconds since the epoch (a parameter for tests).
+    """
+
+    def __init__(self, store: SiteStore, *, lifetime: float = SESSION_LIFETIME,
+                 clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+        self._store = store
+        self.lifetime = lifetime
+        self._clock = clock
+        self._lock = threading.Lock()
 
     def create(self, staff_id: str) -> tuple[str, Session]:
         """Start a session; return its id (the cookie's value) and the session."""
-        session_id = new_token()
-        session = Session(staff_id, new_token(), time.monotonic())
+        session_id, csrf, now = new_token(), new_token(), self._clock()
         with self._lock:
-            self._sessions[session_id] = session
-        return session_id, session
+            self._store.add_session(token_digest(session_id), staff_id, csrf, now, idle_before=now - self.lifetime)
+        return session_id, Session(staff_id, csrf, now)
 
     def get(self, session_id: str | None) -> Session | None:
-        """Return the live session with that id, refreshing it (``None``: none or expired)."""
+        """Return the live session with that id, noting its use (``None``: none, or expired and now deleted)."""
         if not session_id:
             return None
-        now = time.monotonic()
+        digest, now = token_digest(session_id), self._clock()
         with self._lock:
-            session = self._sessions.get(session_id)
-            if session is None:
+            row = self._store.session_row(digest)
+            if row is None:
                 return None
-            if now - session.last_seen > self.lifetime:
-                del self._sessions[session_id]
+            staff_id, csrf, seen, flash_json = row
+            if now - seen > self.lifetime:
+                self._store.drop_session(digest)
                 return None
-            session.last_seen = now
-            return session
+            if now - seen >= _TOUCH_EVERY:
+                self._store.touch_session(digest, now)
+        flash = None
+        if flash_json:
+            kind, text = json.loads(flash_json)
+            flash = (str(kind), str(text))
+        return Session(staff_id, csrf, now, flash)
+
+    def flash(self, session_id: str | None, kind: str, text: str) -> None:
+        """Leave a message for the session's next page."""
+        if session_id:
+            with self._lock:
+                self._store.set_session_flash(token_digest(session_id), json.dumps([kind, text]))
+
+    def take_flash(self, session_id: str | None) -> tuple[str, str] | None:
+        """Return the session's pending message and clear it."""
+        session = self.get(session_id)
+        if session is None or session.flash is None:
+            return None
+        with self._lock:
+            self._store.set_session_flash(token_digest(session_id or ""), None)
+        return session.flash
 
     def end(self, session_id: str | None) -> None:
-        """Sign a session out."""
-        with self._lock:
-            self._sessions.pop(session_id or "", None)
+        """Sign a session out (its row is deleted)."""
+        if session_id:
+            with self._lock:
+                self._store.drop_session(token_digest(session_id))
 
 
 def csrf_ok(session: Session, submitted: str | None) -> bool:

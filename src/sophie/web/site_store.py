@@ -5,6 +5,9 @@ ledger's schema stays the loop's. It holds:
 
 - ``account``: a staff id and its argon2 password hash;
 - ``api_token``: a name and the SHA-256 of a random token (shown once, never stored);
+- ``web_session``: signed-in sessions, by the SHA-256 of the cookie's random id (the id
+  itself is never stored), with the staff id, the CSRF token, when it was last used
+  (seconds since the epoch) and a message for the next page;
 - the **directory** the last ``sophie run`` read from the PMS: staff names and roles,
   each patient's display name (first name and last initial) for the tasks' patients,
   and today's schedule with each patient's unscheduled treatment and balance (the huddle).
@@ -45,6 +48,9 @@ _SCHEMA = (
     "patient_id TEXT NOT NULL, display TEXT NOT NULL, provider TEXT NOT NULL, unscheduled TEXT NOT NULL, "
     "balance TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS directory_read (practice_id TEXT PRIMARY KEY, read_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS web_session (digest TEXT PRIMARY KEY, staff_id TEXT NOT NULL, csrf TEXT NOT NULL, "
+    "created_at REAL NOT NULL, seen_at REAL NOT NULL, flash_json TEXT)",
+    "CREATE INDEX IF NOT EXISTS web_session_seen ON web_session (seen_at)",
 )
 
 
@@ -192,6 +198,39 @@ class SiteStore:
     def tokens(self) -> list[tuple[str, str]]:
         """Return each token's name and creation time."""
         return [(r[0], r[1]) for r in self._db.execute("SELECT name, created_at FROM api_token ORDER BY name")]
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def add_session(self, digest: str, staff_id: str, csrf: str, now: float, *, idle_before: float) -> None:
+        """Store a new session (and forget the sessions idle since before ``idle_before``)."""
+        with self._write() as db:
+            db.execute("DELETE FROM web_session WHERE seen_at < ?", (idle_before,))
+            db.execute(
+                "INSERT INTO web_session (digest, staff_id, csrf, created_at, seen_at) VALUES (?, ?, ?, ?, ?)",
+                (digest, staff_id, csrf, now, now),
+            )
+
+    def session_row(self, digest: str) -> tuple[str, str, float, str | None] | None:
+        """Return a session's staff id, CSRF token, last use and pending message (``None``: no such session)."""
+        row = self._db.execute(
+            "SELECT staff_id, csrf, seen_at, flash_json FROM web_session WHERE digest = ?", (digest,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), float(row[2]), row[3])
+
+    def touch_session(self, digest: str, now: float) -> None:
+        """Note that a session was used at ``now``."""
+        with self._write() as db:
+            db.execute("UPDATE web_session SET seen_at = ? WHERE digest = ? AND seen_at < ?", (now, digest, now))
+
+    def set_session_flash(self, digest: str, flash_json: str | None) -> None:
+        """Set (or clear) the message a session's next page shows."""
+        with self._write() as db:
+            db.execute("UPDATE web_session SET flash_json = ? WHERE digest = ?", (flash_json, digest))
+
+    def drop_session(self, digest: str) -> bool:
+        """Delete a session; return whether there was one."""
+        with self._write() as db:
+            return db.execute("DELETE FROM web_session WHERE digest = ?", (digest,)).rowcount == 1
 
     # -- directory ---------------------------------------------------------------------------
 

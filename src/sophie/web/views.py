@@ -13,12 +13,14 @@ from zoneinfo import ZoneInfo
 from sophie.errors import SophieError, UnknownNameError
 from sophie.execution.actions import Action, ActionResult
 from sophie.execution.stores.ledger import OwnerLoad, ReportingLedger
-from sophie.execution.tasks import Task
+from sophie.execution.tasks import DAY_STATUSES, Task
 from sophie.web.rendering import Candidate, EvidenceLine, candidates, evidence_lines, local_time, relative_due
 from sophie.web.site_store import HuddlePatient, SiteStore, StaffEntry
 
 __all__ = [
     "MANAGER_ROLES",
+    "PAGE_LATER_LIMIT",
+    "PAGE_SECTION_LIMIT",
     "Board",
     "MyDay",
     "NotAllowedError",
@@ -36,13 +38,22 @@ MANAGER_ROLES = frozenset({"office_manager", "owner_dentist"})
 """Roles that see every task and the scorecard."""
 
 SECTION_LIMIT = 50
-"""The most tasks the overdue and due-today sections of My day list (the counts say how many there are)."""
+"""The most tasks the API's day lists overdue and due today (the counts say how many there are)."""
 
 LATER_LIMIT = 20
-"""The most tasks the later section lists."""
+"""The most tasks the API's day lists later."""
+
+PAGE_SECTION_LIMIT = 25
+"""The most tasks My day's page shows overdue and due today: what a person can work through, and
+what renders quickly with thousands open (the counts say how many there are)."""
+
+PAGE_LATER_LIMIT = 15
+"""The most tasks My day's page shows later."""
 
 TEAM_LIMIT = 10
 """The most tasks of the person's roles' queue My day lists."""
+
+_DAY_STATUSES = tuple(sorted(str(status) for status in DAY_STATUSES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +93,13 @@ class PageContext:
         now: The time of the request.
         zone: The practice's IANA zone.
         staff: The directory's staff, by id.
+        practice_id: The practice served (``None``: the ledger's only one; no filter).
     """
 
     now: datetime
     zone: str
     staff: dict[str, StaffEntry]
+    practice_id: str | None = None
 
     @property
     def day_start(self) -> datetime:
@@ -153,9 +166,10 @@ class MyDay:
     """A person's day.
 
     Attributes:
-        overdue / today / later: Their open tasks by due time (at most :data:`SECTION_LIMIT` each).
-        load: Their counts (open, overdue, due today, backlog).
-        team: Open tasks of their roles owned by someone else or nobody (first few).
+        overdue / today / later: The tasks in their day by due time (at most :data:`SECTION_LIMIT`
+            each); tasks waiting in their backlog are counted, not listed.
+        load: Their counts (in the day, overdue, due today, backlog).
+        team: Tasks in the day of their roles, owned by someone else or nobody (first few).
         team_count: How many of those there are.
     """
 
@@ -167,26 +181,36 @@ class MyDay:
     team_count: int
 
 
-def my_day(ledger: ReportingLedger, site: SiteStore, viewer: Viewer, context: PageContext) -> MyDay:
-    """Return ``viewer``'s day: their tasks by due time and their roles' queue."""
-    me = viewer.staff_id
-    overdue = ledger.find_tasks(owner_id=me, due_before=context.now, limit=SECTION_LIMIT)
-    today = ledger.find_tasks(owner_id=me, due_after=context.now, due_before=context.day_end, limit=SECTION_LIMIT)
-    later = ledger.find_tasks(owner_id=me, due_after=context.day_end, limit=LATER_LIMIT)
-    open_count = ledger.count_tasks(owner_id=me)
-    backlog = ledger.count_tasks(owner_id=me, statuses=("backlog",))
-    load = OwnerLoad(
-        open_count,
-        ledger.count_tasks(owner_id=me, due_before=context.now),
-        ledger.count_tasks(owner_id=me, due_after=context.now, due_before=context.day_end),
-        backlog,
+def my_day(
+    ledger: ReportingLedger,
+    site: SiteStore,
+    viewer: Viewer,
+    context: PageContext,
+    *,
+    section_limit: int = SECTION_LIMIT,
+    later_limit: int = LATER_LIMIT,
+) -> MyDay:
+    """Return ``viewer``'s day: their tasks by due time (the first few of each section) and their roles' queue."""
+    me, day, practice = viewer.staff_id, _DAY_STATUSES, context.practice_id
+    overdue = ledger.find_tasks(
+        owner_id=me, statuses=day, due_before=context.now, practice_id=practice, limit=section_limit
     )
+    today = ledger.find_tasks(
+        owner_id=me, statuses=day, due_after=context.now, due_before=context.day_end, practice_id=practice,
+        limit=section_limit,
+    )  # fmt: skip
+    later = ledger.find_tasks(
+        owner_id=me, statuses=day, due_after=context.day_end, practice_id=practice, limit=later_limit
+    )
+    loads = (
+        ledger.owner_loads(now=context.now, day_end=context.day_end, owner_id=me, practice_id=practice) if me else {}
+    )
+    load = loads.get(me or "", OwnerLoad(0, 0, 0, 0))
     team: list[Task] = []
     team_count = 0
     for role in viewer.roles:
-        role_tasks = [t for t in ledger.find_tasks(role=role, limit=TEAM_LIMIT * 10) if t.owner_id != me]
-        team += role_tasks[:TEAM_LIMIT]
-        team_count += ledger.count_tasks(role=role) - ledger.count_tasks(role=role, owner_id=me)
+        team += ledger.find_tasks(role=role, statuses=day, not_owner_id=me, practice_id=practice, limit=TEAM_LIMIT)
+        team_count += ledger.count_tasks(role=role, statuses=day, not_owner_id=me, practice_id=practice)
     return MyDay(
         _cards(overdue, context, site), _cards(today, context, site), _cards(later, context, site), load,
         _cards(team[:TEAM_LIMIT], context, site), team_count,
@@ -237,12 +261,14 @@ _ANY_STATUS = ("open", "acknowledged", "snoozed", "blocked", "backlog", "done", 
 def board(ledger: ReportingLedger, site: SiteStore, context: PageContext) -> Board:
     """Return the huddle board as of ``context.now``."""
     version = ledger.change_marker()
+    practice = context.practice_id
     openings = ledger.find_tasks(
-        subject_type="opening", statuses=_ANY_STATUS, due_after=context.day_start - timedelta(hours=12), limit=60
-    )
+        subject_type="opening", statuses=_ANY_STATUS, due_after=context.day_start - timedelta(hours=12),
+        practice_id=practice, limit=60,
+    )  # fmt: skip
     openings = [t for t in openings if t.is_open or (t.resolved_at is not None and t.resolved_at >= context.day_start)]
     openings.sort(key=lambda t: (not t.is_open, t.expires_at or t.due_at))
-    loads = ledger.owner_loads(now=context.now, day_end=context.day_end)
+    loads = ledger.owner_loads(now=context.now, day_end=context.day_end, practice_id=practice)
     people = [
         PersonLoad(sid, context.name(sid), context.staff[sid].roles if sid in context.staff else (), load)
         for sid, load in loads.items()
@@ -259,7 +285,8 @@ def board(ledger: ReportingLedger, site: SiteStore, context: PageContext) -> Boa
     for event in events:
         latest[event.task_id] = event.at
     ids = sorted(latest, key=lambda tid: latest[tid], reverse=True)[:40]
-    escalated = sorted(ledger.find_tasks(task_ids=ids, statuses=_ANY_STATUS), key=lambda t: latest[t.id], reverse=True)
+    found = ledger.find_tasks(task_ids=ids, statuses=_ANY_STATUS, practice_id=practice)
+    escalated = sorted(found, key=lambda t: latest[t.id], reverse=True)
     return Board(
         _cards(openings, context, site),
         site.huddle(context.day_start.date()),
@@ -285,18 +312,20 @@ def act(
     now: datetime,
     until: datetime | None = None,
     text: str | None = None,
+    practice_id: str | None = None,
 ) -> ActionResult:
     """Apply a person's action through the ledger's audited transition, as ``sophie task`` does.
 
-    ``text`` is the block's reason or the note.
+    ``text`` is the block's reason or the note; a task of another practice than
+    ``practice_id`` (when given) is unknown here.
 
     Raises:
         NotAllowedError: The task is not the viewer's, nor their roles'.
         UnknownNameError: No such task. TransitionError: Not allowed from its status.
     """
     task = ledger.get(task_id)
-    if task.id != task_id:  # no prefixes from the pages and the API: ids are exact
-        raise UnknownNameError("task", task_id)
+    if task.id != task_id or (practice_id is not None and task.practice_id != practice_id):
+        raise UnknownNameError("task", task_id)  # no prefixes from the pages and the API: ids are exact
     if not can_see(viewer, task):
         raise NotAllowedError(f"task {task_id} is not yours")
     return ledger.transition(task.id, Action(action), actor=viewer.actor, now=now, until=until, reason=text)

@@ -19,7 +19,7 @@ import click
 from rich import box
 from rich.table import Table
 
-from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url, practice_from
+from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url, practice_from, site_path
 from sophie.cli.options import DB_OPTION, FORMAT_OPTION, NOW_OPTION, AwareDateTime, moment_of, now_or
 from sophie.cli.ownership_options import ownership_options
 from sophie.cli.render import cell, console, echo, print_json
@@ -27,7 +27,6 @@ from sophie.errors import ConfigurationError, UnknownNameError
 from sophie.execution import (
     Action,
     CycleResult,
-    SqliteLedger,
     StoredLedger,
     Task,
     apply_evaluation,
@@ -48,7 +47,7 @@ __all__ = [
     "DEFAULT_PACKS",
     "load_packs",
     "queue_command",
-    "record_directory_beside",
+    "record_directory",
     "run_command",
     "task_group",
 ]
@@ -56,14 +55,9 @@ __all__ = [
 
 def _known_staff(db_url: str, config: SophieConfig | None) -> dict[str, str]:
     """Return the practice's staff names by id, as the last ``sophie run`` recorded them (empty if none)."""
-    from sophie.web.site_store import SiteStore, site_store_path
+    from sophie.web.site_store import SiteStore
 
-    if config is not None and config.server.site_db:
-        site = config.server.site_db
-    elif is_postgres_url(db_url):
-        return {}
-    else:
-        site = site_store_path(sqlite_path(db_url))
+    site = site_path(db_url, config)
     if site == ":memory:" or not Path(site).is_file():
         return {}
     with SiteStore(site) as store:
@@ -139,16 +133,22 @@ def _in_practice(ledger: StoredLedger, task_id: str, practice_id: str | None) ->
         raise
 
 
-def record_directory_beside(path: str, snapshot: Snapshot, config: SophieConfig | None) -> None:
-    """Keep the staff pages' directory (names, roles, today's huddle) as the PMS shows it now."""
-    from sophie.web.directory import record_directory
-    from sophie.web.site_store import SiteStore, site_store_path
+def record_directory(db_url: str, snapshot: Snapshot, config: SophieConfig | None) -> None:
+    """Keep the staff pages' directory (names, roles, today's huddle) as the PMS shows it now.
 
-    site = config.server.site_db if config is not None and config.server.site_db else site_store_path(path)
-    with SqliteLedger(path) as ledger:
+    It goes to the site store :func:`~sophie.cli.config_options.site_path` names: beside a
+    SQLite ledger, or ``server.site_db`` / ``sophie.site.db`` for a PostgreSQL one.
+    """
+    from sophie.web.directory import record_directory as record
+    from sophie.web.site_store import SiteStore
+
+    site = site_path(db_url, config)
+    if site == ":memory:":
+        return
+    with open_ledger(db_url) as ledger:
         patients = [task.patient_id for task in ledger.open_tasks(snapshot.practice.id)]
     with SiteStore(site) as store:
-        record_directory(store, snapshot, patients)
+        record(store, snapshot, patients)
 
 
 def _local(value: datetime | None, tz: str) -> str:
@@ -271,8 +271,7 @@ def run_command(
                 ledger, snapshot, evaluation, rules=rules_by_id(setup.packs), now=when, settings=setup.settings,
                 packs=versions, plugins=plugins,
             )  # fmt: skip (observers run after the commit; their errors are logged as warnings)
-        if not is_postgres_url(db_url) and sqlite_path(db_url) != ":memory:":
-            record_directory_beside(sqlite_path(db_url), snapshot, config)
+        record_directory(db_url, snapshot, config)
         if output_format == "json":
             print_json(result.as_dict())
         else:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.status import Status
 
-from sophie.cli.commands.execution_commands import record_directory_beside
+from sophie.cli.commands.execution_commands import record_directory
 from sophie.cli.commands.outbox_commands import DIGEST_OPTIONS
 from sophie.cli.config_options import CONFIG_OPTION, command_config, ledger_url, practice_from
 from sophie.cli.options import DB_OPTION, AwareDateTime
@@ -199,7 +199,8 @@ def watch_command(
         config, practice_id, adapter=adapter, source=source, pack_refs=pack_refs, owner_strategy=owner_strategy,
         fixed_owner=fixed_owner, cover=cover, reopen_grace=reopen_grace, capacity=capacity,
     )  # fmt: skip
-    path = sqlite_path(ledger_url(db_url, config))
+    url = ledger_url(db_url, config)
+    path = sqlite_path(url)
     if not digests and not digest_at and practice.digests is not None:  # flags over the configuration
         digests, digest_at = True, practice.digests.at
     plugins = Plugins()
@@ -216,7 +217,7 @@ def watch_command(
         if tick.error:
             failed[:] = [tick.error]
         elif tick.result is not None and watcher.snapshot is not None and path != ":memory:":
-            record_directory_beside(path, watcher.snapshot, config)  # a full read: names, roles, the huddle
+            record_directory(url, watcher.snapshot, config)  # a full read: names, roles, the huddle
             watcher.snapshot = None
         printer(tick)
 

@@ -10,32 +10,27 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from sophie.cli.config_options import CONFIG_OPTION, command_config, given, ledger_url
+from sophie.cli.config_options import CONFIG_OPTION, command_config, given, ledger_url, site_path
 from sophie.cli.options import DB_OPTION, NOW_OPTION, now_or
 from sophie.cli.render import console, print_json
-from sophie.config import SophieConfig
 from sophie.errors import ConfigurationError, UnknownNameError
-from sophie.execution import SqliteLedger, sqlite_path
+from sophie.execution import sqlite_path
+from sophie.execution.stores.ledger import is_postgres_url
 
 __all__ = ["report_command", "serve_command", "token_group", "user_group"]
 
 _WEB_EXTRA = "the staff pages need the web extra: pip install 'sophie[web]'"
+_PRACTICE_OPTION = click.option(
+    "--practice", "practice_id", metavar="ID", help="The practice, when the ledger holds several (a group's)."
+)
 
 
-def site_path(db_url: str, config: SophieConfig | None) -> str:
-    """Return the site store's file: the configuration's ``server.site_db``, else beside a SQLite ledger."""
-    from sophie.web.site_store import site_store_path
-
-    if config is not None and config.server.site_db:
-        return config.server.site_db
-    return site_store_path(sqlite_path(db_url))
-
-
-def _existing(db_url: str) -> str:
+def _existing(db_url: str) -> None:
+    if is_postgres_url(db_url):
+        return  # the server is asked when the ledger is opened
     path = sqlite_path(db_url)
     if path != ":memory:" and not Path(path).is_file():
         raise ConfigurationError(f"no ledger at {path}; run `sophie run` first, or pass --db / --config")
-    return path
 
 
 def _read_password(staff_id: str) -> str:
@@ -152,25 +147,31 @@ def _day(text: str | None, zone: ZoneInfo, flag: str) -> date | None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @CONFIG_OPTION
 @DB_OPTION
+@_PRACTICE_OPTION
 @NOW_OPTION
 def report_command(since: str | None, until: str | None, output_format: str, output: str | None,
-                   config_path: str | None, db_url: str, now: datetime | None) -> None:  # fmt: skip
+                   config_path: str | None, db_url: str, practice_id: str | None,
+                   now: datetime | None) -> None:  # fmt: skip
     """The scorecard from the ledger's audit trail: per rule, role and person, and week by week."""
+    from contextlib import closing
+
     from sophie.cli.report_output import render_report
     from sophie.execution.reports import business_day_length, load_scorecard
+    from sophie.web.site import choose_practice, open_reporting_ledger
 
     config = command_config(config_path)
     url = ledger_url(db_url, config)
-    with SqliteLedger(_existing(url)) as ledger:
-        practices = ledger.practice_ids()
-        practice = ledger.practice(practices[0]) if practices else None
+    _existing(url)
+    with closing(open_reporting_ledger(url)) as ledger:
+        chosen = choose_practice(ledger, practice_id)
+        practice = ledger.practice(chosen) if chosen else None
         zone = ZoneInfo(practice.timezone if practice else "UTC")
         last = _day(until, zone, "--until") or now_or(now).astimezone(zone).date()
         first = _day(since, zone, "--since") or last - timedelta(days=27)
         if first > last:
             raise click.UsageError("--since is after --until")
         start, end = datetime.combine(first, time(0), zone), datetime.combine(last + timedelta(days=1), time(0), zone)
-        card = load_scorecard(ledger, since=start, until=end)
+        card = load_scorecard(ledger, since=start, until=end, practice_id=chosen if practice_id is not None else None)
     names: dict[str, str] = {}
     site = site_path(url, config)
     if Path(site).is_file():
@@ -196,8 +197,9 @@ def report_command(since: str | None, until: str | None, output_format: str, out
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="Port to listen on.")
 @click.option("--demo", is_flag=True, help="Serve a simulated practice with demo accounts (a fresh ledger).")
+@_PRACTICE_OPTION
 @NOW_OPTION
-def serve_command(config_path: str | None, db_url: str, host: str, port: int, demo: bool,
+def serve_command(config_path: str | None, db_url: str, host: str, port: int, demo: bool, practice_id: str | None,
                   now: datetime | None) -> None:  # fmt: skip
     """Serve the staff pages: My day, the huddle board, the scorecard and the JSON API.
 
@@ -208,7 +210,7 @@ def serve_command(config_path: str | None, db_url: str, host: str, port: int, de
         import uvicorn
 
         from sophie.web.app import create_app
-        from sophie.web.site import Site, is_loopback
+        from sophie.web.site import Site, choose_practice, is_loopback, open_reporting_ledger
     except ImportError:
         raise ConfigurationError(_WEB_EXTRA) from None
     config = command_config(config_path)
@@ -225,8 +227,16 @@ def serve_command(config_path: str | None, db_url: str, host: str, port: int, de
         _existing(url)
         site_file = site_path(url, config)
     fixed = now or clock
-    site = Site(url, site_file, secure_cookies=not is_loopback(host))
+    ledger = open_reporting_ledger(url)
+    try:
+        known = ledger.practice_ids()
+        chosen = choose_practice(ledger, practice_id)
+    finally:
+        ledger.close()
+    served = chosen if len(known) > 1 else None  # one practice: no filter needed
+    site = Site(url, site_file, secure_cookies=not is_loopback(host), practice_id=served)
     if fixed is not None:
         site.clock = lambda: fixed
     click.echo(f"sophie: the staff pages are on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    uvicorn.run(create_app(site), host=host, port=port, log_level="info", server_header=False)
+    uvicorn.run(create_app(site), host=host, port=port, log_level="info", server_header=False,
+                timeout_graceful_shutdown=2)  # live streams end with the server

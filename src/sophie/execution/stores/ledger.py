@@ -33,6 +33,7 @@ from sophie.model.redaction import mask_url
 
 if TYPE_CHECKING:
     from sophie.execution.actions import Action, ActionResult
+    from sophie.execution.scorecard import ScoreEvent, ScoreTask
     from sophie.execution.stores.audit import AuditEvent
     from sophie.execution.stores.outbox import OutboxMessage
     from sophie.model.records import Practice
@@ -112,10 +113,10 @@ class OwnerLoad:
     """One owner's open work at a moment (the huddle board's load column).
 
     Attributes:
-        open: Open-ish tasks.
+        open: Tasks in the owner's day (open-ish, not in the backlog).
         overdue: Of those, due before the moment.
         due_today: Of those, due between the moment and the end of the day.
-        backlog: Tasks waiting in the owner's backlog (status ``backlog``, when the store has it).
+        backlog: Tasks waiting in the owner's backlog (status ``backlog``).
     """
 
     open: int
@@ -236,10 +237,13 @@ class StoredLedger(Ledger, SupportsVerify, Protocol):
 def is_postgres_url(url: str) -> bool:
     """Whether a ``--db`` URL names a PostgreSQL ledger."""
     return url.strip().startswith(("postgresql://", "postgres://"))
+
+
 class ReportingLedger(Ledger, Protocol):
     """A ledger that also answers the staff pages' and the scorecard's reads.
 
-    Every store implements it (SQLite here); wrappers used only by the loop
+    Both stores implement it (PostgreSQL's in
+    :class:`~sophie.execution.stores.postgres.reading.PostgresReading`); wrappers used only by the loop
     (:class:`~sophie.execution.stores.task_cache.CachedTaskLedger`) need not.
     """
 
@@ -256,11 +260,12 @@ class ReportingLedger(Ledger, Protocol):
         practice_id: str | None = None,
         task_ids: Sequence[str] | None = None,
         limit: int | None = None,
+        not_owner_id: str | None = None,
     ) -> list[Task]:
         """Return tasks matching every filter given, most urgent first, then earliest due.
 
         ``statuses`` ``None`` means the open-ish ones; ``due_after`` is inclusive and
-        ``due_before`` exclusive.
+        ``due_before`` exclusive; ``not_owner_id`` keeps tasks owned by someone else or nobody.
         """
 
     def count_tasks(
@@ -271,16 +276,36 @@ class ReportingLedger(Ledger, Protocol):
         statuses: Sequence[str] | None = None,
         due_before: datetime | None = None,
         due_after: datetime | None = None,
+        not_owner_id: str | None = None,
+        practice_id: str | None = None,
     ) -> int:
-        """Return how many tasks match (``statuses`` ``None``: the open-ish ones)."""
+        """Return how many tasks match (``statuses`` ``None``: the open-ish ones; filters as :meth:`find_tasks`)."""
 
-    def owner_loads(self, *, now: datetime, day_end: datetime, practice_id: str | None = None) -> dict[str, OwnerLoad]:
-        """Return each owner's open, overdue, due-today and backlog counts (key ``""``: unowned)."""
+    def owner_loads(
+        self, *, now: datetime, day_end: datetime, practice_id: str | None = None, owner_id: str | None = None
+    ) -> dict[str, OwnerLoad]:
+        """Return each owner's day, overdue, due-today and backlog counts (key ``""``: unowned).
+
+        ``open``, ``overdue`` and ``due_today`` count tasks in the owner's day (not the
+        backlog); ``owner_id`` narrows to one owner.
+        """
 
     def events(
         self, *, since: datetime | None = None, until: datetime | None = None, kinds: Sequence[str] | None = None
     ) -> list[AuditEvent]:
         """Return audit events in ``[since, until)`` (of ``kinds``, when given), oldest first."""
+
+    def score_events(
+        self, *, since: datetime | None = None, until: datetime | None = None, practice_id: str | None = None
+    ) -> list[ScoreEvent]:
+        """Return what the scorecard reads of the audit events, in audit order (see :class:`ScoreEvent`).
+
+        The store may return events a day either side of ``[since, until)`` (the scorecard
+        applies the exact bounds); ``practice_id`` keeps the events of that practice's tasks.
+        """
+
+    def score_tasks(self, task_ids: Sequence[str]) -> dict[str, ScoreTask]:
+        """Return the due time and evidence of the tasks given (those that exist), by id."""
 
     def change_marker(self) -> str:
         """Return a cheap value that changes whenever any writer commits a task change or a cycle."""
@@ -319,7 +344,7 @@ def sqlite_path(url: str) -> str:
     if is_postgres_url(text):  # the URL may hold a password: not repeated
         raise ConfigurationError(
             "this command needs a SQLite ledger for now (--db sqlite:///PATH); a PostgreSQL ledger serves "
-            "run, queue, task, outbox and worker"
+            "run, queue, task, report, serve, ledger verify, outbox and worker"
         )
     if "://" in text or text.startswith("sqlite:"):
         scheme = text.split(":", 1)[0]

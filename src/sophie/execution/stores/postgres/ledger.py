@@ -28,6 +28,7 @@ from sophie.execution.stores.audit import (
 )
 from sophie.execution.stores.postgres.connection import LEDGER_LOCK_SQL, connect, describe
 from sophie.execution.stores.postgres.integrity import PostgresIntegrity
+from sophie.execution.stores.postgres.reading import PostgresReading
 from sophie.execution.stores.postgres.schema import migrate
 from sophie.execution.stores.rows import (
     stamp,
@@ -50,7 +51,7 @@ AuditKeySource = bytes | None | Literal["environment"]
 """An audit key, ``None`` for none, or ``"environment"`` to read ``SOPHIE_AUDIT_KEY``."""
 
 
-class PostgresLedger(PostgresIntegrity, SqlLedger):
+class PostgresLedger(PostgresReading, PostgresIntegrity, SqlLedger):
     """A ledger in a PostgreSQL schema (the connection's ``search_path``).
 
     Args:

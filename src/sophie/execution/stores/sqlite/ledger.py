@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sophie.errors import LedgerError
+from sophie.execution.scorecard import ScoreEvent, ScoreTask
 from sophie.execution.stores.audit import (
     AuditEvent,
     audit_key_from_environment,
@@ -36,7 +37,11 @@ from sophie.execution.stores.rows import stamp, task_from_row
 from sophie.execution.stores.sql_ledger import SELECT_TASK, SqlLedger, StatementHook
 from sophie.execution.stores.sqlite.integrity import SqliteIntegrity
 from sophie.execution.stores.sqlite.schema import OPEN_SQL, migrate
-from sophie.execution.tasks import Task, priority_rank
+from sophie.execution.tasks import (
+    OPEN_STATUSES,
+    Task,
+    priority_rank,
+)
 
 __all__ = ["SqliteLedger", "open_ledger"]
 
@@ -46,6 +51,19 @@ AuditKeySource = bytes | None | Literal["environment"]
 _ID_CHUNK = 500
 _OFFSET_SLACK = timedelta(days=1)
 _PRIORITY_ORDER = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END"
+_SCORE_EVENTS = (
+    "SELECT task_id, at, actor, kind, rule_id, json_extract(data_json, '$.owner_id'), "
+    "json_extract(data_json, '$.owner_role'), "
+    "CASE WHEN json_type(data_json, '$.due_at') = 'text' THEN json_extract(data_json, '$.due_at') END "
+    "FROM task_event WHERE {where} ORDER BY seq"
+)
+_OPEN_NAMES = frozenset(str(status) for status in OPEN_STATUSES)
+_IN_DAY = "status != 'backlog'"  # of the open-ish tasks
+_NARROW = timedelta(days=62)  # an events window this short reads the time index, a longer one the table
+_EVENT_COLUMNS = (
+    "task_id", "at", "actor", "kind", "from_status", "to_status", "why", "rule_id", "rule_version", "content_hash",
+    "data_json", "prev_hash", "hash",
+)  # fmt: skip
 
 
 def open_ledger(
@@ -174,14 +192,20 @@ class SqliteLedger(SqliteIntegrity, SqlLedger):
         due_after: datetime | None = None,
         practice_id: str | None = None,
         task_ids: Sequence[str] | None = None,
+        not_owner_id: str | None = None,
     ) -> tuple[str, list[Any]]:
         clauses = [OPEN_SQL if statuses is None else f"status IN ({', '.join('?' * len(statuses))})"]
         params: list[Any] = [] if statuses is None else [str(status) for status in statuses]
+        if statuses is not None and set(params) <= _OPEN_NAMES:  # so the partial indexes of open tasks serve
+            clauses.insert(0, OPEN_SQL)
         for column, value in (("owner_id", owner_id), ("owner_role", role), ("rule_id", rule),
                               ("practice_id", practice_id), ("subject_type", subject_type)):  # fmt: skip
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
+        if not_owner_id is not None:
+            clauses.append("owner_id IS NOT ?")  # unowned tasks included
+            params.append(not_owner_id)
         if due_before is not None:
             clauses.append("due_at < ?")
             params.append(stamp(due_before))
@@ -206,6 +230,7 @@ class SqliteLedger(SqliteIntegrity, SqlLedger):
         practice_id: str | None = None,
         task_ids: Sequence[str] | None = None,
         limit: int | None = None,
+        not_owner_id: str | None = None,
     ) -> list[Task]:
         """Return tasks matching every filter given, most urgent first, then earliest due."""
         if task_ids is not None and len(task_ids) > _ID_CHUNK:
@@ -214,13 +239,14 @@ class SqliteLedger(SqliteIntegrity, SqlLedger):
                 found += self.find_tasks(
                     owner_id=owner_id, role=role, statuses=statuses, rule=rule, subject_type=subject_type,
                     due_before=due_before, due_after=due_after, practice_id=practice_id,
-                    task_ids=task_ids[start : start + _ID_CHUNK],
+                    task_ids=task_ids[start : start + _ID_CHUNK], not_owner_id=not_owner_id,
                 )  # fmt: skip
             found.sort(key=lambda t: (-priority_rank(t.priority), t.due_at, t.created_at, t.id))
             return found if limit is None else found[:limit]
         where, params = self._task_filter(
             owner_id=owner_id, role=role, statuses=statuses, rule=rule, subject_type=subject_type,
             due_before=due_before, due_after=due_after, practice_id=practice_id, task_ids=task_ids,
+            not_owner_id=not_owner_id,
         )  # fmt: skip
         sql = f"{SELECT_TASK} WHERE {where} ORDER BY {_PRIORITY_ORDER}, due_at, created_at, id"
         if limit is not None:
@@ -235,24 +261,34 @@ class SqliteLedger(SqliteIntegrity, SqlLedger):
         statuses: Sequence[str] | None = None,
         due_before: datetime | None = None,
         due_after: datetime | None = None,
+        not_owner_id: str | None = None,
+        practice_id: str | None = None,
     ) -> int:
         """Return how many tasks match (``statuses`` ``None``: the open-ish ones)."""
         where, params = self._task_filter(
-            owner_id=owner_id, role=role, statuses=statuses, due_before=due_before, due_after=due_after
-        )
+            owner_id=owner_id, role=role, statuses=statuses, due_before=due_before, due_after=due_after,
+            not_owner_id=not_owner_id, practice_id=practice_id,
+        )  # fmt: skip
         return int(self._db.execute(f"SELECT count(*) FROM task WHERE {where}", params).fetchone()[0])
 
-    def owner_loads(self, *, now: datetime, day_end: datetime, practice_id: str | None = None) -> dict[str, OwnerLoad]:
-        """Return each owner's open, overdue, due-today and backlog counts (key ``""``: unowned)."""
+    def owner_loads(
+        self, *, now: datetime, day_end: datetime, practice_id: str | None = None, owner_id: str | None = None
+    ) -> dict[str, OwnerLoad]:
+        """Return each owner's day, overdue, due-today and backlog counts (key ``""``: unowned).
+
+        ``open``, ``overdue`` and ``due_today`` count the tasks in the owner's day; the
+        backlog is counted apart. One covering index answers it.
+        """
         sql = (
-            f"SELECT coalesce(owner_id, '') AS owner, sum({OPEN_SQL}) AS open, "
-            f"sum({OPEN_SQL} AND due_at < ?) AS overdue, sum({OPEN_SQL} AND due_at >= ? AND due_at < ?) AS today, "
+            f"SELECT coalesce(owner_id, '') AS owner, sum({_IN_DAY}) AS open, "
+            f"sum({_IN_DAY} AND due_at < ?) AS overdue, sum({_IN_DAY} AND due_at >= ? AND due_at < ?) AS today, "
             f"sum(status = 'backlog') AS backlog FROM task WHERE {OPEN_SQL}"  # backlog is open-ish: one index
         )
         params: list[Any] = [stamp(now), stamp(now), stamp(day_end)]
-        if practice_id is not None:
-            sql += " AND practice_id = ?"
-            params.append(practice_id)
+        for column, value in (("practice_id", practice_id), ("owner_id", owner_id)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(value)
         rows = self._db.execute(sql + " GROUP BY owner_id", params)
         return {row["owner"]: OwnerLoad(row["open"], row["overdue"], row["today"], row["backlog"]) for row in rows}
 
@@ -276,9 +312,10 @@ class SqliteLedger(SqliteIntegrity, SqlLedger):
             params.extend(kinds)
         cursor = self._db.cursor()
         cursor.row_factory = None  # plain tuples: a year of events is read here
-        rows = cursor.execute(
+        narrow = since is not None and (until is None or until - since <= _NARROW)
+        rows = cursor.execute(  # "+seq": sort what the time index finds, rather than scan the table in order
             "SELECT task_id, at, actor, kind, from_status, to_status, why, rule_id, rule_version, content_hash, "
-            f"data_json FROM task_event WHERE {' AND '.join(clauses)} ORDER BY seq",
+            f"data_json FROM task_event WHERE {' AND '.join(clauses)} ORDER BY {'+seq' if narrow else 'seq'}",
             params,
         )
         parse, load = datetime.fromisoformat, json.loads
@@ -290,6 +327,40 @@ class SqliteLedger(SqliteIntegrity, SqlLedger):
                     AuditEvent(task_id, when, actor, kind, from_status, to_status, why, rule_id, version, content,
                                load(data))
                 )  # fmt: skip
+        return found
+
+    def score_events(
+        self, *, since: datetime | None = None, until: datetime | None = None, practice_id: str | None = None
+    ) -> list[ScoreEvent]:
+        """Return what the scorecard reads of the audit events, in audit order (a day's slack either side).
+
+        The owner, role and due time are taken out of the event's data by SQLite's JSON
+        functions, so no event is decoded in Python.
+        """
+        clauses, params = ["1"], []
+        if since is not None:
+            clauses.append("at >= ?")
+            params.append((since.astimezone(UTC) - _OFFSET_SLACK).isoformat()[:19])
+        if until is not None:
+            clauses.append("at < ?")
+            params.append((until.astimezone(UTC) + _OFFSET_SLACK).isoformat()[:19])
+        if practice_id is not None:
+            clauses.append("task_id IN (SELECT id FROM task WHERE practice_id = ?)")
+            params.append(practice_id)
+        cursor = self._db.cursor()
+        cursor.row_factory = None
+        return cursor.execute(_SCORE_EVENTS.format(where=" AND ".join(clauses)), params).fetchall()
+
+    def score_tasks(self, task_ids: Sequence[str]) -> dict[str, ScoreTask]:
+        """Return the due time and evidence of the tasks given (those that exist), by id."""
+        found: dict[str, ScoreTask] = {}
+        cursor = self._db.cursor()
+        cursor.row_factory = None
+        for start in range(0, len(task_ids), _ID_CHUNK):
+            chunk = list(task_ids[start : start + _ID_CHUNK])
+            sql = f"SELECT id, due_at, evidence_json FROM task WHERE id IN ({', '.join('?' * len(chunk))})"
+            for task_id, due, evidence in cursor.execute(sql, chunk):
+                found[task_id] = ScoreTask(datetime.fromisoformat(due), json.loads(evidence))
         return found
 
     def change_marker(self) -> str:
