@@ -34,6 +34,9 @@ class Rule:
     resolve: str = "auto"
     escalate: Sequence[Step] = ()
     entity_type: str = "treatment_plan"
+    stall: str = ""
+    stall_type: str = ""
+    stage: int = 1
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ class Finding:
     title: str = "Call the patient"
     patient_id: str | None = "pat-1"
     members: tuple[Member, ...] = ()
+    stall: str = ""
+    stall_type: str = ""
+    stage: int = 1
 
     def __post_init__(self) -> None:
         if not self.key:

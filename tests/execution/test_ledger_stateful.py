@@ -10,6 +10,11 @@ The practice has one treatment coordinator whose day holds ``CAPACITY`` tasks: t
 wait in the backlog (oldest first, as they all have the same priority and no money), and
 are released when a cycle sees a task of the day resolve or the person closes one — never
 twice, and none lost.
+
+The rule has a second stage (``task.continues``): a subject may fire at either stage, or at
+both at once (the later wins). A stage change carries the open task on (one touched change,
+same id and key, no notification: the owner stays), and the ledger's rule follows the model's
+stage.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ from sophie.execution.tasks import OPEN_STATUSES
 SUBJECTS = ("tp-1", "tp-2", "tp-3", "tp-4")
 CAPACITY = 2
 RULE = Rule()  # no escalation steps: the model follows statuses, creation and reopening
+LATER = Rule(id="plan.unscheduled.later", stall=RULE.id, stall_type="treatment_plan", stage=2)
+RULES = {RULE.id: RULE, LATER.id: LATER}
+STAGE_RULE = {1: RULE.id, 2: LATER.id}
 SETTINGS = ExecutionSettings(reopen_grace=timedelta(hours=1), capacity=CAPACITY)
 SNAPSHOT = practice_snapshot(staff=(member("tc1", "treatment_coordinator"), member("om", "office_manager")))
 OPEN = {str(s) for s in OPEN_STATUSES}
@@ -74,6 +82,7 @@ class ModelTask:
     verified: bool = False
     outbox: int = 1
     created_at: object = None
+    stage: int = 1
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -96,21 +105,33 @@ class LedgerMachine(RuleBasedStateMachine):
     def advance_clock(self, minutes: int) -> None:
         self.now += timedelta(minutes=minutes)
 
-    @rule(firing=st.sets(st.sampled_from(SUBJECTS)), unseen=st.sets(st.sampled_from(SUBJECTS)), partial=st.booleans())
-    def cycle(self, firing: set[str], unseen: set[str], partial: bool) -> None:
+    @rule(
+        firing=st.sets(st.sampled_from(SUBJECTS)),
+        later=st.sets(st.sampled_from(SUBJECTS)),
+        both=st.booleans(),
+        unseen=st.sets(st.sampled_from(SUBJECTS)),
+        partial=st.booleans(),
+    )
+    def cycle(self, firing: set[str], later: set[str], both: bool, unseen: set[str], partial: bool) -> None:
         unseen = unseen if partial else set()
         seen = set(SUBJECTS) - unseen
-        findings = [Finding(s, self.now + timedelta(days=1)) for s in sorted(firing)]
+        stages = {s: 2 if s in later else 1 for s in firing}
+        # the earlier stage first: when both fire for one stall, the later must still win
+        findings = [stage_finding(s, 1, self.now) for s in sorted(firing) if stages[s] == 1 or both]
+        findings += [stage_finding(s, 2, self.now) for s in sorted(firing) if stages[s] == 2]
         result = apply_evaluation(
-            self.ledger, SNAPSHOT, evaluation(findings, {RULE.id: seen}, complete=not partial),
-            rules={RULE.id: RULE}, now=self.now, settings=SETTINGS,
+            self.ledger, SNAPSHOT, evaluation(findings, {RULE.id: seen, LATER.id: seen}, complete=not partial),
+            rules=RULES, now=self.now, settings=SETTINGS,
         )  # fmt: skip
-        entering = self.expect_cycle(firing, seen)
+        entering = self.expect_cycle(firing, seen, stages)
         created = [c.task for c in result.changes if str(c.kind) == "created"]
         assert {task.subject_id for task in created} == self.expected_new
         for task in created:
-            self.tasks[task.id] = ModelTask(task.id, task.key, task.subject_id, "open", created_at=task.created_at)
-            entering.append(self.tasks[task.id])
+            model = ModelTask(
+                task.id, task.key, task.subject_id, "open", created_at=task.created_at, stage=stages[task.subject_id]
+            )
+            self.tasks[task.id] = model
+            entering.append(model)
         assert {c.task.id for c in result.changes if str(c.kind) != "created"} <= set(self.tasks)
         self.settle(entering)
 
@@ -127,7 +148,8 @@ class LedgerMachine(RuleBasedStateMachine):
             if task in entering:  # its change leaves it in the backlog, and nobody is told
                 task.status, task.outbox = "backlog", task.outbox - 1
 
-    def expect_cycle(self, firing: set[str], seen: set[str]) -> list[ModelTask]:
+    def expect_cycle(self, firing: set[str], seen: set[str], stages: dict[str, int] | None = None) -> list[ModelTask]:
+        stages = stages or dict.fromkeys(firing, 1)
         keys_taken = set()
         entering: list[ModelTask] = []
         for task in sorted(self.tasks.values(), key=lambda t: t.key):
@@ -135,13 +157,19 @@ class LedgerMachine(RuleBasedStateMachine):
             if task.status in OPEN:
                 if not fires and task.subject in seen:
                     task.status, task.events = "resolved", task.events + 1
-                elif task.status == "snoozed" and task.snoozed_until <= self.now:
-                    task.status, task.snoozed_until, task.events = "open", None, task.events + 1
+                else:
+                    changed = False
+                    if task.status == "snoozed" and task.snoozed_until <= self.now:
+                        task.status, task.snoozed_until, changed = "open", None, True
+                    if fires and stages[task.subject] != task.stage:  # the stall moved to another stage
+                        task.stage, changed = stages[task.subject], True
+                    task.events += changed
             elif task.status == "done" and not task.verified:
                 if not fires and task.subject in seen:
                     task.verified, task.events = True, task.events + 1
                 elif fires and self.now - task.done_at >= timedelta(hours=1) and not self.covered(task):
                     task.status, task.done_at, task.events, task.outbox = "open", None, task.events + 1, task.outbox + 1
+                    task.stage = stages[task.subject]
                     entering.append(task)
             if task.status in OPEN or (task.status == "done" and not task.verified):
                 keys_taken.add(task.subject)
@@ -172,16 +200,20 @@ class LedgerMachine(RuleBasedStateMachine):
         assert str(result.task.status) == task.status
         waiting = sorted((t for t in self.tasks.values() if t.status == "backlog"), key=lambda t: (t.created_at, t.id))
         if freed and waiting:  # room freed in the day: the oldest backlog task is released, in the same transaction
-            waiting[0].status, waiting[0].events, waiting[0].outbox = "open", waiting[0].events + 1, waiting[0].outbox + 1
+            waiting[0].status, waiting[0].events, waiting[0].outbox = (
+                "open",
+                waiting[0].events + 1,
+                waiting[0].outbox + 1,
+            )
 
     @rule(statement=st.integers(0, 12), firing=st.sets(st.sampled_from(SUBJECTS), min_size=1))
     def crash_mid_cycle(self, statement: int, firing: set[str]) -> None:
         before = self.ledger.open_tasks(), self.ledger.verify_audit()
         self.hook.countdown = statement
         try:
-            findings = [Finding(s, self.now) for s in sorted(firing)]
-            apply_evaluation(self.ledger, SNAPSHOT, evaluation(findings, {RULE.id: SUBJECTS}),
-                             rules={RULE.id: RULE}, now=self.now, settings=SETTINGS)  # fmt: skip
+            findings = [stage_finding(s, 1, self.now, due=self.now) for s in sorted(firing)]
+            apply_evaluation(self.ledger, SNAPSHOT, evaluation(findings, {RULE.id: SUBJECTS, LATER.id: SUBJECTS}),
+                             rules=RULES, now=self.now, settings=SETTINGS)  # fmt: skip
         except Crash:
             assert (self.ledger.open_tasks(), self.ledger.verify_audit()) == before
             return
@@ -207,6 +239,13 @@ class LedgerMachine(RuleBasedStateMachine):
         assert {row[0]: (row[1], bool(row[2])) for row in rows} == {
             t.id: (t.status, t.verified) for t in self.tasks.values()
         }
+
+    @invariant()
+    def the_ledger_follows_the_stage(self) -> None:
+        rows = dict(raw(self.ledger, "SELECT id, rule_id FROM task"))
+        assert rows == {t.id: STAGE_RULE[t.stage] for t in self.tasks.values()}
+        keys = {t.key for t in self.tasks.values()}
+        assert all(key.startswith(f"{PRACTICE_ID}:{RULE.id}:treatment_plan:") for key in keys)
 
     @invariant()
     def one_open_task_per_key(self) -> None:
@@ -238,6 +277,14 @@ class LedgerMachine(RuleBasedStateMachine):
     def one_notification_each_time_a_task_enters_the_day(self) -> None:
         counts = dict(raw(self.ledger, "SELECT task_id, count(*) FROM outbox GROUP BY task_id"))
         assert counts == {t.id: t.outbox for t in self.tasks.values() if t.outbox}
+
+
+def stage_finding(subject: str, stage: int, now, due=None) -> Finding:
+    """A finding of the rule's first or second stage (both stages name the same stall)."""
+    due = due if due is not None else now + timedelta(days=1)
+    if stage == 1:
+        return Finding(subject, due)
+    return Finding(subject, due, rule_id=LATER.id, stall=RULE.id, stall_type="treatment_plan", stage=2)
 
 
 LedgerMachine.TestCase.settings = settings(

@@ -14,11 +14,11 @@ def report():
 
 def test_the_simulation_shows_every_part_of_the_loop(report):
     # seeded, so exact: a change in how the loop moves shows here
-    assert report.totals() == {"created": 23, "resolved": 22, "touched": 2, "reopened": 3, "escalated": 6}
+    assert report.totals() == {"created": 23, "resolved": 23, "touched": 3, "reopened": 2, "escalated": 4}
     assert [day.day.weekday() for day in report.days] == [0, 1, 2, 3, 4, 0, 1]  # closed days skipped
-    assert [day.open_tasks for day in report.days] == [15, 9, 9, 5, 5, 3, 1]
-    assert sum(day.staff.get("work", 0) for day in report.days) == 22
-    assert sum(day.staff.get("mark_done", 0) for day in report.days) == 3
+    assert [day.open_tasks for day in report.days] == [15, 12, 8, 4, 3, 0, 0]
+    assert sum(day.staff.get("work", 0) for day in report.days) == 23
+    assert sum(day.staff.get("mark_done", 0) for day in report.days) == 2
     assert report.packs == {"example": "1.0.0"}
 
 
@@ -81,3 +81,75 @@ def test_simulated_work_clears_each_kind_of_stall(demo_state):
     assert after.get("balance", balance.patient_id).total == 0
     assert len(after.get("patient", patient.id).contacts) == len(patient.contacts) + 1
     assert not state.work("procedure", "x", now) and not state.work("claim", "no-such-claim", now)
+
+
+def test_visits_that_ended_are_checked_out_with_their_claim_and_most_next_visits(demo_state):
+    import random
+    from datetime import timedelta
+
+    from sophie.execution.simulation.work import PmsState
+
+    state, now = demo_state
+    state = PmsState(state.snapshot(now))
+    later = now + timedelta(days=1)
+    due = [a for a in state.sections["appointments"] if a.status == "scheduled" and a.end <= later]
+    insured = {p.id for p in state.sections["patients"] if p.insured}
+    claims_before = len(state.sections["claims"])
+    index = state.snapshot(now).index
+    billed = [a for a in due if a.patient_id in insured and any(
+        p.fee > 0 and p.status == "planned" for p in index.get("appointment", a.id).procedures
+    )]  # fmt: skip
+    assert due and billed and state.check_out(later, random.Random(1)) == len(due)
+    after = state.snapshot(later).index
+    assert all(after.get("appointment", a.id).status == "completed" for a in due)
+    assert len(state.sections["claims"]) - claims_before == len(billed)
+    assert state.check_out(later, random.Random(1)) == 0  # once only
+
+
+def test_patients_answer_reminders_as_their_visits_come_closer(demo_state):
+    import random
+    from datetime import timedelta
+
+    from sophie.execution.simulation.work import PmsState
+
+    state, now = demo_state
+    state = PmsState(state.snapshot(now))
+    far = [a for a in state.sections["appointments"]
+           if a.status == "scheduled" and not a.confirmed and a.start - now > timedelta(hours=80)]  # fmt: skip
+    assert far
+    assert state.answer_reminders(now, random.Random(1)) == 0  # nothing crossed a reminder yet
+    close = min(a.start for a in far) - timedelta(hours=12)
+
+    def stage(ahead: timedelta) -> int:
+        return 2 if ahead <= timedelta(hours=24) else 1 if ahead <= timedelta(hours=72) else 0
+
+    crossed = [
+        a for a in state.sections["appointments"]
+        if a.status == "scheduled" and not a.confirmed and a.start > close and stage(a.start - close) > stage(a.start - now)
+    ]  # fmt: skip
+    confirmed = state.answer_reminders(close, random.Random(1))
+    assert 0 < confirmed < len(crossed)  # some confirm at a reminder, never all: the rest are the calls
+    assert state.answer_reminders(close, random.Random(1)) == 0  # each reminder is answered once
+
+
+def test_the_work_on_a_completed_procedure_sends_its_visits_claim(demo_state):
+    state, now = demo_state
+    index = state.snapshot(now).index
+    unbilled = next(
+        p for p in index.subjects("procedure")
+        if p.status == "completed" and p.completed_at is not None and not p.claims and p.fee > 0
+    )  # fmt: skip
+    assert state.work("procedure", unbilled.id, now)
+    assert state.snapshot(now).index.get("procedure", unbilled.id).claims
+    assert not state.work("procedure", unbilled.id, now)  # billed: nothing left to do
+
+
+def test_each_business_morning_releases_backlog_into_the_days_people_closed():
+    from sophie.execution.settings import ExecutionSettings
+
+    report = simulate(days=5, patients=300, seed=1, settings=ExecutionSettings(capacity=3), closing=True)
+    released = [sum(c.get("released", 0) for c in day.changes.values()) for day in report.days]
+    assert all(count > 0 for count in released[1:]), released  # people closed their day: it is refilled
+    waiting = [day.day_one_waiting for day in report.days]
+    assert waiting == sorted(waiting, reverse=True) and waiting[-1] < waiting[0]
+    assert all(day.day_max <= 3 for day in report.days)

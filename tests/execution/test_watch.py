@@ -455,3 +455,43 @@ def test_cli_watch_takes_digest_windows_from_the_config(tmp_path, monkeypatch):
         config.write('\n[practice.digests]\nat = ["23:00"]\n')
     held = delivered()
     assert 0 < held < at_once  # the urgent ones still go at once; the rest wait for 23:00
+
+
+def test_the_backlog_is_released_when_room_appears_and_its_clock_starts_at_the_next_opening(tmp_path, packs):
+    """Capacity under ``sophie watch``: room freed by a timer or a person releases the backlog at once.
+
+    With a day of one task, the scheduling coordinator's opening fills it and two tasks wait.
+    When the opening turns urgent (a timer, no poll), it stops counting against the day and the
+    best waiting task is released in that same cycle. A release after hours (a task closed in
+    the evening) starts the released task's clock at the next opening: its due time is counted
+    in business time from the release.
+    """
+    from sophie.execution import ExecutionSettings
+
+    ticks: list[WatchTick] = []
+    with SqliteLedger(str(tmp_path / "w.db")) as ledger:
+        practice, watcher = make_watcher(
+            tmp_path, packs, ledger, at(11, 40), on_tick=ticks.append, event_poll=None,
+            settings=ExecutionSettings(capacity=1),
+        )  # fmt: skip
+        practice.show("after-cancellation.yaml")
+        watcher.run(until=at(14, 5))
+        first = ticks[0].result
+        assert first is not None
+        waiting = [c.task for c in first.changes if c.task.owner_id == "s-3" and c.task.status is TaskStatus.BACKLOG]
+        assert len(waiting) == 2
+        urgent = next(tk for tk in ticks if tk.trigger == "timer" and any(
+            str(c.task.priority) == "urgent" for c in opening_changes(tk)))  # fmt: skip
+        assert urgent.result is not None
+        released = [c.task for c in urgent.result.changes if c.kind is ChangeKind.RELEASED]
+        assert [t.owner_id for t in released] == ["s-3"] and released[0].id in {t.id for t in waiting}
+        assert [tk.trigger for tk in ticks].count("poll") == 1  # released by a timer cycle
+        evening = at(19, 0)
+        ledger.transition(released[0].id, "done", actor="staff:s-3", now=evening)
+        (last,) = [t for t in ledger.open_tasks() if t.owner_id == "s-3" and t.rule != RULE and t.is_open]
+        assert last.status is TaskStatus.OPEN and last.id in {t.id for t in waiting} - {released[0].id}
+        assert watcher.state is not None
+        calendar = watcher.state.snapshot.index.calendar
+        rule = packs[0].rule(last.rule)
+        assert last.due_at == calendar.add(evening, rule.due.duration)
+        assert last.due_at > datetime(2026, 3, 3, 8, 0, tzinfo=NY)  # its clock did not run overnight

@@ -79,6 +79,18 @@ class FindingLike(Protocol):
     def patient_id(self) -> str | None:
         """The patient concerned, if any."""
 
+    @property
+    def stall(self) -> str:
+        """The first rule of the finding's ``task.continues`` chain (empty: its own rule)."""
+
+    @property
+    def stall_type(self) -> str:
+        """That first rule's entity type (empty: the finding's subject type)."""
+
+    @property
+    def stage(self) -> int:
+        """The rule's stage in its chain (1: the first)."""
+
 
 class EvaluationLike(Protocol):
     """The findings of one evaluation and what it saw cleanly."""

@@ -24,6 +24,17 @@ For each task already open (or marked done and awaiting confirmation), in key or
 
 Then each finding whose key has no task **creates** one, owned per
 :mod:`sophie.execution.assignment`.
+
+**Stages of one stall** (rules chained by ``task.continues``, see
+:mod:`sophie.rules.packs.stages`) share one key: ``practice:<first rule>:<its subject
+type>:<key>``. When another stage fires for a stall whose task is open, the task **carries
+on** (touched, same id): it takes the stage's rule, title, subject and members, its
+priority and due time (never before now), and its owner role (a new owner only when the
+role differs); its escalation level starts again at 0 for the stage's own ladder (the
+audit trail keeps the earlier steps). When two stages fire for one stall at once, the later
+stage wins. A task opened before its rule joined a chain (its key still names its own
+rule) is carried over to the stall's key; if two such tasks are open for one stall, the
+later stage's carries on and the other resolves.
 """
 
 from __future__ import annotations
@@ -84,8 +95,32 @@ class ReconcileResult:
 
 
 def finding_key(practice_id: str, finding: FindingLike) -> str:
-    """Return the task key a finding maps to."""
-    return task_key(practice_id, finding.rule_id, finding.subject_type, finding.key)
+    """Return the task key a finding maps to (its stall's: the first rule of its stage chain)."""
+    return task_key(
+        practice_id, finding.stall or finding.rule_id, finding.stall_type or finding.subject_type, finding.key
+    )
+
+
+def stall_key(practice_id: str, task: Task, rules: Mapping[str, RuleLike]) -> str:
+    """Return the key ``task`` has under its rule's stall (its own key unless its rule joined a chain).
+
+    A task opened while its rule was a stall of its own has ``practice:<rule>:<type>:<key>``;
+    once the rule continues another, the stall's key names the chain's first rule instead.
+    """
+    rule = rules.get(task.rule)
+    first = _stall_of(rule) if rule is not None else ""
+    own = f"{practice_id}:{task.rule}:{task.subject_type}:"
+    if not first or first == task.rule or not task.key.startswith(own):
+        return task.key
+    return task_key(practice_id, first, getattr(rule, "stall_type", "") or task.subject_type, task.key[len(own) :])
+
+
+def _stall_of(rule: RuleLike) -> str:
+    return str(getattr(rule, "stall", "") or rule.id)
+
+
+def _stage_of(rule: RuleLike | None) -> int:
+    return int(getattr(rule, "stage", 1)) if rule is not None else 1
 
 
 def _members(finding: FindingLike) -> tuple[MemberRef, ...]:
@@ -169,15 +204,22 @@ def reconcile(
     )
     findings: dict[str, FindingLike] = {}
     for found in evaluation.findings:
-        findings.setdefault(finding_key(practice_id, found), found)
-    open_keys = {task.key for task in previous if task.is_open}
-    for task in previous:
-        finding = findings.get(task.key)
+        key = finding_key(practice_id, found)
+        held = findings.get(key)
+        if held is None or found.stage > held.stage:  # two stages of one stall at once: the later one
+            findings[key] = found
+    keyed = [(stall_key(practice_id, task, rules), task) for task in previous]
+    carried = run.merge_stages(keyed)
+    open_keys = {key for key, task in keyed if task.is_open}
+    for key, task in keyed:
+        if task.id not in carried:
+            continue
+        finding = findings.get(key)
         if task.is_open:
-            run.follow_open(task, finding)
+            run.follow_open(task, finding, key)
         elif task.awaits_verification:
-            run.follow_done(task, finding, covered=task.key in open_keys)
-    followed = {task.key for task in previous}
+            run.follow_done(task, finding, covered=key in open_keys)
+    followed = {key for key, _ in keyed}
     for key, finding in findings.items():
         if key not in followed:
             run.create(key, finding, expiry_of)
@@ -213,6 +255,7 @@ class _Reconcile:
         self.settings = settings
         self.subject_exists = subject_exists
         self.changes: list[TaskChange] = []
+        self._stalls: dict[str, list[RuleLike]] | None = None
 
     # -- bookkeeping -----------------------------------------------------------------------
 
@@ -228,17 +271,64 @@ class _Reconcile:
         return after
 
     def seen(self, task: Task, subject_id: str) -> bool:
-        """Whether the evaluation saw one of the task's subjects (evaluated cleanly, or gone)."""
+        """Whether the evaluation saw one of the task's subjects (evaluated cleanly, or gone).
+
+        For a stage of a stall, every stage of the same entity type that ran must have seen
+        it (an error in the next stage's rule never resolves the task).
+        """
         seen = self.evaluation.evaluated.get(task.rule)
         if seen is None:
             return False
-        if subject_id in seen:
-            return True
-        return bool(
+        gone = bool(
             self.evaluation.complete
             and self.subject_exists is not None
             and not self.subject_exists(task.subject_type, subject_id)
         )
+        if gone:
+            return True
+        for rule_id in self.stages_like(task):
+            stage_seen = self.evaluation.evaluated.get(rule_id)
+            if stage_seen is not None and subject_id not in stage_seen:
+                return False
+        return subject_id in seen
+
+    def stages_like(self, task: Task) -> list[str]:
+        """Return the rule ids of the task's stall whose entity type is the task's (its own included)."""
+        rule = self.rules.get(task.rule)
+        if rule is None:
+            return [task.rule]
+        first = _stall_of(rule)
+        if self._stalls is None:
+            self._stalls = {}
+            for other in self.rules.values():
+                self._stalls.setdefault(_stall_of(other), []).append(other)
+        return [
+            other.id
+            for other in self._stalls.get(first, [rule])
+            if other.id == task.rule or getattr(other, "entity_type", None) == task.subject_type
+        ]
+
+    def merge_stages(self, keyed: Sequence[tuple[str, Task]]) -> set[str]:
+        """Resolve all but one of several open tasks for one stall (tasks opened before a chain existed).
+
+        Returns the ids of the tasks reconcile follows: every task but those resolved here.
+        The task of the latest stage (then the newest) carries on.
+        """
+        by_key: dict[str, list[Task]] = {}
+        for key, task in keyed:
+            if task.is_open:
+                by_key.setdefault(key, []).append(task)
+        follow = {task.id for _, task in keyed}
+        for tasks in by_key.values():
+            if len(tasks) < 2:
+                continue
+            ranked = sorted(tasks, key=lambda t: (_stage_of(self.rules.get(t.rule)), t.created_at, t.id))
+            carrier = ranked[-1]
+            for task in ranked[:-1]:
+                why = f"another stage of the same stall continues as task {carrier.id}"
+                self.emit(ChangeKind.RESOLVED, task, self.close(task, TaskStatus.RESOLVED), why)
+                follow.discard(task.id)
+        return follow
 
     def seen_cleared(self, task: Task) -> bool:
         """Whether the evaluation saw every subject of the task (a group: every member) and none fired."""
@@ -253,6 +343,41 @@ class _Reconcile:
         self.assigner.count_open(task.owner_id, -1)
         closed = end_block(task, self.now, self.calendar)
         return replace(closed, status=status, resolved_at=self.now, resolution=str(status), snoozed_until=None)
+
+    def next_stage(self, task: Task, finding: FindingLike, key: str) -> tuple[Task, str]:
+        """Return the task carried on to ``finding``'s stage of its stall, and why.
+
+        It takes the stage's rule, subject, members, title, evidence, priority and due
+        time (never before now); its escalation level starts again at 0 (the stage's own
+        ladder); a new owner only when the stage's owner role differs from the task's.
+        """
+        after = replace(
+            task,
+            key=key,
+            rule=finding.rule_id,
+            pack=finding.pack,
+            subject_type=finding.subject_type,
+            subject_id=finding.subject_id,
+            patient_id=finding.patient_id,
+            members=_members(finding),
+            title=finding.title,
+            evidence=jsonable(finding.evidence),
+            priority=Priority(finding.priority),
+            due_at=max(finding.due_at.astimezone(self.calendar.tz), self.now),
+            escalation_level=0,
+        )
+        why = f"the stall moved from rule {task.rule} to its stage {finding.rule_id}"
+        if finding.owner != task.owner_role:
+            assignment = self.assigner.assign(finding.owner)
+            if assignment.owner_id != task.owner_id:
+                self.assigner.count_open(task.owner_id, -1)
+                self.assigner.count_open(assignment.owner_id, +1)
+                after = replace(after, owner_id=assignment.owner_id)
+                if after.status is TaskStatus.ACKNOWLEDGED:
+                    after = replace(after, status=TaskStatus.OPEN)
+                why += f"; owner {assignment.why}"
+            after = replace(after, owner_role=assignment.owner_role)
+        return after, why
 
     def refreshed(self, task: Task, finding: FindingLike) -> Task:
         return replace(
@@ -288,8 +413,11 @@ class _Reconcile:
 
     # -- open tasks ------------------------------------------------------------------------
 
-    def follow_open(self, task: Task, finding: FindingLike | None) -> None:
+    def follow_open(self, task: Task, finding: FindingLike | None, key: str) -> None:
         rule = self.rules.get(task.rule)
+        if finding is not None and (finding.rule_id != task.rule or key != task.key):
+            self.follow_stage(task, finding, key)
+            return
         if task.expires_at is not None and self.now >= task.expires_at:
             self.emit(ChangeKind.EXPIRED, task, self.close(task, TaskStatus.EXPIRED), "the opening's start has passed")
             return
@@ -321,6 +449,23 @@ class _Reconcile:
                 current = self.refreshed(current, finding)
             current = self.emit(ChangeKind.TOUCHED, task, current, "; ".join(reasons))
         if rule is not None and (finding is not None or rule.resolve != "auto"):
+            self.escalate(current, rule)
+
+    def follow_stage(self, task: Task, finding: FindingLike, key: str) -> None:
+        """Carry an open task on to the stage of its stall that fires now (or onto its stall's key)."""
+        current, reasons = self.time_events(task)
+        if finding.rule_id != task.rule:
+            current, why = self.next_stage(current, finding, key)
+            reasons.append(why)
+        else:  # opened before its rule joined a chain: same stage, the stall's key
+            current = self.refreshed(replace(current, key=key), finding)
+            reasons.append("carried over to its stall's key")
+        current, moved = self.reassigned(current)
+        if moved:
+            reasons.append(moved)
+        current = self.emit(ChangeKind.TOUCHED, task, current, "; ".join(reasons))
+        rule = self.rules.get(finding.rule_id)
+        if rule is not None:
             self.escalate(current, rule)
 
     def time_events(self, task: Task) -> tuple[Task, list[str]]:
@@ -367,12 +512,16 @@ class _Reconcile:
             if self.seen_cleared(task):
                 self.emit(ChangeKind.VERIFIED, task, replace(task, verified_at=self.now), "the PMS confirms it")
             return
+        rule = self.rules.get(finding.rule_id)
         if covered or rule is None or rule.resolve != "auto" or task.done_at is None:
             return
         if not grace_passed(task.done_at, self.now, self.settings.reopen_grace, self.calendar):
             return
+        staged = task
+        if finding.rule_id != task.rule:
+            staged, _ = self.next_stage(task, finding, finding_key(self.practice_id, finding))
         reopened = replace(
-            self.refreshed(task, finding),
+            self.refreshed(staged, finding),
             status=TaskStatus.OPEN,
             done_at=None,
             resolved_at=None,

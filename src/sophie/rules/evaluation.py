@@ -68,6 +68,9 @@ class Finding:
         patient_id: The subject's patient, where there is one.
         members: For a rule with a key template, every subject of the group (this finding's
             subject is the first); empty for a rule without one (the subject alone).
+        stall / stall_type / stage: The stall the finding belongs to (see
+            :mod:`sophie.rules.packs.stages`): the first rule of its ``task.continues`` chain,
+            that rule's entity type, and this rule's stage (1: first). Empty: the rule itself.
     """
 
     rule_id: str
@@ -84,6 +87,9 @@ class Finding:
     version: str = ""
     content_hash: str = ""
     members: tuple[Member, ...] = ()
+    stall: str = ""
+    stall_type: str = ""
+    stage: int = 1
 
     @property
     def member_ids(self) -> tuple[str, ...]:
@@ -186,6 +192,9 @@ def finding_for(
         patient_id=_patient_id(view),
         version=rule.version,
         content_hash=rule.content_hash,
+        stall=rule.stall or rule.id,
+        stall_type=rule.stall_type or rule.entity_type,
+        stage=rule.stage,
     )
 
 

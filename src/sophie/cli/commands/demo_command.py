@@ -20,6 +20,46 @@ SIMULATION_PATIENT_LIMIT = 100_000
 """Above this many patients ``sophie demo`` summarises the practice but does not simulate it."""
 
 _KINDS = ("created", "escalated", "resolved", "reopened", "expired")
+NEW_PER_DAY_TARGET = 40
+"""New tasks a role can take in a business day (the budget of docs/alert-load.md)."""
+DRAIN_TARGET = 10
+"""Business days within which the first morning's backlog should drain."""
+
+
+def _mark(ok: bool) -> str:
+    return "ok" if ok else "over"
+
+
+def _targets_table(report: SimulationReport) -> Table:
+    """The targets per role, computed from the simulation's ledger (see ``sophie.execution.simulation.targets``)."""
+    targets = report.targets
+    roles = targets.as_dict()["roles"]
+    table = Table(title="A day a team can work: the targets, per role", title_justify="left")
+    columns = ("role", "day one", "new a day: mean", "max", f"≤ {NEW_PER_DAY_TARGET}", "day-one backlog",
+               "drained by day", f"≤ {DRAIN_TARGET}")  # fmt: skip
+    for column in columns:
+        table.add_column(column, justify="left" if column == "role" else "right")
+    assert isinstance(roles, dict)
+    for role, row in roles.items():
+        assert isinstance(row, dict)
+        backlog, drained = int(row["day_one_backlog"]), row["backlog_drained_by_day"]
+        drain = "—" if not backlog else (str(drained) if drained is not None else f"> {len(targets.days)}")
+        drain_ok = not backlog or (isinstance(drained, int) and drained <= DRAIN_TARGET)
+        table.add_row(
+            cell(role), str(row["day_one"]), str(row["new_per_day_mean"]), str(row["new_per_day_max"]),
+            _mark(int(row["new_per_day_max"]) <= NEW_PER_DAY_TARGET), str(backlog), drain, _mark(drain_ok),
+        )  # fmt: skip
+    return table
+
+
+def _targets_line(report: SimulationReport) -> str:
+    targets = report.targets
+    return (
+        f"Most urgent tasks in one person's day: {targets.urgent_max}; duplicate pairs (same patient, role and "
+        f"rule group, open together): {len(targets.duplicate_pairs)}; tasks for $0: {len(targets.zero_money)}; "
+        f"tasks born overdue: {len(targets.born_overdue)}; tasks carried on into their stall's next stage "
+        f"instead of a new task: {targets.stage_moves}."
+    )
 
 
 def _day_table(report: SimulationReport) -> Table:
@@ -134,6 +174,8 @@ def demo_command(
         f"showed the work done, and reopened {totals.get('reopened', 0)} marked done too early."
     )
     _print_load(report)
+    out.print(_targets_table(report))
+    out.print(_targets_line(report))
     if db != ":memory:":
         out.print(f"The ledger is in {cell(db)}: try `sophie queue --db {cell(db)}`.")
     out.print(

@@ -1,7 +1,12 @@
 """Two simulated weeks of a practice using sophie: the loop moving, day by day.
 
 The demo practice is generated once, for the first morning; from then on its data only
-changes by the passing of time and by the work simulated staff do in it. Each business day:
+changes by the passing of time and by the work simulated staff do in it. Visits are checked
+out as their time passes (before each cycle, see :meth:`PmsState.check_out`): a visit that
+ended is completed, its procedures too, an insured patient's claim is sent and most hygiene
+patients book their next visit; and patients answer the automated confirmation requests as
+their visits come closer (:meth:`PmsState.answer_reminders`). Each
+business day:
 
 - 07:30 — the practice is read and a cycle runs: stalls that crossed their thresholds
   overnight become tasks, overdue ones escalate, cleared ones resolve, openings that
@@ -20,7 +25,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +34,7 @@ from zoneinfo import ZoneInfo
 from sophie.errors import TransitionError
 from sophie.execution.engine import CycleResult, run_cycle
 from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
+from sophie.execution.simulation.targets import Targets, measure_targets
 from sophie.execution.simulation.work import WORKABLE, PmsState
 from sophie.execution.stores.ledger import sqlite_path
 from sophie.execution.stores.sqlite.ledger import SqliteLedger
@@ -96,6 +102,8 @@ class SimulationReport:
         packs: Pack name -> version.
         days: One report per simulated business day.
         queue: The open tasks at the end, most urgent first.
+        targets: The day-a-team-can-work targets read from the ledger at the end
+            (:mod:`sophie.execution.simulation.targets`).
     """
 
     practice_id: str
@@ -104,6 +112,7 @@ class SimulationReport:
     packs: Mapping[str, str]
     days: tuple[DayReport, ...]
     queue: tuple[Task, ...]
+    targets: Targets = field(default_factory=Targets, compare=False)
 
     def totals(self) -> dict[str, int]:
         """Return change counts by kind over the whole simulation."""
@@ -155,6 +164,7 @@ class SimulationReport:
                 for d in self.days
             ],
             "queue": [task.as_dict() for task in self.queue],
+            "targets": self.targets.as_dict(),
         }  # fmt: skip
 
 
@@ -296,6 +306,8 @@ def simulate(
                 continue
             changes: dict[str, Counter[str]] = {}
             morning = datetime.combine(day, _MORNING, zone)
+            pms.check_out(morning, rng)
+            pms.answer_reminders(morning, rng)
             early = run_cycle(pms.snapshot(morning), packs, ledger, now=morning, settings=settings)
             fullest = [_fullest(ledger, practice_id)]
             if day_one is None:
@@ -303,6 +315,8 @@ def simulate(
             moves = staff.work_through(practice_id, datetime.combine(day, _WORK, zone), pms)
             fullest.append(_fullest(ledger, practice_id))
             midday = datetime.combine(day, _MIDDAY, zone)
+            pms.check_out(midday, rng)
+            pms.answer_reminders(midday, rng)
             late = run_cycle(pms.snapshot(midday), packs, ledger, now=midday, settings=settings)
             fullest.append(_fullest(ledger, practice_id))
             _count([early, late], changes)
@@ -316,5 +330,8 @@ def simulate(
             if on_day is not None:
                 on_day(reports[-1])
         queue = tuple(ledger.queue(practice_id=practice_id))
+        targets = measure_targets(ledger, practice_id, [r.day for r in reports], day_one or ())
+    targets.urgent_max = max((r.urgent_max for r in reports), default=0)
+    targets.day_max = max((r.day_max for r in reports), default=0)
     versions = {p.name: p.version for p in packs}
-    return SimulationReport(practice_id, seed, patients, versions, tuple(reports), queue)
+    return SimulationReport(practice_id, seed, patients, versions, tuple(reports), queue, targets)

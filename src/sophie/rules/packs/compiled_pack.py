@@ -84,6 +84,9 @@ class CompiledRule:
         escalate: Escalation steps, in order. resolve: ``auto`` or ``manual``.
         tests: The rule's tests (inline and from the tests file).
         file / line: Where the rule is written.
+        stall / stall_type / stage: The stall this rule's findings belong to: the id and entity
+            type of the first rule of its ``task.continues`` chain (the rule itself when it
+            continues nothing), and this rule's place in the chain (1: the first stage).
     """
 
     id: str
@@ -106,6 +109,9 @@ class CompiledRule:
     file: str
     line: int
     tests: tuple[CompiledTest, ...] = field(default=(), repr=False)
+    stall: str = ""
+    stall_type: str = ""
+    stage: int = 1
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from sophie.rules.language.types import BOOL, ExprType, type_of_value
 from sophie.rules.packs.compiled_pack import CompiledPack, CompiledRule, EscalationStep
 from sophie.rules.packs.pack_schema import Escalation, Pack, PackTestCase, Rule, RuleTest, Task, parse_for
 from sophie.rules.packs.pack_tests import CompiledTest, compile_test
+from sophie.rules.packs.stages import chain_stages, declared_continues
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -317,7 +318,7 @@ def compile_pack(
         raise RuleError(out.sorted())
     textify(Pack, data, (), document.source, skip=("rules",))
     pc = _header(out, data, registry)
-    rules = _rules(pc, data)
+    rules = chain_stages(out, _rules(pc, data), declared_continues(data), _declared_ids(data))
     if tests is not None:
         rules = _attach_file_tests(pc, rules, tests, _declared_ids(data))
     if out.items:

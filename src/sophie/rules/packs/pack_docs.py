@@ -432,8 +432,11 @@ def _rule_section(
         f"- **If nobody acts:** {_escalation_words(rule)}",
         f"- **Closes:** {closes}",
         f"- **Task title:** `{_one_line(rule.task_title.text)}`",
-        "",
     ]
+    stage = _stage_words(rule, pack)
+    if stage:
+        lines.append(f"- **Stage:** {stage}")
+    lines.append("")
     used = params_used(rule, params)
     if used:
         lines += ["**Thresholds and where they come from:**", ""]
@@ -452,6 +455,19 @@ def _rule_section(
         "",
     ]
     return lines
+
+
+def _stage_words(rule: CompiledRule, pack: CompiledPack) -> str:
+    """Say where a rule sits in its stall's chain of stages (empty: a stall of its own)."""
+    chain = [r for r in pack.rules if (r.stall or r.id) == (rule.stall or rule.id)]
+    if len(chain) < 2:
+        return ""
+    chain.sort(key=lambda r: r.stage)
+    names = " → ".join(f"`{r.id}`" for r in chain)
+    return (
+        f"{rule.stage} of {len(chain)} of one stall ({names}): when the next stage fires, "
+        "the open task carries on (same task, new title, owner and priority) instead of a new one."
+    )
 
 
 def _parameter_table(params: Mapping[str, object], sources: Mapping[str, str]) -> list[str]:

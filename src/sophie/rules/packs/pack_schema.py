@@ -245,6 +245,14 @@ class Task(_Strict):
         default=None,
         description="Template naming the stall (default: the subject's id); one task per distinct key.",
     )
+    continues: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The id of the rule whose stall this rule's finding is the next stage of (e.g. a 24-hour "
+        "confirmation call continues the 72-hour one): the open task carries on, retitled and re-owned, "
+        "instead of a new task. Both rules must name the stall alike (the same key template).",
+        examples=["sched.unconfirmed.72h"],
+    )
 
 
 class Escalation(_Strict):
