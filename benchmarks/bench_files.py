@@ -16,6 +16,7 @@ within one run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import subprocess
@@ -28,7 +29,7 @@ from pathlib import Path
 from sophie.adapters import DemoAdapter
 from sophie.adapters.files import collector_paused, read_data_file
 from sophie.cli.commands.snapshot_commands import snapshot_text
-from sophie.cli.render import json_text
+from sophie.cli.render import print_json
 from sophie.execution import open_ledger
 from sophie.execution.engine import apply_evaluation, rules_by_id
 from sophie.model import parse_snapshot
@@ -93,7 +94,8 @@ def _steps(path: Path, directory: Path) -> dict[str, float]:
     with open_ledger(f"sqlite:///{directory / 'steps.db'}") as ledger:
         result = apply_evaluation(ledger, snapshot, evaluation, rules=rules_by_id(packs), now=NOW)
     lap("reconcile + commit")
-    json_text(result.as_dict(), indent=2)  # as `--format json` prints it
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        print_json(result.as_dict())  # as `--format json` prints it
     lap("print")
     return times
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import sys
 
@@ -67,7 +69,13 @@ cli.add_command(token_group)
 
 
 def main() -> None:
-    """Run the command line (the ``sophie`` console script)."""
+    """Run the command line (the ``sophie`` console script).
+
+    When the process ends, Python's shutdown runs one last cyclic collection over every
+    object still alive: after a cycle on a large practice, seconds spent walking records
+    the operating system is about to reclaim anyway. Freezing them first skips that pass.
+    """
+    atexit.register(gc.freeze)
     try:
         cli(prog_name="sophie")
     except BrokenPipeError:
