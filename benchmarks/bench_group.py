@@ -3,18 +3,20 @@
 Usage: SOPHIE_TEST_POSTGRES_URL=... python benchmarks/bench_group.py [PRACTICES] [PATIENTS] [ROUNDS] [--ratio-only]
 
 Measures, in one run: every practice's first cycle with 1, 2 and 4 worker processes
-(procrastinate workers, each its own process, sharing the queue, prepared as
-``sophie worker`` prepares itself); one practice's cycle on PostgreSQL against the same
-cycle on SQLite; the peak memory (RSS) of a worker. The worker counts are measured in
-interleaved rounds (1, 2, 4, 1, 2, 4, ...) and the best time of each is kept, so a burst
-of other work on the machine hurts one round rather than one worker count; the load
-average is printed with each measurement, and the 1 -> 2 ratio at the end.
+(procrastinate workers, each a fresh process sharing the queue, built and prepared as
+``sophie worker`` builds and prepares itself, so its peak memory is its own); one
+practice's cycle on PostgreSQL against the same cycle on SQLite; the peak memory (RSS)
+of a worker. The worker counts are measured in interleaved rounds (1, 2, 4, 1, 2, 4,
+...) and the best time of each is kept, so a burst of other work on the machine hurts
+one round rather than one worker count; the load average is printed with each
+measurement, and the 1 -> 2 ratio at the end.
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +44,15 @@ def group(practices: int, patients: int) -> list[PracticeConfig]:
     ]
 
 
-def run_group(practices: list[PracticeConfig], workers: int) -> tuple[float, float, float]:
+def worker(url: str, practices: int, patients: int) -> None:
+    """Be one worker process of the group until its queue is dry (what ``sophie worker`` runs, without the ticks)."""
+    app = group_app(url, group(practices, patients), every=timedelta(minutes=5), periodic=False)
+    prepare_worker_process()
+    with app.open():
+        app.run_worker(queues=[QUEUE], wait=False, install_signal_handlers=False)
+
+
+def run_group(practices: list[PracticeConfig], workers: int, patients: int) -> tuple[float, float, float]:
     """Return (seconds until every practice completed a cycle, peak worker RSS in MiB, the workers' CPU seconds)."""
     with postgres_schema("bench") as url:
         app = group_app(url, practices, every=timedelta(minutes=5), periodic=False)
@@ -51,20 +61,13 @@ def run_group(practices: list[PracticeConfig], workers: int) -> tuple[float, flo
         with app.open():
             defer_cycles(app, [p.id for p in practices], at=int(NOW.timestamp()))
         started = time.perf_counter()
-        pids = []
-        for _ in range(workers):
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    prepare_worker_process()
-                    with app.open():
-                        app.run_worker(queues=[QUEUE], wait=False, install_signal_handlers=False)
-                finally:
-                    os._exit(0)
-            pids.append(pid)
+        command = [sys.executable, __file__, "--worker", url, str(len(practices)), str(patients)]
+        children = [subprocess.Popen(command) for _ in range(workers)]  # fresh processes, as `sophie worker` starts
         peak, cpu = 0, 0.0
-        for pid in pids:
-            _, _, usage = os.wait4(pid, 0)
+        for child in children:
+            _, status, usage = os.wait4(child.pid, 0)
+            child.returncode = os.waitstatus_to_exitcode(status)
+            assert child.returncode == 0, f"a worker failed ({child.returncode})"
             peak = max(peak, usage.ru_maxrss)
             cpu += usage.ru_utime + usage.ru_stime
         seconds = time.perf_counter() - started
@@ -87,6 +90,9 @@ def one_cycle(url: str, practice: PracticeConfig) -> tuple[float, float]:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--worker"]:
+        worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        return
     numbers = [int(arg) for arg in sys.argv[1:] if arg.isdigit()]
     practices = numbers[0] if numbers else 24
     patients = numbers[1] if len(numbers) > 1 else 1000
@@ -98,7 +104,7 @@ def main() -> None:
     for round_number in range(rounds if "--ratio-only" not in sys.argv else 0):
         for workers in (1, 2, 4):
             load = os.getloadavg()[0]
-            seconds, peak, cpu = run_group(members, workers)
+            seconds, peak, cpu = run_group(members, workers, patients)
             print(f"  round {round_number + 1}, {workers} worker(s): {seconds:6.1f} s, peak RSS {peak:4.0f} MiB, "
                   f"worker CPU {cpu / practices * 1000:4.0f} ms a cycle, each worker on a CPU "
                   f"{cpu / workers / seconds:4.0%} of the time (load average before {load:.2f})")  # fmt: skip

@@ -170,3 +170,23 @@ def test_digest_windows_are_on_when_their_table_is_present():
     assert digests is not None and digests.at == ("07:30", "12:45")
     default = parse_config('[practice]\nadapter = "demo"\n[practice.digests]\n').practice().digests
     assert default is not None and default.at == ("08:00", "13:00")
+
+
+def test_a_groups_practices_naming_the_same_packs_share_them_with_their_own_parameters():
+    from sophie.config.models import PracticeConfig
+
+    compiled: dict = {}
+    north, south, other = (
+        practice_setup(PracticeConfig(id=name, adapter="demo", packs=packs, params=params), compiled=compiled)
+        for name, packs, params in (
+            ("north", ("dental-core",), {"confirm_call_hours": 48}),
+            ("south", ("dental-core",), {}),
+            ("west", ("example",), {}),
+        )
+    )
+    assert north.packs[0] is south.packs[0]  # compiled once
+    assert other.packs[0] is not north.packs[0] and other.packs[0].name == "example"
+    assert north.params == {"confirm_call_hours": 48} and south.params == {}
+    alone = practice_setup(PracticeConfig(id="east", adapter="demo", packs=("dental-core",)))
+    assert alone.packs[0] is not north.packs[0]  # without the shared mapping, each compiles its own
+    assert set(compiled) == {("dental-core",), ("example",)}

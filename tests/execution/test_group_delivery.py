@@ -19,7 +19,7 @@ import pytest
 
 from ledger_stores import POSTGRES_ENV, postgres_schema
 from notifiers.loopback import Received, WebhookSink, start_webhook
-from sophie.config.models import NotifierConfig, PracticeConfig
+from sophie.config.models import DigestsConfig, NotifierConfig, PracticeConfig
 from sophie.execution.group.cycles import run_practice_cycle
 from sophie.execution.group.jobs import QUEUE, defer_delivery, group_app, install_job_schema, retry_stalled
 from sophie.execution.stores.postgres.ledger import PostgresLedger
@@ -172,3 +172,43 @@ def test_workers_killed_mid_delivery_lose_no_notification_and_resend_only_under_
     # At least once: a worker killed between a send and its record sends that row again, under the same
     # webhook-id (which a receiver deduplicates on); at most the one row each killed worker had in flight.
     assert sum(received.values()) - len(keys) <= 2 * rounds
+
+
+def test_workers_gather_a_practices_messages_into_digests_and_send_the_others_at_once():
+    gathered, direct = WebhookSink(), WebhookSink()
+    servers = [start_webhook(gathered)[0], start_webhook(direct)[0]]
+    try:
+        with_digests = practice(1, 200, gathered.url).model_copy(update={"digests": DigestsConfig()})
+        practices = [with_digests, practice(2, 200, direct.url)]
+        with postgres_schema() as url:
+            keys = fill_outbox(url, practices)
+            with psycopg.connect(url) as db:
+                held = dict(db.execute(
+                    "SELECT o.key, o.recipient_id FROM outbox o JOIN task t ON t.id = o.task_id "
+                    "WHERE t.practice_id = 'p01' AND (o.payload_json::json ->> 'priority') != 'urgent'"
+                ).fetchall())  # fmt: skip
+            app = group_app(url, practices, every=timedelta(minutes=5), periodic=False, delivery_batch=10)
+            with PostgresLedger(url) as ledger:
+                install_job_schema(app, ledger)
+            with app.open():
+                assert defer_delivery(app) and defer_delivery(app, shared=False)  # two deliverers at once
+            for pid in [worker(app), worker(app)]:
+                os.waitpid(pid, 0)
+            assert outbox_state(url) == (0, 0, 0)
+            with psycopg.connect(url) as db:
+                digests = dict(db.execute("SELECT key, recipient_id FROM outbox WHERE kind = 'digest'").fetchall())
+                carried = dict(db.execute(
+                    "SELECT key, delivered_json FROM outbox WHERE key = ANY(%s)", (list(held),)
+                ).fetchall())  # fmt: skip
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    assert held and digests
+    assert sorted(direct.ids()) == sorted(key for key, owner in keys.items() if owner == "p02")
+    urgent = {key for key, owner in keys.items() if owner == "p01" and key not in held}
+    assert sorted(gathered.ids()) == sorted(urgent | set(digests))  # each digest once, urgent rows by themselves
+    assert all(key.startswith("digest:p01:") for key in digests)
+    assert sorted(digests.values(), key=str) == sorted(set(held.values()), key=str)  # one digest per person
+    by_person = {recipient: key for key, recipient in digests.items()}
+    assert all(carried[key] == f'["{by_person[recipient]}"]' for key, recipient in held.items())

@@ -29,6 +29,7 @@ from sophie.execution.group.jobs import (
     QUEUE,
     defer_cycles,
     defer_events,
+    due_practices,
     group_app,
     install_job_schema,
     practices_with_new_events,
@@ -138,6 +139,12 @@ def test_workers_turn_events_into_incremental_cycles_from_the_mark_the_last_work
             assert openings(ledger) == []
             assert ledger.get(opening).status.value == "resolved"
         assert [complete for _, complete in cycles(url)] == [1, 0, 0]  # one complete cycle, two incremental
+        with PostgresLedger(url) as ledger:  # incremental cycles are not complete ones: the 5-minute cycle is due
+            assert due_practices(ledger, [practice], at(12, 6), timedelta(minutes=5)) == ["north"]
+            assert due_practices(ledger, [practice], at(11, 34), timedelta(minutes=5)) == []
+            full = run_practice_cycle(ledger, without_events(practice), now=at(12, 5))  # same time as an event's
+        assert full is not None
+        assert sorted(complete for _, complete in cycles(url)) == [0, 0, 1, 1]
 
 
 def test_events_wait_for_the_practices_lock_and_apply_changes_to_the_workers_last_read(tmp_path):

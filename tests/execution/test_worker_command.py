@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -47,7 +48,7 @@ def test_a_worker_runs_every_practice_then_stops_on_sigterm(tmp_path):
     with postgres_schema() as url:
         env = {**os.environ, "GROUP_DB": url}
         assert [row["cycles"] for row in status(config, env)] == [0, 0]
-        worker = subprocess.Popen([*SOPHIE, "worker", "--config", str(config)], env=env,
+        worker = subprocess.Popen([*SOPHIE, "worker", "--config", str(config)], env=env, cwd=tmp_path,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
         try:
             for _ in range(600):  # until both practices have had their first cycle
@@ -61,6 +62,12 @@ def test_a_worker_runs_every_practice_then_stops_on_sigterm(tmp_path):
         rows = status(config, env)
         assert [(row["practice"], row["cycles"], row["failures"]) for row in rows] == [("north", 1, 0), ("south", 1, 0)]
         assert all(row["open_tasks"] > 50 for row in rows)
+        with sqlite3.connect(tmp_path / "sophie.site.db") as site:  # the staff pages' directory, as `sophie run` keeps it
+            staff = site.execute("SELECT practice_id, staff_id, name FROM staff").fetchall()
+            named = dict(site.execute("SELECT practice_id, count(*) FROM patient GROUP BY practice_id").fetchall())
+        assert {practice for practice, _, _ in staff} == {"north", "south"}
+        assert all(name and name != staff_id for _, staff_id, name in staff)
+        assert named["north"] > 50 and named["south"] > 50  # the open tasks' patients, by display name
         outbox = status(config, env, "outbox")  # no practice has a channel: nothing was sent
         assert outbox["pending"] > 100 and outbox["sent"] == 0 and outbox["dead"] == 0
         queue = subprocess.run([*SOPHIE, "queue", "--db", url, "--practice", "south", "--format", "json"],

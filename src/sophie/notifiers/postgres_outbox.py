@@ -21,7 +21,7 @@ no digest goes out twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -46,9 +46,10 @@ _DAY = "status IN ('open', 'acknowledged', 'snoozed', 'blocked')"
 _ZONES = (
     "SELECT t.practice_id, p.settings_json::json ->> 'timezone' AS timezone, min(o.created_at {c}) AS first "
     "FROM outbox o JOIN task t ON t.id = o.task_id LEFT JOIN practice p ON p.id = t.practice_id "
-    "WHERE o.{pending} AND NOT {sendable} AND o.kind != 'digest' GROUP BY t.practice_id, p.settings_json "
+    "WHERE o.{pending} AND NOT {sendable} AND o.kind != 'digest' {{held}}GROUP BY t.practice_id, p.settings_json "
     "ORDER BY t.practice_id {c}"
 ).format(c=_C, pending=_PENDING.replace(" AND ", " AND o."), sendable=_SENDABLE.replace("kind", "o.kind"))
+_OF_PRACTICES = "EXISTS (SELECT 1 FROM task t WHERE t.id = outbox.task_id AND t.practice_id = ANY(%s))"
 
 Execute = Callable[..., "psycopg.Cursor[dict[str, Any]]"]
 
@@ -66,16 +67,25 @@ class PostgresOutbox:
         digests: Send non-urgent notifications as one digest per person and practice at
             these windows, in each practice's timezone (``digests.timezone`` for a practice
             whose settings the ledger lacks); ``None``: every row by itself.
+        practice_digests: Practice id -> its own digest windows (a group whose practices
+            choose differently). A practice named here uses its windows; any other uses
+            ``digests`` when set, else sends every row by itself.
 
     Raises:
         NotifierError: The server cannot be reached.
     """
 
     def __init__(
-        self, url: str, *, settings: MessageSettings | None = None, digests: DigestSettings | None = None
+        self,
+        url: str,
+        *,
+        settings: MessageSettings | None = None,
+        digests: DigestSettings | None = None,
+        practice_digests: Mapping[str, DigestSettings] | None = None,
     ) -> None:
         self.settings = settings or MessageSettings()
         self.digests = digests
+        self.practice_digests = dict(practice_digests or {})
         try:
             self._db: psycopg.Connection[dict[str, Any]] = psycopg.connect(
                 url, autocommit=True, row_factory=dict_row, connect_timeout=10
@@ -111,21 +121,40 @@ class PostgresOutbox:
             delivered=frozenset(json.loads(row["delivered_json"])),
         )
 
+    @property
+    def _holding(self) -> bool:
+        """Whether some rows wait for a digest."""
+        return self.digests is not None or bool(self.practice_digests)
+
+    def _sendable(self) -> tuple[str, tuple[Any, ...]]:
+        """Return the condition (and its parameters) a pending row of ``outbox`` meets when it may go now."""
+        if self.digests is not None:
+            return f" AND {_SENDABLE}", ()
+        if self.practice_digests:
+            return f" AND ({_SENDABLE} OR NOT {_OF_PRACTICES})", (sorted(self.practice_digests),)
+        return "", ()
+
+    def _zones(self, execute: Execute) -> list[dict[str, Any]]:
+        """Return each practice with rows held for a digest: its id, stored timezone, and oldest held row's time."""
+        if self.digests is not None:
+            return execute(_ZONES.format(held="")).fetchall()
+        return execute(_ZONES.format(held="AND t.practice_id = ANY(%s) "), (sorted(self.practice_digests),)).fetchall()
+
     def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxEntry]:
         """Lease up to ``limit`` due rows, oldest first, skipping rows another worker is claiming.
 
         With digests: urgent rows and digests, this window's digests rolled first.
         """
-        if self.digests is not None:
+        if self._holding:
             self.roll_digests(now)
         stamp = _stamp(now)
-        sendable = f" AND {_SENDABLE}" if self.digests is not None else ""
+        sendable, held = self._sendable()
         with self._write() as execute:
             rows = execute(
                 f"SELECT * FROM outbox WHERE {_PENDING}{sendable} AND not_before <= %s {_C} "
                 f"AND (claimed_until IS NULL OR claimed_until <= %s {_C}) "
                 f"ORDER BY not_before {_C}, key {_C} LIMIT %s FOR UPDATE SKIP LOCKED",
-                (stamp, stamp, limit),
+                (*held, stamp, stamp, limit),
             ).fetchall()
             if rows:
                 execute(
@@ -179,19 +208,22 @@ class PostgresOutbox:
         the rows they gather marked sent together. A person whose digest for this window
         already exists keeps any later row waiting for the next window.
         """
-        if self.digests is None:
+        if not self._holding:
             return 0
         stamp = _stamp(now)
         made = 0
         with self._write() as execute:
             execute("SELECT pg_advisory_xact_lock(hashtext(coalesce(current_schema(), '')), %s)", (DIGEST_LOCK,))
-            for zone in execute(_ZONES).fetchall():
-                made += self._roll_practice(execute, zone["practice_id"], self._settings(zone["timezone"]), now, stamp)
+            for zone in self._zones(execute):
+                settings = self._settings(zone["practice_id"], zone["timezone"])
+                made += self._roll_practice(execute, zone["practice_id"], settings, now, stamp)
         return made
 
-    def _settings(self, timezone: str | None) -> DigestSettings:
-        assert self.digests is not None
-        return self.digests if not timezone else replace(self.digests, timezone=timezone)
+    def _settings(self, practice_id: str, timezone: str | None) -> DigestSettings:
+        """Return a practice's digest windows, in its stored timezone when the ledger has one."""
+        chosen = self.practice_digests.get(practice_id, self.digests)
+        assert chosen is not None
+        return chosen if not timezone else replace(chosen, timezone=timezone)
 
     def _roll_practice(
         self, execute: Execute, practice_id: str, settings: DigestSettings, now: datetime, stamp: str
@@ -231,15 +263,17 @@ class PostgresOutbox:
 
     def next_due(self) -> datetime | None:
         """Return the earliest time a pending row may be tried (with digests: a row held for one, its window)."""
-        sendable = f" AND {_SENDABLE}" if self.digests is not None else ""
+        sendable, held = self._sendable()
         row = self._db.execute(
             f"SELECT min(greatest(not_before {_C}, coalesce(claimed_until, not_before) {_C})) AS due "
-            f"FROM outbox WHERE {_PENDING}{sendable}"
+            f"FROM outbox WHERE {_PENDING}{sendable}",
+            held,
         ).fetchone()
         due = None if row is None or row["due"] is None else datetime.fromisoformat(row["due"])
-        if self.digests is not None:
-            for zone in self._db.execute(_ZONES).fetchall():
-                window = next_window(datetime.fromisoformat(zone["first"]), self._settings(zone["timezone"]))
+        if self._holding:
+            for zone in self._zones(self._db.execute):
+                settings = self._settings(zone["practice_id"], zone["timezone"])
+                window = next_window(datetime.fromisoformat(zone["first"]), settings)
                 due = window if due is None else min(due, window)
         return due
 

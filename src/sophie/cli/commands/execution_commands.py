@@ -140,14 +140,19 @@ def record_directory(db_url: str, snapshot: Snapshot, config: SophieConfig | Non
     It goes to the site store :func:`~sophie.cli.config_options.site_path` names: beside a
     SQLite ledger, or ``server.site_db`` / ``sophie.site.db`` for a PostgreSQL one.
     """
-    from sophie.web.directory import record_directory as record
-    from sophie.web.site_store import SiteStore
-
     site = site_path(db_url, config)
     if site == ":memory:":
         return
     with open_ledger(db_url) as ledger:
-        patients = [task.patient_id for task in ledger.open_tasks(snapshot.practice.id)]
+        write_directory(site, ledger, snapshot)
+
+
+def write_directory(site: str, ledger: StoredLedger, snapshot: Snapshot) -> None:
+    """Record the snapshot's directory in the site store at ``site``, with the names of its open tasks' patients."""
+    from sophie.web.directory import record_directory as record
+    from sophie.web.site_store import SiteStore
+
+    patients = [task.patient_id for task in ledger.open_tasks(snapshot.practice.id)]
     with SiteStore(site) as store:
         record(store, snapshot, patients)
 

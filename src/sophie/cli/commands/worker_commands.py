@@ -5,16 +5,22 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
-from sophie.cli.config_options import CONFIG_OPTION, command_config
+from sophie.cli.commands.execution_commands import write_directory
+from sophie.cli.config_options import CONFIG_OPTION, command_config, site_path
 from sophie.cli.options import FORMAT_OPTION
 from sophie.cli.render import console, print_json
 from sophie.config import SophieConfig
 from sophie.errors import ConfigurationError
-from sophie.execution import is_postgres_url
+from sophie.execution import StoredLedger, is_postgres_url
+
+if TYPE_CHECKING:
+    from sophie.config.models import PracticeConfig
+    from sophie.model import Snapshot
 
 __all__ = ["worker_group"]
 
@@ -53,7 +59,12 @@ def worker_group(ctx: click.Context, config_path: str | None, every: int, concur
 
     config, url = _group(config_path)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = group_app(url, config.practices, every=timedelta(minutes=every))
+    site = site_path(url, config)
+
+    def record_directory(practice: PracticeConfig, snapshot: Snapshot, ledger: StoredLedger) -> None:
+        write_directory(site, ledger, snapshot)  # the staff pages' names and huddle (sophie serve reads them)
+
+    app = group_app(url, config.practices, every=timedelta(minutes=every), after_cycle=record_directory)
     with PostgresLedger(url) as ledger:
         install_job_schema(app, ledger)
     click.echo(f"sophie worker: {len(config.practices)} practices, a cycle every {every} min", err=True)

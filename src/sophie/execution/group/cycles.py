@@ -11,7 +11,7 @@ open transaction; the next cycle of that practice starts from what was committed
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -25,6 +25,7 @@ from sophie.execution.stores.rows import stamp
 
 if TYPE_CHECKING:
     from sophie.execution.stores.postgres.ledger import PostgresLedger
+    from sophie.model import Snapshot
     from sophie.plugins.manager import Plugins
 
 __all__ = ["practice_lock", "practice_lock_key", "run_practice_cycle"]
@@ -78,6 +79,7 @@ def run_practice_cycle(
     plugins: Plugins | None = None,
     setup: PracticeSetup | None = None,
     wait: timedelta | None = None,
+    observe: Callable[[Snapshot], None] | None = None,
 ) -> CycleResult | None:
     """Run one complete cycle of ``practice`` at ``now`` under its lock; ``None`` when it did not run.
 
@@ -90,7 +92,9 @@ def run_practice_cycle(
 
     ``setup`` (packs compiled, parameters typed) is built from ``practice`` when not given;
     a worker builds it once per practice and passes it to every cycle. ``wait``: how long
-    to wait for a practice held by another cycle (default: not at all).
+    to wait for a practice held by another cycle (default: not at all). ``observe`` is
+    called with the cycle's snapshot once the cycle committed, still under the lock (a
+    worker records the staff pages' directory there).
 
     Raises:
         ConfigurationError: The practice's configuration is unusable.
@@ -110,10 +114,13 @@ def run_practice_cycle(
             )
         evaluation = evaluate(setup.packs, snapshot, now, setup.params)
         versions = {pack.name: pack.version for pack in setup.packs}
-        return apply_evaluation(
+        result = apply_evaluation(
             ledger, snapshot, evaluation, rules=rules_by_id(setup.packs), now=now, settings=setup.settings,
             packs=versions,
         )  # fmt: skip
+        if observe is not None:
+            observe(snapshot)
+        return result
 
 
 def _recorded(ledger: PostgresLedger, practice_id: str, now: datetime) -> bool:

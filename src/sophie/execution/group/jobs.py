@@ -15,6 +15,8 @@ Between cycles, workers also process events (``sophie.events``: a practice whose
 file has new lines gets an incremental cycle, under the same locks as its cycle; see
 :mod:`sophie.execution.group.events`) and deliver the outbox (``sophie.deliver``, queued
 every few seconds; several may run at once, see :mod:`sophie.execution.group.delivery`).
+A practice with ``[practices.digests]`` gets its non-urgent messages as one digest per
+person at its windows (in its own timezone); urgent ones, and other practices', go at once.
 Each worker process keeps its connections and compiled packs between jobs.
 """
 
@@ -24,11 +26,11 @@ import gc
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import procrastinate
 from procrastinate import exceptions as procrastinate_errors
@@ -50,6 +52,7 @@ from sophie.execution.practice_setup import PracticeSetup, practice_setup
 from sophie.execution.stores.postgres.ledger import PostgresLedger
 from sophie.model.calendar import BusinessCalendar
 from sophie.model.records import Practice
+from sophie.notifiers.digests import DigestSettings, parse_window
 from sophie.notifiers.postgres_outbox import PostgresOutbox
 from sophie.plugins.manager import Plugins
 
@@ -59,6 +62,7 @@ __all__ = [
     "EVENTS_TASK",
     "QUEUE",
     "STALLED_AFTER",
+    "AfterCycle",
     "WorkerCache",
     "defer_cycles",
     "defer_delivery",
@@ -66,12 +70,20 @@ __all__ = [
     "due_practices",
     "group_app",
     "install_job_schema",
+    "practice_digests",
     "practices_with_new_events",
     "prepare_worker_process",
     "retry_stalled",
 ]
 
+if TYPE_CHECKING:
+    from sophie.model import Snapshot
+    from sophie.rules import CompiledPack
+
 logger = logging.getLogger(__name__)
+
+AfterCycle = Callable[[PracticeConfig, "Snapshot", PostgresLedger], None]
+"""What a worker may do after a practice's complete cycle: given the practice, its snapshot and the ledger."""
 
 QUEUE = "sophie"
 """The procrastinate queue the group's jobs use."""
@@ -150,8 +162,9 @@ class WorkerCache:
     its own. A job that fails drops its thread's connection, so a broken one is not reused.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, digests: Mapping[str, DigestSettings] | None = None) -> None:
         self.url = url
+        self.digests = dict(digests or {})
         self._pid = os.getpid()
         self._local = threading.local()
         self._guard = threading.Lock()
@@ -182,7 +195,7 @@ class WorkerCache:
         self._fresh()
         outbox: PostgresOutbox | None = getattr(self._local, "outbox", None)
         if outbox is None:
-            outbox = self._local.outbox = PostgresOutbox(self.url)
+            outbox = self._local.outbox = PostgresOutbox(self.url, practice_digests=self.digests)
         try:
             yield outbox
         except BaseException:
@@ -207,6 +220,7 @@ def group_app(
     periodic: bool = True,
     delivery_lease: timedelta = timedelta(minutes=5),
     delivery_batch: int = 50,
+    after_cycle: AfterCycle | None = None,
 ) -> procrastinate.App:
     """Return the procrastinate app of a group: its cycle, events and delivery jobs and (``periodic``) their ticks.
 
@@ -217,6 +231,9 @@ def group_app(
     here, once, so a bad configuration stops the worker before it takes a job, and cycles
     do not recompile. ``delivery_lease`` is how long a claimed outbox row waits before
     another worker may send it again (pick it longer than the slowest send).
+    ``after_cycle`` is called after each complete cycle with the practice, its snapshot and
+    the ledger (``sophie worker`` records the staff pages' directory); what it raises is
+    logged, never fails the committed cycle.
 
     Raises:
         ConfigurationError: A practice's configuration is unusable.
@@ -225,9 +242,13 @@ def group_app(
     plugins = Plugins()
     by_id = {practice.id: practice for practice in practices}
     events = {practice.id: path for practice in practices if (path := events_file(practice)) is not None}
-    setups = {practice.id: practice_setup(without_events(practice), plugins=plugins) for practice in practices}
+    compiled: dict[tuple[str, ...], list[CompiledPack]] = {}  # practices naming the same packs share them
+    setups = {
+        practice.id: practice_setup(without_events(practice), plugins=plugins, compiled=compiled)
+        for practice in practices
+    }
     channels = group_channels(practices, plugins=plugins)
-    cache = WorkerCache(url)
+    cache = WorkerCache(url, digests=practice_digests(practices))
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
 
     @app.task(name=CYCLE_TASK, queue=QUEUE, retry=procrastinate.RetryStrategy(max_attempts=3, wait=30))
@@ -238,9 +259,19 @@ def group_app(
         path = events.get(practice_id)
         start = None if path is None else stream_end(path)  # read before the snapshot: later events follow it
         with cache.ledger() as ledger:
+
+            def observe(snapshot: Snapshot) -> None:
+                if after_cycle is None:
+                    return
+                try:
+                    after_cycle(practice, snapshot, ledger)
+                except Exception:  # the cycle committed: a failure here must not retry it
+                    logger.exception("after the cycle of practice %s", practice_id)
+
             result = run_practice_cycle(
-                ledger, practice, now=datetime.fromtimestamp(at, UTC), setup=setups[practice_id], wait=LOCK_WAIT
-            )
+                ledger, practice, now=datetime.fromtimestamp(at, UTC), setup=setups[practice_id], wait=LOCK_WAIT,
+                observe=observe,
+            )  # fmt: skip
             if result is not None and start is not None:
                 start_event_stream(ledger, practice_id, start)
         _after_job()
@@ -293,6 +324,18 @@ def group_app(
                 cron=f"* * * * * */{DELIVERY_SECONDS}", periodic_id="sophie.deliver", queueing_lock=DELIVER_TASK
             )(deliver)
     return app
+
+
+def practice_digests(practices: Sequence[PracticeConfig]) -> dict[str, DigestSettings]:
+    """Return the digest windows of each practice that has ``[practices.digests]`` (the rest send at once).
+
+    A practice's windows are in its timezone as its last cycle stored it (UTC before its first).
+    """
+    return {
+        practice.id: DigestSettings("UTC", tuple(sorted({parse_window(text) for text in practice.digests.at})))
+        for practice in practices
+        if practice.id is not None and practice.digests is not None
+    }
 
 
 def prepare_worker_process() -> None:
