@@ -245,8 +245,8 @@ def test_a_rule_that_fires_on_everyone_breaks_the_bound(tmp_path: Path) -> None:
     planted = {(plant.kind, plant.subject_id) for plant in demo(1, 2000, DEFAULT_AS_OF).plants() if plant.fires}
     background = Counter(f.rule_id for f in findings if (f.rule_id, f.subject_id) not in planted)
     # The demo morning has only a handful of openings, all of them subjects of sched.opening.today
-    # anyway: a bound per 1,000 patients cannot tell "every opening" from "a few".
-    assert set(over_the_bound(background, len(snapshot.patients))) == set(BACKGROUND_RATES) - {"sched.opening.today"}
+    # anyway: a bound per 1,000 patients cannot tell "every opening" from "a few" (it may or may not be over).
+    assert set(BACKGROUND_RATES) - {"sched.opening.today"} <= set(over_the_bound(background, len(snapshot.patients)))
 
 
 def test_every_rule_has_a_documented_background_rate() -> None:

@@ -18,7 +18,7 @@ from sophie.rules.language.compilation.compiler import compile_expression
 from sophie.rules.language.context import EvalContext
 from sophie.rules.language.expressions import Scope, check_expression
 from sophie.rules.language.functions import FILTERS, FunctionRegistry, RuleFunction, format_value
-from sophie.rules.language.functions.builtin import business_age_holds, business_cutoff
+from sophie.rules.language.functions.builtin import OPEN_DAYS_HORIZON, business_age_holds, business_cutoff
 from sophie.rules.language.interpreter import interpret
 from sophie.rules.language.types import DECIMAL, INT, NUMBER, STR
 
@@ -35,6 +35,7 @@ SCOPE = Scope("plan", "treatment_plan")
 BUILTINS = [
     "age", "all", "any", "business_age", "business_days", "business_hours", "coalesce", "count", "date",
     "days", "days_since", "hours", "len", "lower", "max", "min", "minutes", "sum", "upper", "weeks",
+    "within_open_days",
 ]
 
 
@@ -209,3 +210,56 @@ def test_a_function_needing_the_context_gets_it() -> None:
     assert interpret(checked, CONTEXT, PLAN) == "tp-1"
     assert compile_expression(checked)(CONTEXT, PLAN) == "tp-1"
     assert seen == [CONTEXT, CONTEXT]
+
+
+# -- within_open_days: dates, closed days stepped over -------------------------------------
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    open_days=st.sets(st.integers(0, 6), min_size=1),
+    holidays=st.sets(st.integers(1, 40), max_size=12),
+    start=st.dates(date(2026, 1, 1), date(2026, 12, 31)),
+    hour=st.integers(0, 23),
+    ahead=st.integers(-3, 45),
+    visit_hour=st.integers(0, 23),
+    n=st.integers(0, 6),
+)
+def test_within_open_days_is_the_nth_open_date_after_today(open_days, holidays, start, hour, ahead, visit_hour, n):
+    """Brute force: list the open dates after today; t is within n when its date is at most the n-th of them."""
+    from types import SimpleNamespace
+
+    from sophie.rules.language.functions.builtin import _within_open_days
+
+    hours = {_WEEKDAYS[day]: [["08:00", "12:00"]] for day in open_days}
+    closed = {start + timedelta(days=k) for k in holidays}
+    calendar = BusinessCalendar.from_strings("America/New_York", hours, closed)
+    now = datetime.combine(start, datetime.min.time(), NY).replace(hour=hour)
+    context = SimpleNamespace(tz=NY, today=start, calendar=calendar, now=now)
+    visit = datetime.combine(start + timedelta(days=ahead), datetime.min.time(), NY).replace(hour=visit_hour)
+    later = (start + timedelta(days=k) for k in range(1, 60))
+    open_dates = [day for day in later if _WEEKDAYS[day.weekday()] in hours and day not in closed]
+    limit = open_dates[n - 1] if n else start
+    assert _within_open_days(context, visit, n) == (visit.date() <= limit)
+
+
+def test_within_open_days_on_a_friday_reaches_all_of_monday_and_stops_on_a_closed_calendar() -> None:
+    from types import SimpleNamespace
+
+    from sophie.rules.language.functions.builtin import _within_open_days
+
+    week = {day: [["08:00", "12:00"], ["13:00", "17:00"]] for day in _WEEKDAYS[:5]}
+    calendar = BusinessCalendar.from_strings("America/New_York", week)
+    friday = SimpleNamespace(tz=NY, today=date(2026, 3, 6), calendar=calendar)
+    monday_evening, tuesday_morning = datetime(2026, 3, 9, 19, tzinfo=NY), datetime(2026, 3, 10, 7, tzinfo=NY)
+    assert _within_open_days(friday, monday_evening, 1) and not _within_open_days(friday, tuesday_morning, 1)
+    assert _within_open_days(friday, tuesday_morning, 2)
+    assert _within_open_days(friday, datetime(2026, 3, 6, 23, tzinfo=NY), 0)  # today, any hour
+    holidays = [date(2026, 3, 6) + timedelta(days=k) for k in range(1, OPEN_DAYS_HORIZON + 10)]
+    closed = SimpleNamespace(tz=NY, today=date(2026, 3, 6), calendar=BusinessCalendar.from_strings(
+        "America/New_York", week, holidays))  # fmt: skip
+    far = datetime(2028, 1, 3, 10, tzinfo=NY)
+    assert not _within_open_days(closed, far, 1)  # no open day within the horizon: it stops there
+    assert _within_open_days(closed, datetime(2027, 4, 1, 10, tzinfo=NY), 1)  # at the horizon itself

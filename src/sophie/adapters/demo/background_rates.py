@@ -39,7 +39,7 @@ BACKGROUND_RATES: Mapping[str, BackgroundRate] = {
     "tx.preauth.expiring": BackgroundRate(5, "approved pre-authorizations close to lapsing"),
     "sched.opening.today": BackgroundRate(5, "a gap in today's schedule left by the background's bookings"),
     "sched.broken.not_rescheduled": BackgroundRate(10, "ordinary cancellations and no-shows not yet rebooked"),
-    "sched.unconfirmed.72h": BackgroundRate(55, "visits in the next three days not confirmed yet"),
+    "sched.unconfirmed.72h": BackgroundRate(55, "visits in the next two days not confirmed yet"),
     "sched.unconfirmed.24h": BackgroundRate(20, "visits tomorrow not confirmed yet"),
     "sched.unscheduled_list.stale": BackgroundRate(5, "appointments left on the unscheduled list"),
     "sched.chronic_breaker": BackgroundRate(10, "patients with two broken appointments in a year"),

@@ -2,7 +2,7 @@
 
 Thresholds (the defaults of the ``dental-core`` pack): an opening of at least 30 minutes later today
 (or tomorrow morning); a broken appointment not rebooked after 1 business day; a visit
-within 3 days (72 hours) or within 24 hours still unconfirmed; an appointment on the
+within 48 hours or on the next open day, or within 24 hours, still unconfirmed; an appointment on the
 unscheduled list for more than 30 days with no contact in the last 30 days.
 """
 
@@ -159,7 +159,7 @@ def _unconfirmed(
 
 
 def unconfirmed(kit: PlantKit) -> None:
-    """S3 and S4: unconfirmed visits within 72 and 24 hours, with near-misses on both sides."""
+    """S3 and S4: unconfirmed visits within 48 hours or on the next open day, and within 24 hours; near-misses."""
     timeline = kit.timeline
     day0_afternoon = 15 if timeline.day0.weekday() < 4 else 12
     if timeline.morning:
@@ -169,14 +169,26 @@ def unconfirmed(kit: PlantKit) -> None:
     tomorrow = kit.day(1, 10, 30)
     if kit.hours_ahead(tomorrow) > 25:
         _unconfirmed(kit, S4, tomorrow, (3, 0), False, "unconfirmed, but not within 24 hours")
-    for start, chairs in ((kit.day(1, 14 if kit.day(1, 0).weekday() < 4 else 11), (1, 0, 3)), (kit.day(2, 10), (4, 5))):
-        if 25 <= kit.hours_ahead(start) <= 70:
-            _unconfirmed(kit, S3, start, chairs, True, "unconfirmed (threshold 72 hours)")
-    confirmed = kit.day(2, 9)
-    if kit.hours_ahead(confirmed) <= 70:
+    today = timeline.as_of.astimezone(kit.day(0, 0).tzinfo).date()
+    step = next(k for k in range(4) if kit.day(k, 0).date() > today)  # the next open day after today
+    next_day = kit.day(step, 14 if kit.day(step, 0).weekday() < 4 else 11)
+    if kit.hours_ahead(next_day) >= 25:
+        _unconfirmed(kit, S3, next_day, (1, 0, 3), True, "unconfirmed, on the next open day")
+    late = kit.day(step, 16 if kit.day(step, 0).weekday() < 4 else 12)
+    if kit.hours_ahead(late) >= 25:
+        _unconfirmed(kit, S3, late, (4, 5), True, "unconfirmed, late on the next open day")
+    second = kit.day(step + 1, 10)
+    near_miss = kit.hours_ahead(second) >= 49
+    if 25 <= kit.hours_ahead(second) <= 47:
+        _unconfirmed(kit, S3, second, (1, 0), True, "unconfirmed (threshold 48 hours)")
+    elif near_miss:
+        _unconfirmed(kit, S3, second, (1, 0), False, "unconfirmed, but the second open day and more than 48 hours away")
+    confirmed = kit.day(step, 9)
+    if kit.hours_ahead(confirmed) >= 25:
         _unconfirmed(kit, S3, confirmed, (5, 4), False, "but confirmed", confirmed=True)
-    far = next(kit.day(k, 10) for k in range(2, 8) if kit.hours_ahead(kit.day(k, 10)) >= 74)
-    _unconfirmed(kit, S3, far, RESTORATIVE, False, "unconfirmed, but more than 72 hours away")
+    if not near_miss:
+        far = next(kit.day(k, 10) for k in range(step + 2, step + 8) if kit.hours_ahead(kit.day(k, 10)) >= 74)
+        _unconfirmed(kit, S3, far, RESTORATIVE, False, "unconfirmed, but more than 48 hours and two open days away")
 
 
 def unscheduled_list(kit: PlantKit) -> None:

@@ -15,6 +15,7 @@ from sophie.model.calendar import BusinessCalendar, BusinessDuration, business_d
 from sophie.rules.language.durations import MAX_AMOUNT
 from sophie.rules.language.types import (
     ANY,
+    BOOL,
     BUSINESS_AGE,
     BUSINESS_DURATION,
     DATE,
@@ -232,6 +233,25 @@ def _local_date(context: EvalContext, t: datetime) -> date:
     return t.astimezone(context.tz).date()
 
 
+OPEN_DAYS_HORIZON = 400
+"""How many calendar days :func:`_within_open_days` looks ahead at most (a calendar without open days ends there)."""
+
+
+def _within_open_days(context: EvalContext, t: datetime, n: int) -> bool:
+    """Return whether ``t``'s practice-local date is at most the ``n``-th open day after today.
+
+    Today and earlier dates count as within; closed days and holidays are stepped over, so
+    on a Friday ``within_open_days(t, 1)`` holds for all of Monday.
+    """
+    day = t.astimezone(context.tz).date()
+    current, last = context.today, context.today + timedelta(days=OPEN_DAYS_HORIZON)
+    found = 0
+    while found < n and current < day and current < last:
+        current += timedelta(days=1)
+        found += context.calendar.is_business_day(current)
+    return day <= current
+
+
 def _coalesce(*values: object) -> object:
     return next((value for value in values if value is not None), None)
 
@@ -356,6 +376,9 @@ def _builtins() -> tuple[RuleFunction, ...]:
                 "days_since(recall.due_date) > 30", needs_context=True, type_rule=_days_since_type),
         _scalar("date", _local_date, (DATETIME,), DATE, "the practice-local date of a date and time",
                 "date(appointment.start) == today", needs_context=True),
+        _scalar("within_open_days", _within_open_days, (DATETIME, INT), BOOL,
+                "true when t's practice-local date is today (or earlier) or one of the next n open days",
+                "within_open_days(appointment.start, 1)", needs_context=True),
         _scalar("lower", _lower, (STR,), STR, "text in lower case", 'lower(claim.carrier) == "delta dental"'),
         _scalar("upper", _upper, (STR,), STR, "text in upper case", 'upper(procedure.code) == "D2740"'),
         _scalar("coalesce", _coalesce, (ANY, ANY), ANY, "the first argument that is not null",
@@ -382,6 +405,7 @@ _PARAM_NAMES = {
     "lower": ("text",),
     "upper": ("text",),
     "coalesce": ("a", "b"),
+    "within_open_days": ("t", "n"),
 }
 
 _USAGE = {
