@@ -132,15 +132,63 @@ class EvidenceLine:
 
 
 def evidence_lines(task: Task) -> list[EvidenceLine]:
-    """Return a task's evidence in words, plain facts first (parameters and candidates left out)."""
+    """Return a task's evidence in words, plain facts first (parameters and candidates left out).
+
+    A group's evidence (``members``, ``count`` and ``group.sum(...)`` totals) reads as one
+    subject's when the group has one member, and as one line per member (its plain facts,
+    at most :data:`MAX_MEMBER_LINES` members) with the group's totals when it has several.
+    """
+    lines = _lines(task.evidence, task.timezone)
+    lines.sort(key=lambda line: not line.simple)
+    return lines
+
+
+MAX_MEMBER_LINES = 10
+"""How many of a group's members :func:`evidence_lines` lists one by one (the rest are counted)."""
+
+_GROUP_WORDS = {"sum": "{} (all records)", "min": "smallest {} (all records)", "max": "largest {} (all records)",
+                "count": "number of {} (all records)"}  # fmt: skip
+
+
+def _lines(evidence: Mapping[str, JsonValue], zone: str) -> list[EvidenceLine]:
     lines = []
-    for key, value in task.evidence.items():
-        if key == "candidates" or "params." in key:
+    members = evidence.get("members")
+    alone = isinstance(members, list) and len(members) == 1  # its totals are its own values
+    for key, value in evidence.items():
+        if key in ("candidates", "members", "count") or "params." in key or (alone and key.startswith("group.")):
+            continue
+        if key.startswith("group."):
+            function, _, inner = key.removeprefix("group.").partition("(")
+            words = inner.rstrip(")").split(".")[-1].replace("_", " ")
+            label = _GROUP_WORDS.get(function, function.replace("_", " ") + " of {}").format(words).capitalize()
+            lines.append(EvidenceLine(label[:_MAX_TEXT], value_text(key, value, zone), True))
             continue
         simple = bool(_SIMPLE_KEY.match(key)) and not key.startswith(("days(", "business_days(", "hours("))
-        text = value_text(key, value, task.timezone)
+        text = value_text(key, value, zone)
         lines.append(EvidenceLine(_label(key) if simple else key[:_MAX_TEXT], text, simple))
-    lines.sort(key=lambda line: not line.simple)
+    if isinstance(members, list):
+        lines.extend(_member_lines([member for member in members if isinstance(member, Mapping)], zone))
+    return lines
+
+
+def _member_lines(members: list[Mapping[str, JsonValue]], zone: str) -> list[EvidenceLine]:
+    """Return a group's members in words: one member's facts as its own, else one line per member."""
+
+    def facts(member: Mapping[str, JsonValue]) -> list[EvidenceLine]:
+        evidence = member.get("evidence")
+        return _lines(evidence, zone) if isinstance(evidence, Mapping) else []
+
+    if len(members) == 1:
+        return facts(members[0])
+    lines = [EvidenceLine("Records in this task", str(len(members)), True)]
+    for member in members[:MAX_MEMBER_LINES]:
+        kind = str(member.get("type") or "record").replace("_", " ")
+        label = f"{kind} {member.get('id', '?')}"[:_MAX_TEXT]
+        plain = [line for line in facts(member) if line.simple][:4]
+        value = "; ".join(f"{line.label.lower()}: {line.value}" for line in plain) or "(no plain facts)"
+        lines.append(EvidenceLine(label, value, True))
+    if len(members) > MAX_MEMBER_LINES:
+        lines.append(EvidenceLine("More records", f"{len(members) - MAX_MEMBER_LINES} not listed", True))
     return lines
 
 

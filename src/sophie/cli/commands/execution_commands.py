@@ -442,6 +442,10 @@ def show_command(
     out.print(f"[bold]{cell(task.id)}[/bold] {cell(task.title)}")
     out.print(cell(f"  subject: {task.subject_type} {task.subject_id}"))
     for name, value in task.as_detail().items():
+        if name == "members" and isinstance(value, list):
+            ids = [str(member.get("id")) for member in value if isinstance(member, dict)]
+            more = f" and {len(ids) - 10} more" if len(ids) > 10 else ""
+            value = f"{len(ids)}: {', '.join(ids[:10])}{more}" if ids else None
         if name not in ("id", "title", "subject", "evidence") and value not in (None, "", 0, 0.0):
             out.print(cell(f"  {name}: {value}"))
     lines = evidence_lines(task)
