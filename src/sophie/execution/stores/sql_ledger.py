@@ -27,6 +27,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 from sophie.errors import LedgerConflictError, TransitionError, UnknownNameError
@@ -51,7 +52,7 @@ from sophie.execution.tasks import ChangeKind, Task, TaskChange, priority_rank
 from sophie.model.calendar import BusinessCalendar
 from sophie.model.records import Practice
 
-__all__ = ["SELECT_TASK", "SqlLedger", "StatementHook", "find_task"]
+__all__ = ["SELECT_TASK", "SqlLedger", "StatementHook", "find_task", "outbox_params", "update_params"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,19 @@ SELECT_TASK = f"SELECT {', '.join(TASK_COLUMNS)} FROM task"
 
 def _marks(mark: str, count: int) -> str:
     return ", ".join([mark] * count)
+
+
+def outbox_params(message: OutboxMessage) -> tuple[Any, ...]:
+    """Return the parameters of an outbox row's insert."""
+    created = stamp(message.created_at)
+    return (message.key, message.task_id, message.recipient_id, message.kind,
+            json.dumps(message.payload, sort_keys=True), created, created)  # fmt: skip
+
+
+def update_params(change: TaskChange) -> tuple[Any, ...]:
+    """Return the parameters of the compare-and-set update of a changed task (its columns, id, read version)."""
+    assert change.previous is not None
+    return (*task_params(change.task)[1:], change.task.id, change.previous.version)
 
 
 def find_task(execute: Callable[..., Any], task_id: str, *, mark: str, practice_id: str | None = None) -> Task:
@@ -97,6 +111,9 @@ class SqlLedger(ChainReads):
     _sql_insert_event: str
     _sql_insert_task: str
     _sql_update_task: str
+    _sql_insert_outbox: str
+    _sql_create_task: str
+    _sql_update_task_returning: str
 
     # -- what a store supplies ---------------------------------------------------------------
 
@@ -131,6 +148,13 @@ class SqlLedger(ChainReads):
         cls._sql_insert_task = f"INSERT INTO task ({', '.join(TASK_COLUMNS)}) VALUES ({_marks(m, len(TASK_COLUMNS))})"
         assignments = ", ".join(f"{column} = {m}" for column in TASK_COLUMNS[1:])
         cls._sql_update_task = f"UPDATE task SET {assignments} WHERE id = {m} AND version = {m}"
+        cls._sql_insert_outbox = (
+            "INSERT INTO outbox (key, task_id, recipient_id, kind, payload_json, created_at, not_before) "
+            f"VALUES ({_marks(m, 7)}) ON CONFLICT (key) DO NOTHING"
+        )
+        # For a store that batches: conflicts show as rows not returned instead of errors.
+        cls._sql_create_task = f"{cls._sql_insert_task} ON CONFLICT (key) WHERE {OPEN_SQL} DO NOTHING RETURNING id"
+        cls._sql_update_task_returning = f"{cls._sql_update_task} RETURNING id"
 
     def _marks(self, count: int) -> str:
         return _marks(self._mark, count)
@@ -240,8 +264,12 @@ class SqlLedger(ChainReads):
             LedgerConflictError: A task changed since it was read, or its key is taken.
         """
         with self._write() as execute:
-            for change in changes:
-                self._write_change(execute, change)
+            # In order (a task created may change again in the same cycle), a run of one kind at a time.
+            for created, run in groupby(changes, key=lambda change: change.kind is ChangeKind.CREATED):
+                if created:
+                    self._create_tasks(execute, [change.task for change in run])
+                else:
+                    self._update_tasks(execute, list(run))
             self._insert_outbox(execute, outbox)
             if practice is not None and cycle is not None:
                 execute(
@@ -268,26 +296,29 @@ class SqlLedger(ChainReads):
 
     def _insert_outbox(self, execute: Execute, outbox: Sequence[OutboxMessage]) -> None:
         for message in outbox:
-            created = stamp(message.created_at)
-            execute(
-                "INSERT INTO outbox (key, task_id, recipient_id, kind, payload_json, created_at, not_before) "
-                f"VALUES ({self._marks(7)}) ON CONFLICT (key) DO NOTHING",
-                (message.key, message.task_id, message.recipient_id, message.kind,
-                 json.dumps(message.payload, sort_keys=True), created, created),
-            )  # fmt: skip
+            execute(self._sql_insert_outbox, outbox_params(message))
 
-    def _write_change(self, execute: Execute, change: TaskChange) -> None:
-        task = change.task
-        if change.kind is ChangeKind.CREATED:
+    def _create_tasks(self, execute: Execute, tasks: Sequence[Task]) -> None:
+        """Insert new tasks, in order.
+
+        Raises:
+            LedgerConflictError: A task's key is already open.
+        """
+        for task in tasks:
             taken = self._run_unique(execute, self._sql_insert_task, task_params(task))
             if taken is not None:
                 raise LedgerConflictError(f"task key {task.key} is already open", task_id=task.id) from taken
-            return
-        previous = change.previous
-        assert previous is not None
-        cursor = execute(self._sql_update_task, (*task_params(task)[1:], task.id, previous.version))
-        if cursor.rowcount != 1:
-            raise LedgerConflictError(f"task {task.id} changed since it was read", task_id=task.id)
+
+    def _update_tasks(self, execute: Execute, changes: Sequence[TaskChange]) -> None:
+        """Write changed tasks, each only if its stored version is the one it was read at.
+
+        Raises:
+            LedgerConflictError: A task changed since it was read.
+        """
+        for change in changes:
+            cursor = execute(self._sql_update_task, update_params(change))
+            if cursor.rowcount != 1:
+                raise LedgerConflictError(f"task {change.task.id} changed since it was read", task_id=change.task.id)
 
     def _append_events(self, execute: Execute, events: Sequence[AuditEvent]) -> None:
         if not events:
@@ -356,7 +387,7 @@ class SqlLedger(ChainReads):
         waiting = find_task(execute, released.id, mark=m)
         why = f"released from the backlog: task {before.id} left {before.owner_id}'s day"
         change = TaskChange(ChangeKind.RELEASED, released, waiting, why)
-        self._write_change(execute, change)
+        self._update_tasks(execute, [change])
         self._append_events(execute, [event_for_change(change)])
         message = message_for_change(change, released.rule)
         if message is not None:

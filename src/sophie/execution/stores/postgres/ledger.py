@@ -22,18 +22,18 @@ from typing import Any, Literal
 
 import psycopg
 
-from sophie.errors import LedgerError
+from sophie.errors import LedgerConflictError, LedgerError
 from sophie.execution.stores.audit import (
     audit_key_from_environment,
 )
+from sophie.execution.stores.outbox import OutboxMessage
 from sophie.execution.stores.postgres.connection import LEDGER_LOCK_SQL, connect, describe
 from sophie.execution.stores.postgres.integrity import PostgresIntegrity
 from sophie.execution.stores.postgres.reading import PostgresReading
 from sophie.execution.stores.postgres.schema import migrate
-from sophie.execution.stores.rows import (
-    stamp,
-)
-from sophie.execution.stores.sql_ledger import SELECT_TASK, SqlLedger, StatementHook
+from sophie.execution.stores.rows import stamp, task_params
+from sophie.execution.stores.sql_ledger import SELECT_TASK, SqlLedger, StatementHook, outbox_params, update_params
+from sophie.execution.tasks import Task, TaskChange
 
 __all__ = ["AUDIT_LOCK", "PostgresLedger"]
 
@@ -140,10 +140,41 @@ class PostgresLedger(PostgresReading, PostgresIntegrity, SqlLedger):
         execute(LEDGER_LOCK_SQL, (AUDIT_LOCK,))
 
     def _insert_events(self, execute: Execute, rows: Sequence[tuple[Any, ...]]) -> None:
+        self._many(self._sql_insert_event, rows)
+
+    # A cycle writes hundreds of rows; one round trip each over the network is most of its
+    # write time, so tasks and outbox rows go as batches (psycopg pipelines ``executemany``),
+    # their conflicts read back from what each statement returned.
+
+    def _many(self, sql: str, rows: Sequence[tuple[Any, ...]], *, returning: bool = False) -> list[Any]:
+        """Run ``sql`` once per row as one batch; with ``returning``, return the first column of every row returned."""
+        if not rows:
+            return []
         if self._hook is not None:
-            self._hook(self._sql_insert_event)
+            self._hook(sql)
+        found: list[Any] = []
         with self._db.cursor() as cursor:
-            cursor.executemany(self._sql_insert_event, rows)
+            cursor.executemany(sql, rows, returning=returning)
+            while returning:  # one result set per statement (nextset: psycopg 3.1 and later)
+                found.extend(next(iter(row.values())) for row in cursor.fetchall())
+                if not cursor.nextset():
+                    break
+        return found
+
+    def _create_tasks(self, execute: Execute, tasks: Sequence[Task]) -> None:
+        written = set(self._many(self._sql_create_task, [task_params(task) for task in tasks], returning=True))
+        for task in tasks:
+            if task.id not in written:
+                raise LedgerConflictError(f"task key {task.key} is already open", task_id=task.id)
+
+    def _update_tasks(self, execute: Execute, changes: Sequence[TaskChange]) -> None:
+        written = set(self._many(self._sql_update_task_returning, [update_params(c) for c in changes], returning=True))
+        for change in changes:
+            if change.task.id not in written:
+                raise LedgerConflictError(f"task {change.task.id} changed since it was read", task_id=change.task.id)
+
+    def _insert_outbox(self, execute: Execute, outbox: Sequence[OutboxMessage]) -> None:
+        self._many(self._sql_insert_outbox, [outbox_params(message) for message in outbox])
 
     # -- reads -------------------------------------------------------------------------------
 
