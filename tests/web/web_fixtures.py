@@ -40,10 +40,10 @@ class Practice:
     token: str
 
 
-def make_practice(root: Path) -> Practice:
+def make_practice(root: Path, *, capacity: int | None = None) -> Practice:
     """``sophie init --adapter demo``, ``sophie run``, accounts for two people, a token, a canary."""
     assert sophie("init", "--adapter", "demo", cwd=root).returncode == 0
-    ran = sophie("run", "--now", NOW, cwd=root)
+    ran = sophie("run", "--now", NOW, *(() if capacity is None else ("--capacity", str(capacity))), cwd=root)
     assert ran.returncode == 0, ran.stderr
     db = sqlite3.connect(root / "sophie.db")
     site = sqlite3.connect(root / "sophie.site.db")
