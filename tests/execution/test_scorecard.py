@@ -195,3 +195,16 @@ def test_the_ledger_hands_the_scorecard_the_same_rows_sql_takes_out_of_the_data(
         rows = ledger.score_events()
         assert rows == [as_row(event) for event in events]
         assert [ScoreEvent(*row) for row in ledger.score_events(practice_id="elsewhere")] == []
+
+
+def test_time_to_first_action_is_real_time_across_the_spring_forward():
+    """Mon 9:00 EST to Sun 3:00 EDT is 5 days 17 hours, not the wall clock's 5 days 18 hours."""
+    events = [
+        event("a", "created", MON),
+        event("a", "acknowledged", datetime(2026, 3, 8, 3, 0, tzinfo=NY), actor="staff:s-4"),
+    ]
+    since, until = MON - timedelta(days=1), MON + timedelta(days=8)
+    expected = timedelta(days=5, hours=17)
+    assert scorecard(events, {}, since=since, until=until).total.median_first_action == expected
+    rows = [as_row(e) for e in events]
+    assert tally_scorecard(rows, {}, since=since, until=until).total.median_first_action == expected

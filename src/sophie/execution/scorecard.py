@@ -27,7 +27,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple, Protocol
 
@@ -262,7 +262,7 @@ def scorecard(
     zone = calendar.tz if calendar is not None else since.tzinfo
 
     def between(a: datetime, b: datetime) -> timedelta:
-        return calendar.business_time_between(a, b) if calendar is not None else b - a
+        return calendar.business_time_between(a, b) if calendar is not None else _elapsed(a, b)
 
     for task_id, trail in timeline.items():
         trail.sort(key=lambda e: e.at)
@@ -417,8 +417,9 @@ class _FastTally:
         )
 
 
-def _wall_time(start: datetime, end: datetime) -> timedelta:
-    return end - start
+def _elapsed(start: datetime, end: datetime) -> timedelta:
+    """Real time between two instants (Python subtracts same-zone times by the wall clock, across DST too)."""
+    return end.astimezone(UTC) - start.astimezone(UTC)
 
 
 def _median_seconds(values: list[float]) -> timedelta | None:
@@ -517,7 +518,7 @@ def tally_scorecard(
             due = parse(text) if text is not None else (None if task is None else task.due_at)
             tally.before_due += due is not None and at <= due
 
-    between = calendar.business_time_between if calendar is not None else _wall_time
+    between = calendar.business_time_between if calendar is not None else _elapsed
     for marked in marks.values():  # durations: from a task's first creation in the period
         created = marked.created
         if created is None:
