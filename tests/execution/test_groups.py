@@ -241,5 +241,9 @@ def test_a_due_time_before_the_task_opens_is_moved_to_one_business_hour_after_an
     given = snapshot([claim("c-1", sent_at="2026-03-05T09:00:00-05:00")])
     (found,) = evaluate([pack], given, at("2026-03-05T11:50")).findings
     assert found.due_at == at("2026-03-05T13:50")  # the practice closes 12:00-13:00
-    fine = compile_pack(parse_yaml(early.replace("due: claim.sent_at", "due: max(now, claim.sent_at)"), file="g.yaml"))
-    assert fine.warnings == ()
+    for due in ("max(now, claim.sent_at)", "now + hours(4)", "hours(4) + now", "now + business_days(1)"):
+        fine = compile_pack(parse_yaml(early.replace("due: claim.sent_at", f"due: {due}"), file="g.yaml"))
+        assert fine.warnings == (), due
+    for due in ("now - hours(1)", "claim.sent_at + hours(4)"):
+        late = compile_pack(parse_yaml(early.replace("due: claim.sent_at", f"due: {due}"), file="g.yaml"))
+        assert len(late.warnings) == 1, due

@@ -197,6 +197,15 @@ def test_an_unknown_filter_suggests_a_close_one() -> None:
     assert "money" in FILTERS
 
 
+def test_the_difference_of_two_times_is_elapsed_time_across_the_spring_forward() -> None:
+    """Thu noon + 4 days is Mon noon EDT (wall clock); from Fri noon EST that is 71 hours, not 72."""
+    checked = check_expression("(now + days(4)) - (now + days(1))", SCOPE)
+    assert interpret(checked, CONTEXT, PLAN) == timedelta(hours=71)
+    assert compile_expression(checked)(CONTEXT, PLAN) == timedelta(hours=71)
+    same = check_expression("(now + days(1)) - now", SCOPE)  # different zones: already an instant difference
+    assert compile_expression(same)(CONTEXT, PLAN) == interpret(same, CONTEXT, PLAN) == timedelta(days=1)
+
+
 def test_a_function_needing_the_context_gets_it() -> None:
     registry = FunctionRegistry.builtin()
     seen: list[object] = []

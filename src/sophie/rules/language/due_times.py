@@ -36,11 +36,14 @@ def can_precede_opening(expression: CheckedExpression) -> bool:
     return not _from_now(expression.tree)
 
 
+_PLUS = frozenset({"+", "+w", "+b"})
+
+
 def _from_now(node: Node) -> bool:
     if isinstance(node, Var):
         return node.kind == "now"
-    if isinstance(node, Arith):
-        return node.op == "+" and _from_now(node.left)
+    if isinstance(node, Arith):  # now plus a duration: "+w" (wall clock, either order) or "+b" (business time)
+        return node.op in _PLUS and (_from_now(node.left) or _from_now(node.right))
     if isinstance(node, Call):
         return node.function.name == "max" and any(_from_now(arg) for arg in node.args)
     return False

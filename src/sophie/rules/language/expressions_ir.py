@@ -139,7 +139,8 @@ class Arith(Node):
     """``left <op> right`` for ``+ - * / %``; ``None`` if either side is ``None``.
 
     ``op`` is ``"+w"``/``"-w"`` for a datetime plus or minus a duration (wall-clock time in
-    the practice's timezone) and ``"+b"`` for a datetime plus a business duration.
+    the practice's timezone), ``"-e"`` for the elapsed time between two datetimes and ``"+b"``
+    for a datetime plus a business duration.
     """
 
     op: str

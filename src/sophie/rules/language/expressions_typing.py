@@ -117,8 +117,9 @@ def arith_result(op: str, left: ExprType, right: ExprType) -> tuple[str, ExprTyp
     """Return the (possibly refined) operator and the result type of ``left <op> right``.
 
     The operator comes back as ``"+w"``/``"-w"`` for a datetime plus or minus a duration
-    (wall-clock arithmetic in the practice's timezone) and ``"+b"`` for a datetime plus a
-    business duration (a calendar step). Returns a message when the operands do not mix.
+    (wall-clock arithmetic in the practice's timezone), ``"-e"`` for the elapsed time between
+    two datetimes and ``"+b"`` for a datetime plus a business duration (a calendar step).
+    Returns a message when the operands do not mix.
     """
     optional = left.optional or right.optional
     lk, rk = left.kind, right.kind
@@ -145,8 +146,9 @@ def _plain_arith(op: str, left: ExprType, right: ExprType) -> tuple[str, str] | 
         return "+w", "datetime"
     if pair == ("datetime", "-", "duration"):
         return "-w", "datetime"
+    if pair == ("datetime", "-", "datetime"):
+        return "-e", "duration"
     table: dict[tuple[str, str, str], str] = {
-        ("datetime", "-", "datetime"): "duration",
         ("date", "+", "duration"): "date",
         ("duration", "+", "date"): "date",
         ("date", "-", "duration"): "date",

@@ -47,6 +47,7 @@ from sophie.rules.language.functions.builtin import (
     business_age_holds,
     concat,
     contains,
+    elapsed_between,
     wall_add,
     wall_sub,
 )
@@ -65,7 +66,12 @@ _ARITH: dict[str, Callable[[object, object], object]] = {
     "/": operator.truediv,
     "%": operator.mod,
 }
-_CONTEXT_OPS: dict[str, Callable[..., object]] = {"+b": business_add, "+w": wall_add, "-w": wall_sub}
+_CONTEXT_OPS: dict[str, Callable[..., object]] = {
+    "+b": business_add,
+    "+w": wall_add,
+    "-w": wall_sub,
+    "-e": elapsed_between,
+}
 _ORDER: dict[str, Callable[[Any, Any], Any]] = {
     "<": operator.lt,
     "<=": operator.le,

@@ -53,6 +53,7 @@ from sophie.rules.language.functions.builtin import (
     concat,
     contains,
     days_back,
+    elapsed_between,
     local_day_start,
     wall_add,
     wall_sub,
@@ -63,7 +64,7 @@ __all__ = ["Emitter", "base_namespace", "readable_name", "subject_chain"]
 _ATOM = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9][0-9.e+-]*|\(-[0-9][0-9.e+-]*\)|'[^'\\]*'|\"[^\"\\]*\")\Z")
 _ORDER = frozenset({"<", "<=", ">", ">="})
 _PY_OPS = {"not_in": "not in", "is_not": "is not"}
-_CONTEXT_OPS = {"+b": "_badd", "+w": "_wadd", "-w": "_wsub"}
+_CONTEXT_OPS = {"+b": "_badd", "+w": "_wadd", "-w": "_wsub", "-e": "_esub"}
 
 
 def _to_decimal(value: object) -> object:
@@ -91,6 +92,7 @@ def base_namespace() -> dict[str, Any]:
         "_badd": business_add,
         "_wadd": wall_add,
         "_wsub": wall_sub,
+        "_esub": elapsed_between,
         "_bage": business_age_holds,
         "_bcut": business_cutoff,
         "_daysback": days_back,

@@ -43,6 +43,7 @@ __all__ = [
     "concat",
     "contains",
     "days_back",
+    "elapsed_between",
     "local_day_start",
     "present",
     "wall_add",
@@ -206,6 +207,17 @@ def wall_add(context: EvalContext, a: datetime | timedelta, b: datetime | timede
 def wall_sub(context: EvalContext, t: datetime, duration: timedelta) -> datetime:
     """Return a datetime minus a duration, on the practice's wall clock."""
     return t.astimezone(context.tz) - duration
+
+
+def elapsed_between(context: EvalContext, end: datetime, start: datetime) -> timedelta:
+    """Return the real time from ``start`` to ``end``.
+
+    Python subtracts two times of one zone by their wall clocks, so across a DST change it
+    would be an hour off; times of different zones are already compared as instants.
+    """
+    if end.tzinfo is start.tzinfo:
+        return end.astimezone(UTC) - start.astimezone(UTC)
+    return end - start
 
 
 def business_add(context: EvalContext, t: datetime, duration: BusinessDuration) -> datetime:
