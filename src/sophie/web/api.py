@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -17,7 +18,7 @@ from starlette.routing import Route
 from sophie.errors import TransitionError, UnknownNameError
 from sophie.execution.actions import Action
 from sophie.execution.reports import load_scorecard
-from sophie.web.live import change_events
+from sophie.web.live import StreamSeats, change_events, holding
 from sophie.web.openapi import openapi_document
 from sophie.web.security import csrf_ok
 from sophie.web.site import Site, Stores
@@ -46,6 +47,7 @@ def _time(text: str | None, name: str) -> datetime | None:
 
 def api_routes(site: Site) -> list[Route]:
     """Return the API's routes."""
+    seats = StreamSeats()
 
     def authenticated(handler: Handler, *, write: bool = False) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -142,10 +144,16 @@ def api_routes(site: Site) -> list[Route]:
         return JSONResponse({"version": stores.ledger.change_marker()})
 
     async def changes(request: Request, stores: Stores, viewer: Viewer) -> Response:
+        seat = seats.take(viewer.actor)
+        if seat is None:  # each stream holds a connection: the page polls instead
+            refused = _error(429, "too many open change streams; poll /api/v1/version")
+            refused.headers["Retry-After"] = "30"
+            return refused
         return StreamingResponse(
-            change_events(site.ledger),
+            holding(seat, change_events(site.ledger)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+            background=BackgroundTask(seat.give_back),  # also when the stream never started
         )
 
     async def openapi(request: Request) -> Response:

@@ -27,7 +27,8 @@ def _response(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]
 
 def _errors(*codes: int) -> dict[str, Any]:
     words = {400: "Bad request or not allowed from the task's status", 401: "Not signed in and no token",
-             403: "Not yours, or CSRF token missing", 404: "No such task"}  # fmt: skip
+             403: "Not yours, or CSRF token missing", 404: "No such task",
+             429: "Too many open change streams (Retry-After says when to try again; poll meanwhile)"}  # fmt: skip
     return {str(code): _response(_ERROR, words[code]) for code in codes}
 
 
@@ -98,7 +99,7 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {
                     "200": {"description": "An event stream", "content": {"text/event-stream": {"schema": {
                         "type": "string"}}}},
-                    **_errors(401),
+                    **_errors(401, 429),
                 },
             }},
         },
