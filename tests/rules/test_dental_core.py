@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from snapshot_data import OTHER_DEMO_MORNINGS
 from sophie.adapters.demo.background_rates import BACKGROUND_RATES
+from sophie.adapters.demo.ground_truth import check_plants
 from sophie.adapters.demo.practice import DEFAULT_AS_OF, DemoPractice, DemoSettings
 from sophie.cli.commands.docs_commands import docs_group
 from sophie.model import Snapshot
@@ -172,15 +173,10 @@ def wrong_plants(seed: int, patients: int, as_of: datetime) -> list[str]:
     snapshot = demo_snapshot(seed, patients, as_of)
     result = evaluate([pack()], snapshot, snapshot.as_of)
     assert result.errors == ()
-    found = {(f.rule_id, f.subject_id) for f in result.findings}
-    wrong = []
-    for plant in practice.plants():
-        if (plant.kind, plant.subject_id) in KNOWN_WRONG_PLANTS:
-            continue
-        if ((plant.kind, plant.subject_id) in found) != plant.fires:
-            verdict = "missed" if plant.fires else "fired on a near-miss"
-            wrong.append(f"{plant.kind} {plant.subject_type} {plant.subject_id}: {verdict} ({plant.note})")
-    return wrong
+    plants = [p for p in practice.plants() if (p.kind, p.subject_id) not in KNOWN_WRONG_PLANTS]
+    truth = check_plants(plants, ((f.rule_id, f.subject_id) for f in result.findings))
+    assert truth.stalls + truth.near_misses == len(plants)
+    return [f"missed: {line}" for line in truth.missed] + [f"fired on a near-miss: {line}" for line in truth.fired]
 
 
 @pytest.mark.parametrize("seed", [1, 2])
