@@ -211,7 +211,7 @@ class ServerConfig(_Settings):
     Attributes:
         host: The address to listen on (loopback by default; put a TLS proxy in front otherwise).
         port: The port.
-        secret_env: Reserved for a session-signing key (sessions are server-side today).
+        secret_env: Reserved for a session-signing key (sessions are kept in the site store, so none is needed).
         site_db: The SQLite file of accounts, tokens and the directory (default: beside a
             SQLite ledger, ``sophie.db`` -> ``sophie.site.db``).
     """

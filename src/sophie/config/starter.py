@@ -71,9 +71,9 @@ kind = "console"
 # open them to the practice's network.
 host = "127.0.0.1"
 port = 8765
-# Reserved: sessions live in the server's memory (the cookie holds a random id), so no
-# signing key is needed yet.
-secret_env = "SOPHIE_SERVER_SECRET"
+# Accounts, sessions and API tokens are kept in a site store beside the ledger
+# (sophie.site.db); `sophie user add STAFF_ID` gives a person a password.
+# site_db = "sophie.site.db"
 """
 
 

@@ -33,4 +33,7 @@ def init_command(adapter: str, target: str) -> None:
         raise ConfigurationError(f"{target} already exists; remove it or pass --path") from None
     except OSError as err:
         raise ConfigurationError(f"{target}: cannot write: {err.strerror}") from None
-    echo(f"Wrote {target} (adapter {adapter}). Next: `sophie run`, then `sophie serve`.")
+    echo(
+        f"Wrote {target} (adapter {adapter}). Next: `sophie run`, `sophie user add STAFF_ID` for each person "
+        "who signs in (`sophie user list` names the staff), then `sophie serve`."
+    )

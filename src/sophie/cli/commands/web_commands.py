@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import difflib
 import sys
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
@@ -16,6 +18,9 @@ from sophie.cli.render import console, print_json
 from sophie.errors import ConfigurationError, UnknownNameError
 from sophie.execution import sqlite_path
 from sophie.execution.stores.ledger import is_postgres_url
+
+if TYPE_CHECKING:
+    from sophie.web.site_store import StaffEntry
 
 __all__ = ["report_command", "serve_command", "token_group", "user_group"]
 
@@ -82,9 +87,23 @@ def user_list_command(config_path: str | None, db_url: str) -> None:
     config = command_config(config_path)
     with SiteStore(site_path(ledger_url(db_url, config), config)) as store:
         staff = store.staff()
-        for staff_id in store.accounts():
+        accounts = store.accounts()
+        for staff_id in accounts:
             entry = staff.get(staff_id)
             click.echo(f"{staff_id}\t{entry.name if entry else '?'}\t{', '.join(entry.roles) if entry else ''}")
+        if not accounts:
+            click.echo(_NO_ACCOUNTS + _staff_hint(staff), err=True)
+
+
+_NO_ACCOUNTS = "sophie: no accounts yet; `sophie user add STAFF_ID` gives a person a password"
+
+
+def _staff_hint(staff: Mapping[str, StaffEntry]) -> str:
+    """The practice's staff, for a person choosing whom to give an account."""
+    if not staff:
+        return " (run `sophie run` first: the staff come from the practice)."
+    people = ", ".join(f"{staff_id} {entry.name} ({', '.join(entry.roles)})" for staff_id, entry in staff.items())
+    return f". The practice's staff: {people}."
 
 
 @click.group("token")
@@ -238,5 +257,11 @@ def serve_command(config_path: str | None, db_url: str, host: str, port: int, de
     if fixed is not None:
         site.clock = lambda: fixed
     click.echo(f"sophie: the staff pages are on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    if not demo:
+        from sophie.web.site_store import SiteStore
+
+        with SiteStore(site_file) as store:
+            if not store.accounts():
+                click.echo(_NO_ACCOUNTS + _staff_hint(store.staff()), err=True)
     uvicorn.run(create_app(site), host=host, port=port, log_level="info", server_header=False,
                 timeout_graceful_shutdown=2)  # live streams end with the server

@@ -1,0 +1,36 @@
+"""A practice fresh from ``sophie init`` and ``sophie run`` is told how to let its first person sign in."""
+
+from __future__ import annotations
+
+from web_fixtures import NOW, PASSWORD, Server, sophie
+
+
+def test_nobody_can_sign_in_until_an_account_is_added_and_every_step_says_so(tmp_path):
+    init = sophie("init", "--adapter", "demo", cwd=tmp_path)
+    assert "sophie user add STAFF_ID" in init.stdout and "sophie user list" in init.stdout
+    before_run = sophie("user", "list", cwd=tmp_path)
+    assert before_run.returncode == 0 and before_run.stdout == ""
+    assert "run `sophie run` first" in before_run.stderr
+    assert sophie("run", "--now", NOW, cwd=tmp_path).returncode == 0
+
+    empty = sophie("user", "list", cwd=tmp_path)
+    assert empty.returncode == 0 and empty.stdout == ""
+    assert "no accounts yet" in empty.stderr
+    people = empty.stderr.split("The practice's staff: ", 1)[1]
+    assert "s-6 Larry Rossi (treatment_coordinator, scheduling_coordinator)" in people
+    assert people.count("(") == 8  # every staff member of the demo practice, with their roles
+
+    server = Server(tmp_path)
+    try:
+        assert "no accounts yet" in server.logs()
+    finally:
+        server.stop()
+
+    assert sophie("user", "add", "s-6", cwd=tmp_path, stdin=PASSWORD + "\n").returncode == 0
+    listed = sophie("user", "list", cwd=tmp_path)
+    assert listed.stdout.split("\t")[:2] == ["s-6", "Larry Rossi"] and listed.stderr == ""
+    server = Server(tmp_path)
+    try:
+        assert "no accounts yet" not in server.logs()
+    finally:
+        server.stop()
