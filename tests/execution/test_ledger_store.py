@@ -414,3 +414,16 @@ def test_ledgers_in_two_schemas_of_one_database_do_not_wait_for_each_others_audi
                 release.set()
                 writing.join()
             assert len(first.open_tasks()) == 1
+
+
+def test_the_cycle_span_is_the_first_and_last_cycle_of_a_practice_or_of_all(ledger):
+    from sophie.execution.stores.ledger import CycleRecord
+
+    assert ledger.cycle_span() is None and ledger.cycle_span("p1") is None
+    for practice_id, moment in (("p1", "2026-03-03T07:30"), ("p1", "2026-03-02T07:30"), ("p2", "2026-04-01T12:00"),
+                                ("p1", "2026-03-05T12:00")):  # fmt: skip
+        ledger.apply([], [], [], cycle=CycleRecord(practice_id, at(moment), True, 0))
+    assert ledger.cycle_span("p1") == (at("2026-03-02T07:30"), at("2026-03-05T12:00"))
+    assert ledger.cycle_span("p2") == (at("2026-04-01T12:00"), at("2026-04-01T12:00"))
+    assert ledger.cycle_span() == (at("2026-03-02T07:30"), at("2026-04-01T12:00"))
+    assert ledger.cycle_span("p3") is None

@@ -88,6 +88,17 @@ def test_sophie_report_formats_the_same_numbers(tmp_path, monkeypatch):
     assert html.exit_code == 0 and "<svg" in (tmp_path / "card.html").read_text()
     bad = runner.invoke(cli, ["report", "--since", "yesterday"])
     assert bad.exit_code == 2 and "use a date" in bad.stderr
+    assert "nothing happened" not in runner.invoke(cli, args).stderr
+    later = runner.invoke(cli, ["report", "--since", "2026-04-01", "--until", "2026-04-28"])
+    assert later.exit_code == 0
+    quiet = runner.invoke(cli, ["report", "--since", "2026-04-01", "--format", "json"])
+    assert json.loads(quiet.stdout)["total"]["created"] == 0  # the hint goes to stderr: stdout stays JSON
+    assert (
+        "nothing happened from 2026-04-01 to 2026-04-28; this ledger's cycles ran from 2026-03-03 to 2026-03-04"
+        in later.stderr
+    )
+    earlier = runner.invoke(cli, ["report", "--since", "2026-02-01", "--until", "2026-02-28"])
+    assert "this ledger's cycles ran from 2026-03-03 to 2026-03-04" in earlier.stderr
 
 
 def test_the_report_read_gives_the_pure_scorecard_numbers(tmp_path, monkeypatch):

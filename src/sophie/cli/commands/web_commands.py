@@ -191,6 +191,15 @@ def report_command(since: str | None, until: str | None, output_format: str, out
             raise click.UsageError("--since is after --until")
         start, end = datetime.combine(first, time(0), zone), datetime.combine(last + timedelta(days=1), time(0), zone)
         card = load_scorecard(ledger, since=start, until=end, practice_id=chosen if practice_id is not None else None)
+        span = ledger.cycle_span(chosen) if not card.by_rule else None
+    if span is not None and (span[1] < start or span[0] >= end):  # an empty period beside a ledger with history
+        ran = [moment.astimezone(zone).date().isoformat() for moment in span]
+        click.echo(
+            f"sophie: nothing happened from {first} to {last}; this ledger's cycles ran "
+            + (f"on {ran[0]}" if ran[0] == ran[1] else f"from {ran[0]} to {ran[1]}")
+            + " (--since and --until choose the period)",
+            err=True,
+        )
     names: dict[str, str] = {}
     site = site_path(url, config)
     if Path(site).is_file():

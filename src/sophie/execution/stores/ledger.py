@@ -310,6 +310,9 @@ class ReportingLedger(Ledger, Protocol):
     def change_marker(self) -> str:
         """Return a cheap value that changes whenever any writer commits a task change or a cycle."""
 
+    def cycle_span(self, practice_id: str | None = None) -> tuple[datetime, datetime] | None:
+        """Return when the first and the last recorded cycle ran (of one practice, or of any), or ``None``."""
+
     def practice(self, practice_id: str) -> Practice | None:
         """Return the practice settings stored by the last cycle (``None`` before any)."""
 

@@ -218,6 +218,17 @@ class SqlLedger(ChainReads):
         rows = self._read(f"SELECT count(*) AS n FROM cycle WHERE practice_id = {self._mark}", (practice_id,))
         return int(rows[0]["n"])
 
+    def cycle_span(self, practice_id: str | None = None) -> tuple[datetime, datetime] | None:
+        """Return when the first and the last recorded cycle ran (of one practice, or of any), or ``None``."""
+        if practice_id is None:
+            rows = self._read("SELECT min(at) AS first, max(at) AS last FROM cycle")
+        else:
+            sql = f"SELECT min(at) AS first, max(at) AS last FROM cycle WHERE practice_id = {self._mark}"
+            rows = self._read(sql, (practice_id,))
+        if not rows or rows[0]["first"] is None:
+            return None
+        return datetime.fromisoformat(rows[0]["first"]), datetime.fromisoformat(rows[0]["last"])
+
     def practice(self, practice_id: str) -> Practice | None:
         """Return the practice settings stored by the last cycle (for calendars in ``sophie task``)."""
         rows = self._read(f"SELECT settings_json FROM practice WHERE id = {self._mark}", (practice_id,))
