@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from web_fixtures import NOW, PASSWORD, Server, sophie
 
 
@@ -32,5 +34,23 @@ def test_nobody_can_sign_in_until_an_account_is_added_and_every_step_says_so(tmp
     server = Server(tmp_path)
     try:
         assert "no accounts yet" not in server.logs()
+    finally:
+        server.stop()
+
+
+def test_a_demo_practice_is_served_at_its_own_time_not_months_overdue(tmp_path):
+    """``sophie init --adapter demo && sophie run && sophie serve``: the demo lives on its own (simulated) morning."""
+    from web_fixtures import signed_in
+
+    assert sophie("init", "--adapter", "demo", cwd=tmp_path).returncode == 0
+    assert sophie("run", cwd=tmp_path).returncode == 0  # the demo practice's own morning, Monday 2026-03-02 07:30
+    assert sophie("user", "add", "s-6", cwd=tmp_path, stdin=PASSWORD + "\n").returncode == 0
+    server = Server(tmp_path, now=None)
+    try:
+        assert "the demo practice lives at Mon 2026-03-02 07:30" in server.logs()
+        page = signed_in(server, "s-6").get("/my-day").text
+        assert "Monday, March 2" in page
+        assert not re.search(r"overdue by \d+ days", page)  # served on the real clock, every task was months overdue
+        assert re.search(r"\(due in \d+ (minutes|hours?)\)", page)
     finally:
         server.stop()

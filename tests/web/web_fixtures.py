@@ -79,14 +79,14 @@ def make_practice(root: Path, *, capacity: int | None = None) -> Practice:
 class Server:
     """``sophie serve`` in its own process, its output kept in a log file."""
 
-    def __init__(self, root: Path, *extra: str) -> None:
+    def __init__(self, root: Path, *extra: str, now: str | None = NOW) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = root / f"server-{self.port}.log"
         self._out = self.log.open("w")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sophie", "serve", "--port", str(self.port), "--now", NOW, *extra],
+            [sys.executable, "-m", "sophie", "serve", "--port", str(self.port), *(("--now", now) if now else ()), *extra],
             cwd=root, stdout=self._out, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
         deadline = time.monotonic() + 60

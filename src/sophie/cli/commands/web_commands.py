@@ -20,6 +20,8 @@ from sophie.execution import sqlite_path
 from sophie.execution.stores.ledger import is_postgres_url
 
 if TYPE_CHECKING:
+    from sophie.config.models import SophieConfig
+    from sophie.execution.stores.ledger import ReportingLedger
     from sophie.web.site_store import StaffEntry
 
 __all__ = ["report_command", "serve_command", "token_group", "user_group"]
@@ -143,6 +145,30 @@ def token_revoke_command(name: str, config_path: str | None, db_url: str) -> Non
     click.echo(f"Token {name} revoked.")
 
 
+def _demo_clock(config: SophieConfig | None, ledger: ReportingLedger, chosen: str | None) -> datetime | None:
+    """The time of the last cycle of a practice the demo adapter makes up (its clock is simulated), else None.
+
+    ``sophie run`` reads the demo practice at its own morning; served on the real clock, its
+    tasks would all show as months overdue.
+    """
+    if config is None:
+        return None
+    practices = [p for p in config.practices if len(config.practices) == 1 or p.id == chosen]
+    if len(practices) != 1 or practices[0].adapter != "demo":
+        return None
+    span = ledger.cycle_span(chosen)
+    if span is None:
+        return None
+    stored = ledger.practice(chosen) if chosen else None
+    last = span[1].astimezone(ZoneInfo(stored.timezone)) if stored else span[1]
+    click.echo(
+        f"sophie: the demo practice lives at {last:%a %Y-%m-%d %H:%M %Z}, its last cycle: the pages' clock is "
+        "set there (--now sets another)",
+        err=True,
+    )
+    return last
+
+
 def _day(text: str | None, zone: ZoneInfo, flag: str) -> date | None:
     if text is None:
         return None
@@ -254,13 +280,15 @@ def serve_command(config_path: str | None, db_url: str, host: str, port: int, de
     else:
         _existing(url)
         site_file = site_path(url, config)
-    fixed = now or clock
     ledger = open_reporting_ledger(url)
     try:
         known = ledger.practice_ids()
         chosen = choose_practice(ledger, practice_id)
+        if now is None and clock is None:
+            clock = _demo_clock(config, ledger, chosen)
     finally:
         ledger.close()
+    fixed = now or clock
     served = chosen if len(known) > 1 else None  # one practice: no filter needed
     site = Site(url, site_file, secure_cookies=not is_loopback(host), practice_id=served)
     if fixed is not None:
