@@ -58,3 +58,33 @@ def test_sophie_preview_json_and_table_write_nothing(tmp_path, monkeypatch):
     table = runner.invoke(cli, args)
     assert table.exit_code == 0 and "Nothing was written" in table.output
     assert os.listdir(tmp_path) == []
+
+
+def test_sophie_preview_reads_the_practice_of_sophie_toml_and_the_flags_override_it(tmp_path, monkeypatch):
+    """As `sophie run` does: the file's adapter, source, packs, parameters and capacity; flags win."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", "--adapter", "demo"]).exit_code == 0
+    toml = (tmp_path / "sophie.toml").read_text()
+    toml = toml.replace("# No source:", 'source = "seed=3&patients=300"\n# No source:').replace("default = 30", "default = 6")
+    (tmp_path / "sophie.toml").write_text(toml)
+    before = sorted(os.listdir(tmp_path))
+
+    def people(*flags: str) -> dict:
+        out = runner.invoke(cli, ["preview", "--days", "1", "--format", "json", *flags])
+        assert out.exit_code == 0, out.output
+        return json.loads(out.output)["people"]
+
+    from_file = people()
+    assert {p["capacity"] for p in from_file.values()} == {6}
+    practice = DemoPractice(DemoSettings(seed=3, patients=300))
+    snapshot = practice.snapshot()
+    expected = preview(snapshot, [load_pack("dental-core")], snapshot.as_of, settings=ExecutionSettings(capacity=6),
+                       days=1)  # fmt: skip
+    assert {person: load["findings"] for person, load in from_file.items()} == {
+        person: load.findings for person, load in expected.people.items()
+    }
+    assert {p["capacity"] for p in people("--capacity", "9").values()} == {9}
+    assert sorted(os.listdir(tmp_path)) == before  # nothing written
+    missing = CliRunner().invoke(cli, ["preview", "--config", str(tmp_path / "nope.toml")])
+    assert missing.exit_code == 2

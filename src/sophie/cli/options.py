@@ -49,11 +49,12 @@ def moment_of(snapshot: Snapshot, adapter: str, source: str | None, now: datetim
     """Return the time to act at: ``--now``, else the demo's own morning, else the clock.
 
     The demo practice is generated for a fixed Monday morning, so ``sophie run --adapter demo``
-    and ``sophie demo`` read the same practice at the same moment unless ``--now`` is given.
+    and ``sophie demo`` read the same practice at the same moment unless ``--now`` is given;
+    a demo source (``seed=3&patients=300``) changes the practice, not its morning.
     """
     if now is not None:
         return now
-    if adapter == "demo" and source is None:
+    if adapter == "demo":
         return snapshot.as_of
     return now_or(None)
 

@@ -10,10 +10,11 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from sophie.cli.config_options import CONFIG_OPTION
 from sophie.cli.options import FORMAT_OPTION, NOW_OPTION
 from sophie.cli.render import console, print_json
 from sophie.execution.preview import Load, Preview, preview
-from sophie.execution.settings import DEFAULT_SETTINGS, ExecutionSettings
+from sophie.execution.settings import DEFAULT_SETTINGS
 
 if TYPE_CHECKING:
     from sophie.model import Snapshot
@@ -54,7 +55,9 @@ def _print(result: Preview) -> None:
 
 
 @click.command("preview")
-@click.option("--adapter", required=True, help="Where the snapshot comes from (demo, files, or a plugin's).")
+@CONFIG_OPTION
+@click.option("--practice", "practice_id", metavar="ID", help="The practice of a group's file to preview.")
+@click.option("--adapter", default=None, help="Where the snapshot comes from (demo, files, or a plugin's).")
 @click.option("--source", help="The adapter's source, e.g. the snapshot file for --adapter files.")
 @click.option("--pack", "pack_refs", multiple=True, metavar="PACK",
               help="A rule pack by name or path; repeat for several (default: dental-core, else example).")
@@ -62,11 +65,14 @@ def _print(result: Preview) -> None:
 @click.option("--days", type=click.IntRange(1, 60), default=10, show_default=True,
               help="Business mornings to measure new tasks a day over.")
 @click.option("--capacity", type=click.IntRange(0, 10_000), default=DEFAULT_SETTINGS.capacity, show_default=True,
-              metavar="N", help="Tasks a business day a person can act on, unless their staff record says.")
+              metavar="N", help="Tasks a business day a person can act on, unless their staff record says "
+              "(default: the configuration's, else this).")
 @NOW_OPTION
 @FORMAT_OPTION
 def preview_command(
-    adapter: str,
+    config_path: str | None,
+    practice_id: str | None,
+    adapter: str | None,
     source: str | None,
     pack_refs: tuple[str, ...],
     param_pairs: tuple[str, ...],
@@ -79,26 +85,28 @@ def preview_command(
 
     Per role and per person: day-one findings, what capacity puts in day one and in the
     backlog, business days to drain the backlog at capacity, new tasks to expect a business
-    day (the last --days business mornings) and the rules that contribute most.
+    day (the last --days business mornings) and the rules that contribute most. The practice,
+    its packs, parameters and capacity come from sophie.toml (or --config) when there is
+    one, as for `sophie run`; the flags override them.
     """
-    from sophie.cli.commands.execution_commands import load_packs
-    from sophie.cli.options import read_practice
+    from sophie.cli.config_options import command_config, practice_from
+    from sophie.cli.options import moment_of
+    from sophie.execution.practice_setup import practice_setup
     from sophie.plugins.manager import Plugins
     from sophie.rules import parse_param_overrides
 
-    plugins = Plugins()
-    packs = load_packs(pack_refs, plugins)
-    params = parse_param_overrides(packs, param_pairs)
-    snapshot, when = read_practice(adapter, source, now, plugins)
-    read_at: Callable[[datetime], Snapshot] | None = None
-    if adapter == "demo" and source is None:  # the demo can read the practice as it was each morning
-        from sophie.adapters import DemoAdapter
-
-        def read_at(moment: datetime) -> Snapshot:
-            return DemoAdapter(as_of=moment).fetch()
-
-    settings = ExecutionSettings(capacity=capacity)
-    result = preview(snapshot, packs, when, params=params, settings=settings, days=days, read_at=read_at)
+    config = command_config(config_path)
+    practice = practice_from(
+        config, practice_id, adapter=adapter, source=source, pack_refs=pack_refs, owner_strategy="",
+        fixed_owner=(), cover=(), reopen_grace="", capacity=capacity,
+    )  # fmt: skip
+    setup = practice_setup(practice, plugins=Plugins())
+    params = {**setup.params, **parse_param_overrides(setup.packs, param_pairs)}
+    snapshot = setup.fetch(now)
+    when = moment_of(snapshot, setup.adapter, setup.source, now)
+    # the demo can read the practice as it was each morning; other adapters read today's data once
+    read_at: Callable[[datetime], Snapshot] | None = setup.fetch if setup.adapter == "demo" else None
+    result = preview(snapshot, setup.packs, when, params=params, settings=setup.settings, days=days, read_at=read_at)
     if output_format == "json":
         print_json(result.as_dict())
     else:
