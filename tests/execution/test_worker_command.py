@@ -70,6 +70,7 @@ def test_a_worker_runs_every_practice_then_stops_on_sigterm(tmp_path):
         assert named["north"] > 50 and named["south"] > 50  # the open tasks' patients, by display name
         outbox = status(config, env, "outbox")  # no practice has a channel: nothing was sent
         assert outbox["pending"] > 100 and outbox["sent"] == 0 and outbox["dead"] == 0
+        assert "no practice has notifiers, so notifications stay in the outbox" in errors  # and the worker said so
         queue = subprocess.run([*SOPHIE, "queue", "--db", url, "--practice", "south", "--format", "json"],
                                capture_output=True, text=True, check=True)  # fmt: skip
         tasks = json.loads(queue.stdout)["tasks"]

@@ -68,6 +68,12 @@ def worker_group(ctx: click.Context, config_path: str | None, every: int, concur
     with PostgresLedger(url) as ledger:
         install_job_schema(app, ledger)
     click.echo(f"sophie worker: {len(config.practices)} practices, a cycle every {every} min", err=True)
+    if not any(practice.notifiers for practice in config.practices):
+        click.echo(
+            "sophie worker: no practice has notifiers, so notifications stay in the outbox "
+            "(`sophie outbox deliver` sends them; docs/operations.md#notifications-from-workers)",
+            err=True,
+        )
     prepare_worker_process()
     with app.open():
         app.run_worker(queues=[QUEUE], concurrency=concurrency, install_signal_handlers=True)
