@@ -60,3 +60,39 @@ def test_a_rule_failing_on_a_real_subject_fails_sophie_test(tmp_path: Path) -> N
     assert result.returncode == 1, result.stdout + result.stderr
     assert any(line.startswith("  FAIL r.bad on p-") for line in lines), lines[:5]
     assert lines[-1].startswith("0 passed, ") and lines[-1].endswith(" failed") and lines[-1] != "0 passed, 0 failed"
+
+
+SMALL_DEMO = '[practice]\nadapter = "demo"\nsource = "seed=3&patients=300"\npacks = ["dental-core"]\n'
+
+
+def test_explain_export_and_test_read_the_practice_of_sophie_toml(tmp_path: Path) -> None:
+    """An analyst in a configured practice's folder needs no --adapter/--source (nor the PMS password on the line)."""
+    (tmp_path / "sophie.toml").write_text(SMALL_DEMO, encoding="utf-8")
+    practice = DemoAdapter(seed=3, patients=300).fetch()
+
+    exported = sophie("snapshot", "export", "--out", "p.json", cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert load_snapshot_file(tmp_path / "p.json") == practice  # the file's practice, at the demo's own morning
+
+    plan = next(p for p in practice.treatment_plans if p.status.value in ("presented", "accepted"))
+    args = ("explain", "--pack", "dental-core", "--rule", "tx.unscheduled.first_touch", "--subject", plan.id)
+    from_file = sophie(*args, "--format", "json", cwd=tmp_path)
+    from_flags = sophie(*args, "--format", "json", "--adapter", "files", "--source", "p.json",
+                        "--now", practice.as_of.isoformat(), cwd=tmp_path)  # fmt: skip
+    assert from_file.returncode == 0, from_file.stderr
+    explained, reread = json.loads(from_file.stdout), json.loads(from_flags.stdout)
+    assert explained["now"] == reread["now"] == practice.as_of.isoformat()
+    assert explained["fires"] is reread["fires"] is True
+    for part in (explained, reread):  # money reads back from the file as an equal number with fewer zeros
+        part["finding"].pop("evidence")
+        part.pop("tree")
+    assert explained == reread
+
+    tested = sophie("test", "dental-core", "--config", "sophie.toml", "--rule", "recall.overdue", cwd=tmp_path)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "  recall.overdue: " in tested.stdout  # evaluated on the practice, not only the pack's own tests
+
+    wrong = sophie("explain", *args[1:], "--practice", "north", cwd=tmp_path)
+    assert wrong.returncode == 2 and "no practice has id 'north'" in wrong.stderr
+    mixed = sophie("snapshot", "export", "--source", "p.json", cwd=tmp_path)
+    assert mixed.returncode == 2 and "--source needs --adapter" in mixed.stderr

@@ -6,7 +6,9 @@ default never overrides the file.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
@@ -16,7 +18,19 @@ from sophie.config import PracticeConfig, SophieConfig, find_config, load_config
 from sophie.errors import ConfigurationError
 from sophie.execution.stores.ledger import is_postgres_url, sqlite_path
 
-__all__ = ["CONFIG_OPTION", "POSTGRES_SITE_DB", "command_config", "given", "ledger_url", "practice_from", "site_path"]
+if TYPE_CHECKING:
+    from sophie.model import Snapshot
+
+__all__ = [
+    "CONFIG_OPTION",
+    "POSTGRES_SITE_DB",
+    "command_config",
+    "configured_practice",
+    "given",
+    "ledger_url",
+    "practice_from",
+    "site_path",
+]
 
 POSTGRES_SITE_DB = "sophie.site.db"
 """The site store beside a PostgreSQL ledger when ``server.site_db`` names none (current directory)."""
@@ -41,6 +55,34 @@ def command_config(config_path: str | None) -> SophieConfig | None:
     """
     path = find_config(config_path, directory=Path.cwd())
     return None if path is None else load_config(path)
+
+
+def configured_practice(
+    config_path: str | None, practice_id: str | None, now: datetime | None
+) -> tuple[Snapshot, datetime] | None:
+    """Read the practice of ``sophie.toml`` (or ``--config``) as ``sophie run`` reads it, and say when to act.
+
+    For the commands that read a practice from ``--adapter``/``--source`` and fall back on
+    the file when neither is given (``explain``, ``test --config``, ``snapshot export``). The
+    adapter's secrets come from the environment, as for ``run``.
+
+    Returns:
+        The snapshot and the time to act at, or ``None`` when there is no file.
+
+    Raises:
+        ConfigurationError: ``--practice`` without a file, a bad file, or a missing secret.
+    """
+    from sophie.cli.options import moment_of
+    from sophie.execution.practice_setup import practice_setup
+
+    config = command_config(config_path)
+    if config is None:
+        if practice_id is not None:
+            raise ConfigurationError("--practice needs a configuration file (sophie.toml or --config)")
+        return None
+    setup = practice_setup(config.practice(practice_id))
+    snapshot = setup.fetch(now)
+    return snapshot, moment_of(snapshot, setup.adapter, setup.source, now)
 
 
 def ledger_url(db_url: str, config: SophieConfig | None) -> str:

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from sophie.cli.app import EXIT_FINDINGS, EXIT_USAGE, error_lines
+from sophie.cli.config_options import CONFIG_OPTION, configured_practice
 from sophie.cli.options import AwareDateTime, read_practice
 from sophie.cli.render import cell, console, echo, print_json
 from sophie.errors import ConfigurationError, Diagnostic, RuleError, SophieError
@@ -33,6 +34,9 @@ ADAPTER_OPTION = click.option(
 )
 SOURCE_OPTION = click.option(
     "--source", help="The adapter's source: a snapshot file (JSON or YAML) for files, a URL for opendental."
+)
+PRACTICE_OPTION = click.option(
+    "--practice", "practice_id", metavar="ID", help="The practice of a group's configuration file."
 )
 
 __all__ = [
@@ -163,16 +167,25 @@ def _load_all(refs: Sequence[str]) -> list[CompiledPack]:
 @click.option("--rule", "rule_ids", multiple=True, metavar="RULE_ID", help="Only the tests of this rule (repeatable).")
 @ADAPTER_OPTION
 @SOURCE_OPTION
+@click.option("--config", "config_path", metavar="FILE", help="Also evaluate the packs on this file's practice.")
+@PRACTICE_OPTION
 @click.option("--now", type=AwareDateTime(), help="Evaluate the practice at this time (default: the clock).")
 def test_command(
-    packs: Sequence[str], rule_ids: Sequence[str], adapter: str | None, source: str | None, now: datetime | None
+    packs: Sequence[str],
+    rule_ids: Sequence[str],
+    adapter: str | None,
+    source: str | None,
+    config_path: str | None,
+    practice_id: str | None,
+    now: datetime | None,
 ) -> None:
     """Run the tests of rule packs: inline `tests:` and <pack>.tests.yaml.
 
     Prints PASS or FAIL per test and, last, "N passed, M failed". Exits 1 if any
-    test failed, 2 if a pack does not load. With --adapter (or --source FILE) the packs
-    are also evaluated on that practice: how often each rule fires, with example
-    subjects, and every subject on which a rule fails counts as a failed test.
+    test failed, 2 if a pack does not load. With --adapter (or --source FILE, or
+    --config FILE for a sophie.toml's practice) the packs are also evaluated on that
+    practice: how often each rule fires, with example subjects, and every subject on
+    which a rule fails counts as a failed test.
     """
 
     def run() -> None:
@@ -181,8 +194,8 @@ def test_command(
         for result in report.results:
             echo(result.line_text())
         failed = report.failed
-        if adapter is not None or source is not None:
-            failed += _try_on_practice(loaded, rule_ids, *_practice(adapter, source, now))
+        if adapter is not None or source is not None or config_path is not None:
+            failed += _try_on_practice(loaded, rule_ids, *_practice(adapter, source, now, config_path, practice_id))
         echo(f"{report.passed} passed, {failed} failed")
         if failed:
             sys.exit(EXIT_FINDINGS)
@@ -190,9 +203,19 @@ def test_command(
     _guarded(run)
 
 
-def _practice(adapter: str | None, source: str | None, now: datetime | None) -> tuple[Snapshot, datetime]:
+def _practice(
+    adapter: str | None, source: str | None, now: datetime | None, config_path: str | None, practice_id: str | None
+) -> tuple[Snapshot, datetime]:
     if adapter is None and source is None:
-        raise ConfigurationError("say which practice: --adapter NAME (demo, opendental, ...) or --source FILE")
+        configured = configured_practice(config_path, practice_id, now)
+        if configured is None:
+            raise ConfigurationError(
+                "say which practice: --adapter NAME (demo, opendental, ...), --source FILE, or a sophie.toml "
+                "(--config FILE)"
+            )
+        return configured
+    if practice_id is not None:
+        raise ConfigurationError("--practice picks a practice of the configuration; drop --adapter and --source")
     return read_practice(adapter or "files", source, now)
 
 
@@ -224,6 +247,8 @@ def _try_on_practice(packs: Sequence[CompiledPack], rule_ids: Sequence[str], sna
 )
 @ADAPTER_OPTION
 @SOURCE_OPTION
+@CONFIG_OPTION
+@PRACTICE_OPTION
 @click.option("--rule", "rule_id", required=True, help="The rule id.")
 @click.option("--subject", "subject", required=True, help="The subject's id (an opening's id for openings).")
 @click.option("--now", type=AwareDateTime(), help="Evaluate at this time (default: the clock).")
@@ -233,6 +258,8 @@ def explain_command(
     pack_refs: Sequence[str],
     adapter: str | None,
     source: str | None,
+    config_path: str | None,
+    practice_id: str | None,
     rule_id: str,
     subject: str,
     now: datetime | None,
@@ -241,13 +268,14 @@ def explain_command(
 ) -> None:
     """Show why a rule fires for one subject, or why not: each sub-condition's value.
 
-    The practice comes from a snapshot file (--source FILE) or from any adapter
-    (--adapter demo, --adapter opendental --source URL, a plugin's).
+    The practice comes from a snapshot file (--source FILE), from any adapter
+    (--adapter demo, --adapter opendental --source URL, a plugin's), or, when neither is
+    given, from sophie.toml (or --config FILE) as `sophie run` reads it.
     """
 
     def run() -> None:
         packs = _load_all(pack_refs)
-        snapshot, when = _practice(adapter, source, now)
+        snapshot, when = _practice(adapter, source, now, config_path, practice_id)
         overrides = parse_param_overrides(packs, param_pairs)
         explanation = explain_rule(packs, snapshot, rule_id, subject, when, overrides)
         if output_format == "json":

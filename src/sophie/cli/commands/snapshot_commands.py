@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from sophie.adapters import load_snapshot_file
+from sophie.cli.config_options import CONFIG_OPTION, configured_practice
 from sophie.cli.options import FORMAT_OPTION, AwareDateTime, now_or, read_practice
 from sophie.cli.render import echo, print_json, print_summary
 from sophie.errors import ConfigurationError
@@ -67,22 +68,44 @@ def snapshot_group() -> None:
 
 
 @snapshot_group.command("export")
-@click.option("--adapter", required=True, help="Read the practice from this adapter (demo, opendental, a plugin's).")
+@click.option(
+    "--adapter", help="Read the practice from this adapter (demo, opendental, a plugin's) [default: sophie.toml's]."
+)
 @click.option("--source", help="The adapter's source (a URL for opendental).")
+@CONFIG_OPTION
+@click.option("--practice", "practice_id", metavar="ID", help="The practice of a group's configuration file.")
 @click.option("--now", type=AwareDateTime(), help="Read the practice at this time (the demo: default its own morning).")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write here (.json, or .yaml/.yml for YAML); default: JSON on standard output.",
 )
-def snapshot_export_command(adapter: str, source: str | None, now: datetime | None, out: Path | None) -> None:
+def snapshot_export_command(
+    adapter: str | None,
+    source: str | None,
+    config_path: str | None,
+    practice_id: str | None,
+    now: datetime | None,
+    out: Path | None,
+) -> None:
     """Write a practice read from any adapter as a snapshot file.
 
     The file is what `--adapter files --source FILE` reads back, and what pack tests'
     `given:` fragments are cut from: `sophie explain` and `sophie test` can then be tried
-    on it, and a subject of a real practice can become a pack test.
+    on it, and a subject of a real practice can become a pack test. Without --adapter the
+    practice is sophie.toml's (or --config FILE's), read as `sophie run` reads it.
     """
-    snapshot, _ = read_practice(adapter, source, now)
+    if adapter is None:
+        if source is not None:
+            raise ConfigurationError("--source needs --adapter")
+        configured = configured_practice(config_path, practice_id, now)
+        if configured is None:
+            raise ConfigurationError("say which practice: --adapter NAME, or a sophie.toml (--config FILE)")
+        snapshot = configured[0]
+    else:
+        if practice_id is not None:
+            raise ConfigurationError("--practice picks a practice of the configuration; drop --adapter")
+        snapshot, _ = read_practice(adapter, source, now)
     if out is None:
         echo(snapshot_text(snapshot, yaml_format=False), nl=False)
         return
