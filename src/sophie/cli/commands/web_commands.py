@@ -14,7 +14,7 @@ import click
 
 from sophie.cli.config_options import CONFIG_OPTION, command_config, given, ledger_url, site_path
 from sophie.cli.options import DB_OPTION, NOW_OPTION, now_or
-from sophie.cli.render import console, print_json
+from sophie.cli.render import clean, console, print_json
 from sophie.errors import ConfigurationError, UnknownNameError
 from sophie.execution import sqlite_path
 from sophie.execution.stores.ledger import is_postgres_url
@@ -92,7 +92,8 @@ def user_list_command(config_path: str | None, db_url: str) -> None:
         accounts = store.accounts()
         for staff_id in accounts:
             entry = staff.get(staff_id)
-            click.echo(f"{staff_id}\t{entry.name if entry else '?'}\t{', '.join(entry.roles) if entry else ''}")
+            name, roles = (entry.name, ", ".join(entry.roles)) if entry else ("?", "")
+            click.echo(f"{clean(staff_id)}\t{clean(name)}\t{clean(roles)}")  # names come from the PMS: no control codes
         if not accounts:
             click.echo(_NO_ACCOUNTS + _staff_hint(staff), err=True)
 
@@ -105,7 +106,7 @@ def _staff_hint(staff: Mapping[str, StaffEntry]) -> str:
     if not staff:
         return " (run `sophie run` first: the staff come from the practice)."
     people = ", ".join(f"{staff_id} {entry.name} ({', '.join(entry.roles)})" for staff_id, entry in staff.items())
-    return f". The practice's staff: {people}."
+    return clean(f". The practice's staff: {people}.")  # names come from the PMS: no control codes
 
 
 @click.group("token")
