@@ -77,9 +77,21 @@ def make_practice(root: Path, *, capacity: int | None = None) -> Practice:
 
 
 class Server:
-    """``sophie serve`` in its own process, its output kept in a log file."""
+    """``sophie serve`` in its own process, its output kept in a log file.
+
+    The port is picked free and then bound by the server, so another process can take it in
+    between: a server counts as started only when its own log says it listens on its port
+    (not when the port answers, which another server might do); else it is started again on
+    another port.
+    """
 
     def __init__(self, root: Path, *extra: str, now: str | None = NOW) -> None:
+        for _ in range(3):
+            if self._start(root, extra, now):
+                return
+        raise RuntimeError(f"the server did not start: {self.log.read_text()}")
+
+    def _start(self, root: Path, extra: tuple[str, ...], now: str | None) -> bool:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = root / f"server-{self.port}.log"
@@ -89,15 +101,18 @@ class Server:
             [sys.executable, "-m", "sophie", "serve", "--port", str(self.port), *(("--now", now) if now else ()), *extra],
             cwd=root, stdout=self._out, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
+        listening = f"running on http://127.0.0.1:{self.port} "
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/sign-in", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if listening in self.log.read_text():
+                try:
+                    if httpx.get(self.url + "/sign-in", timeout=2).status_code == 200:
+                        return True
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"the server did not start: {self.log.read_text()}")
+        return False
 
     def stop(self) -> None:
         self.process.terminate()

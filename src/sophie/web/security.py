@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from sophie.web.site_store import SiteStore, token_digest
+from sophie.web.site_store import SiteStore, StaffEntry, token_digest
 
 __all__ = [
     "SESSION_COOKIE",
@@ -134,6 +134,11 @@ class SessionStore:
             kind, text = json.loads(flash_json)
             flash = (str(kind), str(text))
         return Session(staff_id, csrf, now, flash)
+
+    def accounts_and_staff(self) -> tuple[list[str], dict[str, StaffEntry]]:
+        """Return the staff ids with an account, and the practice's staff (for the first-account hint)."""
+        with self._lock:
+            return self._store.accounts(), self._store.staff()
 
     def flash(self, session_id: str | None, kind: str, text: str) -> None:
         """Leave a message for the session's next page."""

@@ -295,11 +295,9 @@ def serve_command(config_path: str | None, db_url: str, host: str, port: int, de
     if fixed is not None:
         site.clock = lambda: fixed
     click.echo(f"sophie: the staff pages are on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    if not demo:
-        from sophie.web.site_store import SiteStore
-
-        with SiteStore(site_file) as store:
-            if not store.accounts():
-                click.echo(_NO_ACCOUNTS + _staff_hint(store.staff()), err=True)
+    if not demo:  # asked of the server's own session store, which stays open while it serves
+        accounts, staff = site.sessions.accounts_and_staff()
+        if not accounts:
+            click.echo(_NO_ACCOUNTS + _staff_hint(staff), err=True)
     uvicorn.run(create_app(site), host=host, port=port, log_level="info", server_header=False,
                 timeout_graceful_shutdown=2)  # live streams end with the server
