@@ -69,6 +69,8 @@ def make_practice(root: Path, *, capacity: int | None = None) -> Practice:
     site.execute("INSERT OR REPLACE INTO patient (practice_id, patient_id, display) VALUES ('demo', ?, ?)",
                  (patient, f"{CANARY_FIRST} {CANARY_LAST[0]}."))  # fmt: skip
     site.commit()
+    site.close()
+    db.close()
     for staff_id in (person, manager):
         added = sophie("user", "add", staff_id, cwd=root, stdin=PASSWORD + "\n")
         assert added.returncode == 0, added.stderr
