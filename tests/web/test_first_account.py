@@ -61,8 +61,10 @@ def test_staff_names_from_the_pms_reach_the_terminal_without_control_codes(tmp_p
 
     assert sophie("init", "--adapter", "demo", cwd=tmp_path).returncode == 0
     assert sophie("run", "--now", NOW, cwd=tmp_path).returncode == 0
-    with sqlite3.connect(tmp_path / "sophie.site.db") as site:
-        site.execute("UPDATE staff SET name = ? WHERE staff_id = 's-6'", ("Larry\x1b[2J\x1b]0;owned\x07\nRossi\t\u202eX",))
+    site = sqlite3.connect(tmp_path / "sophie.site.db")
+    site.execute("UPDATE staff SET name = ? WHERE staff_id = 's-6'", ("Larry\x1b[2J\x1b]0;owned\x07\nRossi\t\u202eX",))
+    site.commit()
+    site.close()
     hint = sophie("user", "list", cwd=tmp_path).stderr
     assert "s-6 Larry[2J]0;ownedRossiX (" in hint and "\x1b" not in hint and "\u202e" not in hint
     assert sophie("user", "add", "s-6", cwd=tmp_path, stdin=PASSWORD + "\n").returncode == 0
