@@ -125,7 +125,7 @@ def test_sigkilled_workers_lose_and_double_nothing_on_a_group_of_20():
         while kills_mid_cycle < 50 and rounds < 300:
             rounds += 1
             pid = run_worker_child(app)
-            time.sleep(rng.uniform(0.2, 2.5))
+            time.sleep(rng.uniform(0.3, 1.2))  # a worker needs about 0.3 s before its first cycle
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             with app.open(), PostgresLedger(url) as ledger:
