@@ -153,3 +153,12 @@ def test_each_business_morning_releases_backlog_into_the_days_people_closed():
     waiting = [day.day_one_waiting for day in report.days]
     assert waiting == sorted(waiting, reverse=True) and waiting[-1] < waiting[0]
     assert all(day.day_max <= 3 for day in report.days)
+
+
+@pytest.mark.parametrize(("patients", "seed"), [(300, 1), (300, 2), (600, 3)])
+def test_one_patient_two_visits_is_one_call_not_a_duplicate_pair(patients, seed):
+    """Small demo practices have patients with two visits close together (two confirmations, two
+    next-visit calls): dental-core groups them per patient, so no duplicate pair opens (9, 5 and 1
+    pairs before the grouping)."""
+    targets = simulate(days=5, patients=patients, seed=seed, closing=True).targets
+    assert targets.duplicate_pairs == []
