@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONFIG_OPTION",
     "POSTGRES_SITE_DB",
+    "PRACTICE_OPTION",
     "command_config",
     "configured_practice",
     "given",
@@ -39,6 +40,11 @@ CONFIG_OPTION = click.option(
     "--config", "config_path", metavar="FILE", default=None,
     help="The configuration file [default: ./sophie.toml when present].",
 )  # fmt: skip
+
+
+PRACTICE_OPTION = click.option(
+    "--practice", "practice_id", metavar="ID", help="The practice of a group's configuration file."
+)
 
 
 def given(name: str) -> bool:
@@ -82,7 +88,7 @@ def configured_practice(
         return None
     setup = practice_setup(config.practice(practice_id))
     snapshot = setup.fetch(now)
-    return snapshot, moment_of(snapshot, setup.adapter, setup.source, now)
+    return snapshot, moment_of(snapshot, setup.adapter, now)
 
 
 def ledger_url(db_url: str, config: SophieConfig | None) -> str:

@@ -45,7 +45,7 @@ def now_or(value: datetime | None) -> datetime:
     return value if value is not None else datetime.now(UTC)
 
 
-def moment_of(snapshot: Snapshot, adapter: str, source: str | None, now: datetime | None) -> datetime:
+def moment_of(snapshot: Snapshot, adapter: str, now: datetime | None) -> datetime:
     """Return the time to act at: ``--now``, else the demo's own morning, else the clock.
 
     The demo practice is generated for a fixed Monday morning, so ``sophie run --adapter demo``
@@ -73,7 +73,7 @@ def read_practice(
         snapshot = DemoAdapter(as_of=now).fetch()
     else:
         snapshot = create_adapter(adapter, source=source, plugins=plugins).fetch()
-    return snapshot, moment_of(snapshot, adapter, source, now)
+    return snapshot, moment_of(snapshot, adapter, now)
 
 
 FORMAT_OPTION = click.option(

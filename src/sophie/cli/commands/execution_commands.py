@@ -270,7 +270,7 @@ def run_command(
         params = {**setup.params, **parse_param_overrides(setup.packs, param_pairs)}
         with collector_paused():  # what a cycle builds lives until it ends: the collector would only rescan it
             snapshot = setup.fetch(now)
-            when = moment_of(snapshot, setup.adapter, setup.source, now)
+            when = moment_of(snapshot, setup.adapter, now)
             evaluation = evaluate(setup.packs, snapshot, when, params, max_findings=setup.settings.max_findings)
             versions = {pack.name: pack.version for pack in setup.packs}
             with open_ledger(db_url) as ledger:

@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from sophie.cli.config_options import CONFIG_OPTION
+from sophie.cli.config_options import CONFIG_OPTION, PRACTICE_OPTION
 from sophie.cli.options import FORMAT_OPTION, NOW_OPTION
 from sophie.cli.render import console, print_json
 from sophie.execution.preview import Load, Preview, preview
@@ -56,7 +56,7 @@ def _print(result: Preview) -> None:
 
 @click.command("preview")
 @CONFIG_OPTION
-@click.option("--practice", "practice_id", metavar="ID", help="The practice of a group's file to preview.")
+@PRACTICE_OPTION
 @click.option("--adapter", default=None, help="Where the snapshot comes from (demo, files, or a plugin's).")
 @click.option("--source", help="The adapter's source, e.g. the snapshot file for --adapter files.")
 @click.option("--pack", "pack_refs", multiple=True, metavar="PACK",
@@ -103,7 +103,7 @@ def preview_command(
     setup = practice_setup(practice, plugins=Plugins())
     params = {**setup.params, **parse_param_overrides(setup.packs, param_pairs)}
     snapshot = setup.fetch(now)
-    when = moment_of(snapshot, setup.adapter, setup.source, now)
+    when = moment_of(snapshot, setup.adapter, now)
     # the demo can read the practice as it was each morning; other adapters read today's data once
     read_at: Callable[[datetime], Snapshot] | None = setup.fetch if setup.adapter == "demo" else None
     result = preview(snapshot, setup.packs, when, params=params, settings=setup.settings, days=days, read_at=read_at)

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from sophie.cli.app import EXIT_FINDINGS, EXIT_USAGE, error_lines
-from sophie.cli.config_options import CONFIG_OPTION, configured_practice
+from sophie.cli.config_options import CONFIG_OPTION, PRACTICE_OPTION, configured_practice
 from sophie.cli.options import AwareDateTime, read_practice
 from sophie.cli.render import cell, console, echo, print_json
 from sophie.errors import ConfigurationError, Diagnostic, RuleError, SophieError
@@ -34,9 +34,6 @@ ADAPTER_OPTION = click.option(
 )
 SOURCE_OPTION = click.option(
     "--source", help="The adapter's source: a snapshot file (JSON or YAML) for files, a URL for opendental."
-)
-PRACTICE_OPTION = click.option(
-    "--practice", "practice_id", metavar="ID", help="The practice of a group's configuration file."
 )
 
 __all__ = [

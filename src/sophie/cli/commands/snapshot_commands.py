@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from sophie.adapters import load_snapshot_file
-from sophie.cli.config_options import CONFIG_OPTION, configured_practice
+from sophie.cli.config_options import CONFIG_OPTION, PRACTICE_OPTION, configured_practice
 from sophie.cli.options import FORMAT_OPTION, AwareDateTime, now_or, read_practice
 from sophie.cli.render import echo, print_json, print_summary
 from sophie.errors import ConfigurationError
@@ -73,7 +73,7 @@ def snapshot_group() -> None:
 )
 @click.option("--source", help="The adapter's source (a URL for opendental).")
 @CONFIG_OPTION
-@click.option("--practice", "practice_id", metavar="ID", help="The practice of a group's configuration file.")
+@PRACTICE_OPTION
 @click.option("--now", type=AwareDateTime(), help="Read the practice at this time (the demo: default its own morning).")
 @click.option(
     "--out",
